@@ -1,0 +1,175 @@
+//! The catalogue of deliberate deviations from Paxos ("flaws").
+//!
+//! A flaw is a parameter of the protocol's own rules, not a second implementation: every rule in
+//! `rules`, `single` and `multi` that a flaw bends takes the flaw and deviates at exactly one
+//! branch. The checker, the node and the tests therefore all exercise the real code path, and a
+//! counterexample under a flaw shows which rule of Paxos the flaw breaks.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One deliberate deviation from Paxos, or `None` for the algorithm as Lamport wrote it.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum Flaw {
+    #[default]
+    None,
+    /// An acceptor accepts a ballot lower than one it promised.
+    AcceptBelowPromise,
+    /// A promise omits the acceptor's accepted proposal.
+    PromiseHidesAccepted,
+    /// The proposer sends its own value even when promises reported accepted values.
+    ProposerIgnoresPromises,
+    /// The proposer adopts the lowest-ballot accepted value instead of the highest.
+    LowestAcceptedValue,
+    /// Quorums of floor(n/2) acceptors instead of a strict majority.
+    MinorityQuorum,
+    /// Every proposer numbers its ballots as proposer 0, so two proposers can share a ballot.
+    SharedBallots,
+    /// An acceptor does not persist; after a crash it recovers with no promise and no acceptance.
+    ForgetOnCrash,
+    /// A Multi-Paxos leader keeps skipping Phase 1 after it saw a higher ballot.
+    SkipPhase1AfterPreemption,
+    /// A Multi-Paxos leader starts Phase 2 without ever running Phase 1.
+    NewLeaderSkipsPhase1,
+    /// A new Multi-Paxos leader proposes fresh commands in slots where promises reported values.
+    IgnoreSlotPromises,
+    /// An acceptor promises a ballot equal to its promise (`>=` instead of `>`).
+    PromiseEqualBallot,
+}
+
+/// Which model a flaw is meant to be shown in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlawScope {
+    SingleDecree,
+    MultiPaxos,
+}
+
+impl Flaw {
+    /// Every flaw, `None` first, in catalogue order.
+    pub const ALL: [Flaw; 12] = [
+        Flaw::None,
+        Flaw::AcceptBelowPromise,
+        Flaw::PromiseHidesAccepted,
+        Flaw::ProposerIgnoresPromises,
+        Flaw::LowestAcceptedValue,
+        Flaw::MinorityQuorum,
+        Flaw::SharedBallots,
+        Flaw::ForgetOnCrash,
+        Flaw::SkipPhase1AfterPreemption,
+        Flaw::NewLeaderSkipsPhase1,
+        Flaw::IgnoreSlotPromises,
+        Flaw::PromiseEqualBallot,
+    ];
+
+    /// The name used on the command line and in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Flaw::None => "none",
+            Flaw::AcceptBelowPromise => "accept-below-promise",
+            Flaw::PromiseHidesAccepted => "promise-hides-accepted",
+            Flaw::ProposerIgnoresPromises => "proposer-ignores-promises",
+            Flaw::LowestAcceptedValue => "lowest-accepted-value",
+            Flaw::MinorityQuorum => "minority-quorum",
+            Flaw::SharedBallots => "shared-ballots",
+            Flaw::ForgetOnCrash => "forget-on-crash",
+            Flaw::SkipPhase1AfterPreemption => "skip-phase1-after-preemption",
+            Flaw::NewLeaderSkipsPhase1 => "new-leader-skips-phase1",
+            Flaw::IgnoreSlotPromises => "ignore-slot-promises",
+            Flaw::PromiseEqualBallot => "promise-equal-ballot",
+        }
+    }
+
+    /// One line for `paxos-check flaws`.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Flaw::None => "Paxos as Lamport wrote it",
+            Flaw::AcceptBelowPromise => "an acceptor accepts a ballot lower than it promised",
+            Flaw::PromiseHidesAccepted => "a promise omits the acceptor's accepted value",
+            Flaw::ProposerIgnoresPromises => {
+                "the proposer sends its own value despite reported acceptances"
+            }
+            Flaw::LowestAcceptedValue => {
+                "the proposer adopts the lowest-ballot accepted value, not the highest"
+            }
+            Flaw::MinorityQuorum => "quorums of floor(n/2) instead of a strict majority",
+            Flaw::SharedBallots => "two proposers can use the same ballot number",
+            Flaw::ForgetOnCrash => "an acceptor does not persist; after a crash it recovers empty",
+            Flaw::SkipPhase1AfterPreemption => {
+                "a leader keeps skipping Phase 1 after a higher ballot was seen"
+            }
+            Flaw::NewLeaderSkipsPhase1 => "a leader starts Phase 2 without ever running Phase 1",
+            Flaw::IgnoreSlotPromises => {
+                "a new leader proposes fresh commands in slots where promises reported values"
+            }
+            Flaw::PromiseEqualBallot => "promise when n >= promised instead of n > promised",
+        }
+    }
+
+    /// The model in which the flaw is shown.
+    pub const fn scope(self) -> FlawScope {
+        match self {
+            Flaw::SkipPhase1AfterPreemption
+            | Flaw::NewLeaderSkipsPhase1
+            | Flaw::IgnoreSlotPromises => FlawScope::MultiPaxos,
+            _ => FlawScope::SingleDecree,
+        }
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Flaw::ALL.iter().map(|flaw| flaw.name()).collect()
+    }
+}
+
+impl fmt::Display for Flaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error for a flaw name that is not in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownFlaw(pub String);
+
+impl fmt::Display for UnknownFlaw {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown flaw '{}'; known flaws: {}",
+            self.0,
+            Flaw::names().join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownFlaw {}
+
+impl FromStr for Flaw {
+    type Err = UnknownFlaw;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Flaw::ALL
+            .into_iter()
+            .find(|flaw| flaw.name() == name)
+            .ok_or_else(|| UnknownFlaw(name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flaw_round_trips_through_its_name() {
+        for flaw in Flaw::ALL {
+            assert_eq!(flaw.name().parse::<Flaw>(), Ok(flaw));
+            assert!(!flaw.description().is_empty());
+        }
+        let error = "accept-everything".parse::<Flaw>().unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("known flaws: none, accept-below-promise"));
+    }
+}

@@ -8,6 +8,7 @@
 
 pub mod ballot;
 pub mod flaw;
+pub mod multi;
 pub mod rules;
 pub mod single;
 

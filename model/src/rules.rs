@@ -53,8 +53,7 @@ pub enum ValueSource {
 /// Phase 2a value selection: the value of the highest-ballot proposal reported in the quorum's
 /// promises, else the proposer's own. If some value v was chosen at ballot b, every quorum holds
 /// an acceptor that accepted (b, v), and by induction every acceptance above b carries v; so the
-/// highest reported acceptance carries v too. Ties (one ballot, several acceptors) go to the
-/// lowest acceptor index, so the report is deterministic.
+/// highest reported acceptance carries v too.
 pub fn select_value<'a, V: Clone + 'a>(
     reports: impl IntoIterator<Item = (AcceptorIndex, Option<&'a Proposal<V>>)>,
     own_value: &V,
@@ -66,6 +65,16 @@ pub fn select_value<'a, V: Clone + 'a>(
     ) {
         return (own_value.clone(), ValueSource::Own);
     }
+    binding_report(reports, flaw).unwrap_or_else(|| (own_value.clone(), ValueSource::Own))
+}
+
+/// The reported acceptance that binds a proposer, if any: the highest ballot (the lowest under
+/// the `lowest-accepted-value` flaw). Ties (one ballot, several acceptors) go to the lowest
+/// acceptor index, so that the report names its source deterministically.
+pub fn binding_report<'a, V: Clone + 'a>(
+    reports: impl IntoIterator<Item = (AcceptorIndex, Option<&'a Proposal<V>>)>,
+    flaw: Flaw,
+) -> Option<(V, ValueSource)> {
     let prefer_lowest = flaw == Flaw::LowestAcceptedValue;
     let mut best: Option<(AcceptorIndex, &Proposal<V>)> = None;
     for (acceptor, report) in reports {
@@ -79,16 +88,15 @@ pub fn select_value<'a, V: Clone + 'a>(
             best = Some((acceptor, proposal));
         }
     }
-    match best {
-        None => (own_value.clone(), ValueSource::Own),
-        Some((acceptor, proposal)) => (
+    best.map(|(acceptor, proposal)| {
+        (
             proposal.value.clone(),
             ValueSource::Promise {
                 acceptor,
                 ballot: proposal.ballot,
             },
-        ),
-    }
+        )
+    })
 }
 
 /// The acceptors that voted for one proposal, and whether they form a quorum.

@@ -7,6 +7,7 @@
 //! that feed inputs in and apply the steps that come out.
 
 pub mod ballot;
+pub mod course;
 pub mod flaw;
 pub mod multi;
 pub mod rules;

@@ -1,0 +1,502 @@
+//! One `paxos-node` process: membership, message numbering, and the protocol roles it hosts,
+//! each driven only through `paxos-model`'s transition functions.
+//!
+//! The node hosts a single-decree acceptor and learner (tasks 7-3-1, 7-3-2), a Multi-Paxos
+//! acceptor and leader (7-3-4), and runs the course's safety experiments (7-3-3) on the model's
+//! roles. It does no I/O: `handle_line` takes one input line and returns the messages to write,
+//! in order, plus anything worth logging.
+
+use crate::codec::{self, Body, ErrorCode, Item, ParsedLine, Reply, RequestError};
+use paxos_model::course::{self, NewProposalOutcome, ProposalRecord, SafetyScenario};
+use paxos_model::multi::{Decision, Leader, LeaderStep, MultiAcceptor, MultiMessage, Slot};
+use paxos_model::rules::ValueSource;
+use paxos_model::single::{Acceptor, Learner, Message};
+use paxos_model::{Ballot, Flaw, Proposal};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::panic::{self, AssertUnwindSafe};
+
+/// A message for the event loop to write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    pub src: String,
+    pub dest: String,
+    pub msg_id: u64,
+    pub reply: Reply,
+}
+
+impl Outgoing {
+    pub fn write(&self, writer: &mut impl std::io::Write) -> std::io::Result<()> {
+        codec::write_message(writer, &self.src, &self.dest, &self.reply, self.msg_id)
+    }
+}
+
+/// What one input line produced.
+#[derive(Debug, Default)]
+pub struct LineOutcome {
+    pub messages: Vec<Outgoing>,
+    /// A line that could not be answered, or was answered with an error: worth a log line.
+    pub diagnostic: Option<String>,
+}
+
+struct Membership {
+    id: String,
+    ids: Vec<String>,
+}
+
+/// A client waiting for a slot's decision.
+struct Waiter {
+    client: String,
+    msg_id: Option<u64>,
+}
+
+pub struct Node {
+    membership: Option<Membership>,
+    /// The node numbers every message it sends, from 0 (the `init_ok`).
+    next_msg_id: u64,
+    acceptor: Acceptor<Value>,
+    learner: Option<Learner<Value>>,
+    multi_acceptor: MultiAcceptor<Value>,
+    leader: Option<Leader<Value>>,
+    waiting: BTreeMap<Slot, Vec<Waiter>>,
+}
+
+impl Default for Node {
+    fn default() -> Self {
+        Node::new()
+    }
+}
+
+impl Node {
+    pub fn new() -> Self {
+        Node {
+            membership: None,
+            next_msg_id: 0,
+            acceptor: Acceptor::new(),
+            learner: None,
+            multi_acceptor: MultiAcceptor::new(),
+            leader: None,
+            waiting: BTreeMap::new(),
+        }
+    }
+
+    pub fn handle_line(&mut self, line: &str) -> LineOutcome {
+        let envelope = match codec::parse_line(line) {
+            Ok(ParsedLine::Message(envelope)) => envelope,
+            Ok(ParsedLine::BadEnvelope(bad)) => {
+                let diagnostic = Some(format!("bad message from {}: {}", bad.src, bad.error));
+                let src = self.own_id().unwrap_or(&bad.dest).to_owned();
+                let message = self.stamp(src, bad.src, Reply::error(bad.msg_id, &bad.error));
+                return LineOutcome {
+                    messages: vec![message],
+                    diagnostic,
+                };
+            }
+            Err(unanswerable) => {
+                return LineOutcome {
+                    messages: vec![],
+                    diagnostic: Some(format!("skipped line: {}", unanswerable.0)),
+                };
+            }
+        };
+        let msg_id = envelope.body.msg_id();
+        let src = self.own_id().unwrap_or(&envelope.dest).to_owned();
+        // The core asserts its invariants; should one ever fail, answer with Maelstrom's `crash`
+        // error and keep serving rather than take every later request down with it.
+        let served = panic::catch_unwind(AssertUnwindSafe(|| {
+            self.dispatch(&envelope.src, &envelope.body)
+        }));
+        let served = served.unwrap_or_else(|_| {
+            Err(RequestError {
+                code: ErrorCode::Crash,
+                text: "internal error while serving this request".into(),
+            })
+        });
+        match served {
+            Ok(replies) => {
+                let messages = replies
+                    .into_iter()
+                    .map(|(dest, reply)| self.stamp(src.clone(), dest, reply))
+                    .collect();
+                LineOutcome {
+                    messages,
+                    diagnostic: None,
+                }
+            }
+            Err(error) => {
+                let diagnostic = Some(format!("request from {} refused: {error}", envelope.src));
+                let message = self.stamp(src, envelope.src, Reply::error(msg_id, &error));
+                LineOutcome {
+                    messages: vec![message],
+                    diagnostic,
+                }
+            }
+        }
+    }
+
+    fn own_id(&self) -> Option<&str> {
+        self.membership
+            .as_ref()
+            .map(|membership| membership.id.as_str())
+    }
+
+    fn stamp(&mut self, src: String, dest: String, reply: Reply) -> Outgoing {
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        Outgoing {
+            src,
+            dest,
+            msg_id,
+            reply,
+        }
+    }
+
+    /// Serves one request; the replies go out in order, each to its destination.
+    fn dispatch(&mut self, src: &str, body: &Body) -> Result<Vec<(String, Reply)>, RequestError> {
+        let message_type = body.message_type()?;
+        let msg_id = body.msg_id();
+        let reply_to_sender = |reply: Reply| vec![(src.to_owned(), reply)];
+        if message_type == "init" {
+            return self.init(body).map(reply_to_sender);
+        }
+        if !KNOWN_TYPES.contains(&message_type) {
+            return Err(RequestError {
+                code: ErrorCode::NotSupported,
+                text: format!("message type '{message_type}' is not supported"),
+            });
+        }
+        if self.membership.is_none() {
+            return Err(RequestError {
+                code: ErrorCode::TemporarilyUnavailable,
+                text: "the node is not initialised yet: send init first".into(),
+            });
+        }
+        match message_type {
+            "paxos_prepare" => self.prepare(body, msg_id).map(reply_to_sender),
+            "paxos_accept" => self.accept(body, msg_id).map(reply_to_sender),
+            "paxos_chosen" => Ok(reply_to_sender(self.chosen(msg_id))),
+            "paxos_safety_test" => safety_test(body, msg_id).map(reply_to_sender),
+            "paxos_invariant_check" => invariant_check(body, msg_id).map(reply_to_sender),
+            "multi_paxos_propose" => self.multi_propose(src, body, msg_id),
+            "multi_paxos_log" => Ok(reply_to_sender(self.multi_log(msg_id))),
+            _ => unreachable!("KNOWN_TYPES and this match list the same types"),
+        }
+    }
+
+    fn init(&mut self, body: &Body) -> Result<Reply, RequestError> {
+        let id = body.string("node_id")?;
+        let ids = body.strings("node_ids")?;
+        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        if unique.len() != ids.len() {
+            return Err(RequestError::malformed(
+                "field node_ids must not repeat a node id",
+            ));
+        }
+        if !unique.contains(id) {
+            return Err(RequestError::malformed(format!(
+                "field node_ids must include node_id {id}"
+            )));
+        }
+        if let Some(membership) = &self.membership {
+            // Re-initialising would silently discard promises and acceptances.
+            return Err(RequestError::malformed(format!(
+                "the node is already initialised as {}",
+                membership.id
+            )));
+        }
+        let acceptor_count = ids.len();
+        self.membership = Some(Membership {
+            id: id.to_owned(),
+            ids: ids.iter().map(|id| id.to_string()).collect(),
+        });
+        self.learner = Some(Learner::new(acceptor_count));
+        let index = u32::try_from(self.own_index()).expect("a node index fits u32");
+        self.leader = Some(Leader::new(index, acceptor_count, u32::MAX));
+        Ok(Reply::new("init_ok", body.msg_id()))
+    }
+
+    fn membership(&self) -> &Membership {
+        self.membership.as_ref().expect("checked by dispatch")
+    }
+
+    fn own_index(&self) -> usize {
+        let membership = self.membership();
+        membership
+            .ids
+            .iter()
+            .position(|id| *id == membership.id)
+            .expect("init checks membership")
+    }
+
+    /// Task 7-3-1: this node is one acceptor; the client is the proposer and names the ballot.
+    fn prepare(&mut self, body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
+        let ballot = Ballot::from_course_number(body.u64("proposal_n")?);
+        let step = self.acceptor.on_prepare(ballot, Flaw::None);
+        // Persist-then-send: this node's acceptor state is in memory, so there is nothing to write.
+        let reply = Reply::new("paxos_promise", msg_id);
+        Ok(match step.reply {
+            Message::Promise { accepted, .. } => {
+                let (accepted_n, accepted_value) = match accepted {
+                    Some(proposal) => (course_number(proposal.ballot).into(), proposal.value),
+                    None => (Value::Null, Value::Null),
+                };
+                reply
+                    .with("promised", true)
+                    .with("accepted_n", accepted_n)
+                    .with("accepted_value", accepted_value)
+            }
+            Message::PrepareRefused { promised, .. } => reply
+                .with("promised", false)
+                .with("highest_promised", course_number(promised)),
+            other => unreachable!("an acceptor answers a prepare with {other:?}"),
+        })
+    }
+
+    /// Task 7-3-2: accept if no higher ballot was promised; this node's learner counts its own
+    /// acceptance, which decides the value when the node is the whole cluster.
+    fn accept(&mut self, body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
+        let ballot = Ballot::from_course_number(body.u64("proposal_n")?);
+        let value = body.value("value")?;
+        let step = self
+            .acceptor
+            .on_accept(Proposal::new(ballot, value), Flaw::None);
+        let reply = Reply::new("paxos_accepted", msg_id);
+        Ok(match step.reply {
+            Message::Accepted { proposal } => {
+                let own_index = self.own_index();
+                let learner = self.learner.as_mut().expect("created by init");
+                learner.on_accepted(own_index, proposal.clone(), Flaw::None);
+                reply
+                    .with("accepted", true)
+                    .with("proposal_n", course_number(proposal.ballot))
+                    .with("value", proposal.value)
+            }
+            Message::AcceptRefused { promised, .. } => reply
+                .with("accepted", false)
+                .with("highest_promised", course_number(promised)),
+            other => unreachable!("an acceptor answers an accept with {other:?}"),
+        })
+    }
+
+    /// What this node has learned is chosen; nulls while it knows of no majority.
+    fn chosen(&self, msg_id: Option<u64>) -> Reply {
+        let chosen = self
+            .learner
+            .as_ref()
+            .and_then(|learner| learner.chosen.as_ref());
+        let (value, chosen_at_n) = match chosen {
+            Some(proposal) => (
+                proposal.value.clone(),
+                Value::from(course_number(proposal.ballot)),
+            ),
+            None => (Value::Null, Value::Null),
+        };
+        Reply::new("paxos_chosen_ok", msg_id)
+            .with("value", value)
+            .with("chosen_at_n", chosen_at_n)
+    }
+
+    /// Task 7-3-4: drive `value` into `slot` with this node as leader, and answer once the slot
+    /// is chosen (at once, when the node is the whole cluster).
+    fn multi_propose(
+        &mut self,
+        src: &str,
+        body: &Body,
+        msg_id: Option<u64>,
+    ) -> Result<Vec<(String, Reply)>, RequestError> {
+        let slot = body.u64("slot")?;
+        let value = body.value("value")?;
+        if self.membership().ids.len() > 1 {
+            return Err(RequestError {
+                code: ErrorCode::TemporarilyUnavailable,
+                text:
+                    "multi_paxos_propose needs peer messaging for clusters of more than one node, \
+                       which this node does not speak yet"
+                        .into(),
+            });
+        }
+        self.waiting.entry(slot).or_default().push(Waiter {
+            client: src.to_owned(),
+            msg_id,
+        });
+        let step = self.leader_mut().propose(slot, value, Flaw::None);
+        let decisions = self.run_leader_locally(step);
+        Ok(decisions
+            .into_iter()
+            .flat_map(|decision| self.answer_waiters(decision))
+            .collect())
+    }
+
+    fn leader_mut(&mut self) -> &mut Leader<Value> {
+        self.leader.as_mut().expect("created by init")
+    }
+
+    /// Delivers the leader's messages to this node's own acceptor and the acceptor's replies back
+    /// to the leader until nothing is left in flight; returns every decision on the way.
+    fn run_leader_locally(&mut self, step: LeaderStep<Value>) -> Vec<Decision<Value>> {
+        let own_index = self.own_index();
+        let mut decisions = step.decided;
+        let mut to_acceptor: VecDeque<MultiMessage<Value>> = step.broadcast.into();
+        while let Some(message) = to_acceptor.pop_front() {
+            let reply = match message {
+                MultiMessage::Prepare { ballot, from_slot } => {
+                    self.multi_acceptor
+                        .on_prepare(ballot, from_slot, Flaw::None)
+                        .reply
+                }
+                MultiMessage::Accept { slot, proposal } => {
+                    self.multi_acceptor
+                        .on_accept(slot, proposal, Flaw::None)
+                        .reply
+                }
+                other => unreachable!("a leader sends no {other:?}"),
+            };
+            let leader = self.leader_mut();
+            let step = match reply {
+                MultiMessage::Promise { ballot, accepted } => {
+                    leader.on_promise(own_index, ballot, accepted, Flaw::None)
+                }
+                MultiMessage::Accepted { slot, proposal } => {
+                    leader.on_accepted(own_index, slot, proposal, Flaw::None)
+                }
+                MultiMessage::PrepareRefused { ballot, promised }
+                | MultiMessage::AcceptRefused {
+                    ballot, promised, ..
+                } => leader.on_refused(ballot, promised, Flaw::None),
+                other => unreachable!("an acceptor sends no {other:?}"),
+            };
+            decisions.extend(step.decided);
+            to_acceptor.extend(step.broadcast);
+        }
+        decisions
+    }
+
+    fn answer_waiters(&mut self, decision: Decision<Value>) -> Vec<(String, Reply)> {
+        let waiters = self.waiting.remove(&decision.slot).unwrap_or_default();
+        waiters
+            .into_iter()
+            .map(|waiter| {
+                let reply = Reply::new("multi_paxos_propose_ok", waiter.msg_id)
+                    .with("slot", decision.slot)
+                    .with("phase1_skipped", decision.phase1_skipped)
+                    .with("chosen", true)
+                    .with("value", decision.value.clone());
+                (waiter.client, reply)
+            })
+            .collect()
+    }
+
+    fn multi_log(&self, msg_id: Option<u64>) -> Reply {
+        let chosen = self.leader.as_ref().map(|leader| &leader.chosen);
+        let log: Vec<Value> = chosen
+            .into_iter()
+            .flatten()
+            .map(|(slot, value)| {
+                let mut entry = serde_json::Map::new();
+                entry.insert("slot".into(), Value::from(*slot));
+                entry.insert("value".into(), value.clone());
+                entry.insert("status".into(), Value::from("chosen"));
+                Value::Object(entry)
+            })
+            .collect();
+        Reply::new("multi_paxos_log_ok", msg_id).with("log", log)
+    }
+}
+
+const KNOWN_TYPES: [&str; 7] = [
+    "paxos_prepare",
+    "paxos_accept",
+    "paxos_chosen",
+    "paxos_safety_test",
+    "paxos_invariant_check",
+    "multi_paxos_propose",
+    "multi_paxos_log",
+];
+
+/// Client ballots are the course's integers, ballot (n, 0).
+fn course_number(ballot: Ballot) -> u64 {
+    debug_assert_eq!(ballot.proposer, 0, "client ballots are course numbers");
+    ballot.round
+}
+
+/// The simulated cluster's acceptor names, as the course writes them.
+fn simulated_node_name(index: usize) -> String {
+    format!("n{}", index + 1)
+}
+
+/// Task 7-3-3: choose `chosen_value` at `chosen_at_n`, then let a proposer at `new_proposal_n`
+/// run both phases against every quorum (see `course::run_safety_scenario`).
+fn safety_test(body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
+    let nodes = body.u64("nodes")?;
+    let chosen_value = body.value("chosen_value")?;
+    let chosen_at_n = body.u64("chosen_at_n")?;
+    let new_proposal_n = body.u64("new_proposal_n")?;
+    let new_proposer_value = body
+        .optional_value("proposer_value")?
+        .unwrap_or_else(|| Value::from(format!("value_{new_proposal_n}")));
+    let flaw = match body.optional_string("flaw")? {
+        Some(name) => name
+            .parse::<Flaw>()
+            .map_err(|error| RequestError::malformed(format!("field flaw: {error}")))?,
+        None => Flaw::None,
+    };
+    let scenario = SafetyScenario {
+        nodes: usize::try_from(nodes).unwrap_or(usize::MAX),
+        chosen_value,
+        chosen_at: Ballot::from_course_number(chosen_at_n),
+        new_ballot: Ballot::from_course_number(new_proposal_n),
+        new_proposer_value,
+        flaw,
+    };
+    let report = course::run_safety_scenario(&scenario)
+        .map_err(|error| RequestError::malformed(format!("field {error}")))?;
+    let (value, source) = match report.reported.outcome.clone() {
+        NewProposalOutcome::Refused { .. } => (Value::Null, None),
+        NewProposalOutcome::Proposed { proposal, source } => (proposal.value, Some(source)),
+    };
+    let promise_source = match source {
+        Some(ValueSource::Promise { acceptor, .. }) => Value::from(simulated_node_name(acceptor)),
+        _ => Value::Null,
+    };
+    let forced_by_promise = matches!(source, Some(ValueSource::Promise { .. }));
+    Ok(Reply::new("paxos_safety_test_ok", msg_id)
+        .with("new_proposal_value", value)
+        .with("forced_by_promise", forced_by_promise)
+        .with("promise_source", promise_source)
+        .with("safe", report.safe()))
+}
+
+/// Task 7-3-3: judge a history of proposals against the definition of "chosen".
+fn invariant_check(body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
+    let nodes = body
+        .optional_u64("nodes")?
+        .map(|nodes| usize::try_from(nodes).unwrap_or(usize::MAX));
+    let mut proposals = Vec::new();
+    for (index, item) in body.array("proposals")?.iter().enumerate() {
+        let item = Item::new(item, format!("proposals[{index}]"))?;
+        let accepted_by = item
+            .strings("accepted_by")?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        proposals.push(ProposalRecord {
+            ballot: Ballot::from_course_number(item.u64("n")?),
+            value: item.value("value")?,
+            accepted_by,
+        });
+    }
+    let report = course::check_invariant(&proposals, nodes)
+        .map_err(|error| RequestError::malformed(error.to_string()))?;
+    let (chosen_value, chosen_at_n) = match &report.chosen {
+        Some(proposal) => (
+            proposal.value.clone(),
+            Value::from(course_number(proposal.ballot)),
+        ),
+        None => (Value::Null, Value::Null),
+    };
+    Ok(Reply::new("paxos_invariant_check_ok", msg_id)
+        .with("chosen_value", chosen_value)
+        .with("chosen_at_n", chosen_at_n)
+        .with("all_subsequent_match", report.all_subsequent_match)
+        .with("safe", report.safe()))
+}

@@ -363,6 +363,13 @@ impl serde_json::ser::Formatter for PythonFormatter {
         writer.write_all(b": ")
     }
 
+    /// Python prints a float as its `repr`: the shortest digits that round-trip (as Rust's
+    /// formatting finds them), in positional notation while the decimal point falls within
+    /// 16 digits of the first digit and at most 4 zeros after it, else as `d.ddde+XX`.
+    fn write_f64<W: ?Sized + io::Write>(&mut self, writer: &mut W, value: f64) -> io::Result<()> {
+        writer.write_all(python_float_repr(value).as_bytes())
+    }
+
     fn write_string_fragment<W: ?Sized + io::Write>(
         &mut self,
         writer: &mut W,
@@ -384,6 +391,52 @@ impl serde_json::ser::Formatter for PythonFormatter {
         }
         Ok(())
     }
+}
+
+/// Python's `repr(float)` for a finite value (JSON has no others).
+fn python_float_repr(value: f64) -> String {
+    debug_assert!(value.is_finite(), "JSON numbers are finite");
+    // `{:e}` gives the shortest round-trip digits as `d.ddde<exponent>`.
+    let scientific = format!("{:e}", value.abs());
+    let (mantissa, exponent) = scientific
+        .split_once('e')
+        .expect("LowerExp always writes an exponent");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let exponent: i32 = exponent
+        .parse()
+        .expect("LowerExp writes an integer exponent");
+    // Where the decimal point falls, counted from the start of `digits` (CPython's `decpt`).
+    let point = exponent + 1;
+    let mut text = String::with_capacity(digits.len() + 8);
+    if value.is_sign_negative() {
+        text.push('-');
+    }
+    if point <= -4 || point > 16 {
+        let (first, rest) = digits.split_at(1);
+        text.push_str(first);
+        if !rest.is_empty() {
+            text.push('.');
+            text.push_str(rest);
+        }
+        let sign = if exponent < 0 { '-' } else { '+' };
+        text.push_str(&format!("e{sign}{:02}", exponent.unsigned_abs()));
+    } else if point <= 0 {
+        text.push_str("0.");
+        text.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
+        text.push_str(&digits);
+    } else {
+        let point = point as usize;
+        if point >= digits.len() {
+            text.push_str(&digits);
+            text.extend(std::iter::repeat_n('0', point - digits.len()));
+            text.push_str(".0");
+        } else {
+            text.push_str(&digits[..point]);
+            text.push('.');
+            text.push_str(&digits[point..]);
+        }
+    }
+    text
 }
 
 #[cfg(test)]
@@ -417,6 +470,35 @@ mod tests {
             "{}",
             line(&reply)
         );
+    }
+
+    #[test]
+    fn floats_print_as_python_repr() {
+        // Each pair was printed by CPython 3's json.dumps.
+        let cases = [
+            (1e16, "1e+16"),
+            (1e-7, "1e-07"),
+            (1e-5, "1e-05"),
+            (0.0001, "0.0001"),
+            (0.0015, "0.0015"),
+            (100.0, "100.0"),
+            (1e15, "1000000000000000.0"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (123456789.123, "123456789.123"),
+            (12345678901234567.0, "1.2345678901234568e+16"),
+            (18446744073709551616.0, "1.8446744073709552e+19"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (-2.5e-300, "-2.5e-300"),
+            (1e100, "1e+100"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (1.5, "1.5"),
+        ];
+        for (value, python) in cases {
+            assert_eq!(python_float_repr(value), python, "{value:?}");
+        }
     }
 
     #[test]

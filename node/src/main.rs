@@ -45,15 +45,21 @@ fn main() {
 fn serve(mut input: impl BufRead, output: impl Write) -> io::Result<()> {
     let mut output = io::BufWriter::with_capacity(1 << 16, output);
     let mut node = node::Node::new();
-    let mut line = String::new();
+    let mut line = Vec::new();
     loop {
         line.clear();
-        if input.read_line(&mut line)? == 0 {
+        if input.read_until(b'\n', &mut line)? == 0 {
             break;
         }
-        let text = line.trim_end_matches(['\n', '\r']);
-        if !text.trim().is_empty() {
-            handle(&mut node, text, &mut output)?;
+        // Bytes that are not UTF-8 are bad input like any other: skipped, not fatal.
+        match std::str::from_utf8(&line) {
+            Ok(text) => {
+                let text = text.trim_end_matches(['\n', '\r']);
+                if !text.trim().is_empty() {
+                    handle(&mut node, text, &mut output)?;
+                }
+            }
+            Err(error) => eprintln!("paxos-node: skipped line: not UTF-8 ({error})"),
         }
         if input.fill_buf()?.is_empty() {
             output.flush()?;
@@ -71,4 +77,27 @@ fn handle(node: &mut node::Node, line: &str, output: &mut impl Write) -> io::Res
         message.write(output)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_skipped_and_serving_goes_on() {
+        let input: &[u8] = b"{\"src\":\"c0\",\"dest\":\"n1\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\",\"node_ids\":[\"n1\"]}}\n\
+            \xff\xfe{\"not\": \"utf-8\"}\n\
+            {\"src\":\"c1\",\"dest\":\"n1\",\"body\":{\"type\":\"paxos_chosen\",\"msg_id\":2}}";
+        let mut output = Vec::new();
+        serve(input, &mut output).expect("bad bytes are not an I/O error");
+        let output = String::from_utf8(output).expect("replies are ASCII");
+        let replies: Vec<&str> = output.lines().collect();
+        assert_eq!(replies.len(), 2, "{output}");
+        assert!(replies[0].contains(r#""type": "init_ok""#), "{output}");
+        // The last line has no newline and is still served.
+        assert!(
+            replies[1].contains(r#""type": "paxos_chosen_ok", "in_reply_to": 2"#),
+            "{output}"
+        );
+    }
 }

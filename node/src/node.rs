@@ -154,7 +154,9 @@ impl Node {
     /// Serves one request; the replies go out in order, each to its destination.
     fn dispatch(&mut self, src: &str, body: &Body) -> Result<Vec<(String, Reply)>, RequestError> {
         let message_type = body.message_type()?;
-        let msg_id = body.msg_id();
+        // A msg_id that is present but unusable would otherwise be dropped silently, and the
+        // client would get a reply it cannot match to its request.
+        let msg_id = body.optional_u64("msg_id")?;
         let reply_to_sender = |reply: Reply| vec![(src.to_owned(), reply)];
         if message_type == "init" {
             return self.init(body).map(reply_to_sender);

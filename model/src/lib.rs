@@ -11,7 +11,43 @@ pub mod course;
 pub mod flaw;
 pub mod multi;
 pub mod rules;
+pub mod search;
 pub mod single;
+pub mod single_model;
+pub mod system;
 
 pub use ballot::{majority, quorum_size, AcceptorIndex, Ballot, Proposal};
 pub use flaw::Flaw;
+
+/// A model configuration value outside what the model supports, named as the CLI flag is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    /// Checks `minimum <= value <= maximum` for the setting called `setting`.
+    pub fn check_range(
+        setting: &'static str,
+        value: usize,
+        minimum: usize,
+        maximum: usize,
+    ) -> Result<(), ConfigError> {
+        if (minimum..=maximum).contains(&value) {
+            return Ok(());
+        }
+        Err(ConfigError {
+            setting,
+            message: format!("must be from {minimum} to {maximum} (got {value})"),
+        })
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--{} {}", self.setting, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -15,6 +15,7 @@ use crate::rules::{
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 /// A position in the replicated log.
 pub type Slot = u64;
@@ -51,6 +52,41 @@ pub enum MultiMessage<V> {
         ballot: Ballot,
         promised: Ballot,
     },
+}
+
+impl<V: fmt::Display> fmt::Display for MultiMessage<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MultiMessage::Prepare { ballot, from_slot } => {
+                write!(f, "Prepare(ballot {ballot}, slots {from_slot}..)")
+            }
+            MultiMessage::Promise { ballot, accepted } => {
+                write!(f, "Promise(ballot {ballot}, accepted [")?;
+                for (index, (slot, proposal)) in accepted.iter().enumerate() {
+                    let separator = if index == 0 { "" } else { ", " };
+                    write!(f, "{separator}slot {slot}: {proposal}")?;
+                }
+                write!(f, "])")
+            }
+            MultiMessage::PrepareRefused { ballot, promised } => {
+                write!(f, "PrepareRefused(ballot {ballot}, promised {promised})")
+            }
+            MultiMessage::Accept { slot, proposal } => write!(f, "Accept(slot {slot}, {proposal})"),
+            MultiMessage::Accepted { slot, proposal } => {
+                write!(f, "Accepted(slot {slot}, {proposal})")
+            }
+            MultiMessage::AcceptRefused {
+                slot,
+                ballot,
+                promised,
+            } => {
+                write!(
+                    f,
+                    "AcceptRefused(slot {slot}, ballot {ballot}, promised {promised})"
+                )
+            }
+        }
+    }
 }
 
 /// An acceptor for every slot: one promise (ballots are shared across slots) and an acceptance
@@ -365,7 +401,7 @@ impl<V: Clone + PartialEq> Leader<V> {
         };
         LeaderStep {
             decided: vec![decision],
-            timer: self.timer_for_outstanding_work(),
+            timer: self.retry_timer(),
             ..LeaderStep::default()
         }
     }
@@ -410,7 +446,7 @@ impl<V: Clone + PartialEq> Leader<V> {
         };
         LeaderStep {
             broadcast: vec![MultiMessage::Prepare { ballot, from_slot }],
-            timer: TimerChange::Arm,
+            timer: self.retry_timer(),
             ..LeaderStep::default()
         }
     }
@@ -445,7 +481,7 @@ impl<V: Clone + PartialEq> Leader<V> {
             let sent = self.send_phase2(slot, ballot, value, ValueSource::Own, true);
             step.broadcast.extend(sent.broadcast);
         }
-        step.timer = TimerChange::Arm;
+        step.timer = self.retry_timer();
         step
     }
 
@@ -499,7 +535,7 @@ impl<V: Clone + PartialEq> Leader<V> {
                 );
             }
         }
-        step.timer = self.timer_for_outstanding_work();
+        step.timer = self.retry_timer();
         step
     }
 
@@ -521,16 +557,18 @@ impl<V: Clone + PartialEq> Leader<V> {
         self.in_flight.insert(slot, in_flight);
         LeaderStep {
             broadcast: vec![MultiMessage::Accept { slot, proposal }],
-            timer: TimerChange::Arm,
+            timer: self.retry_timer(),
             ..LeaderStep::default()
         }
     }
 
-    fn timer_for_outstanding_work(&self) -> TimerChange {
-        if self.requests.is_empty() && self.in_flight.is_empty() {
-            TimerChange::Cancel
-        } else {
+    /// The retry timer runs while there is work outstanding and a ballot left to retry with.
+    fn retry_timer(&self) -> TimerChange {
+        let outstanding = !self.requests.is_empty() || !self.in_flight.is_empty();
+        if outstanding && self.rounds_started < self.rounds_max {
             TimerChange::Arm
+        } else {
+            TimerChange::Cancel
         }
     }
 }

@@ -10,6 +10,7 @@ use crate::flaw::Flaw;
 use crate::rules::{self, next_ballot, select_value, TimerChange, ValueSource, Votes};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// The messages of single-decree Paxos, named in request/reply pairs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -29,6 +30,32 @@ pub enum Message<V> {
     Accepted { proposal: Proposal<V> },
     /// Phase 2b refused: the acceptor has promised a higher ballot.
     AcceptRefused { ballot: Ballot, promised: Ballot },
+}
+
+impl<V: fmt::Display> fmt::Display for Message<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Message::Prepare { ballot } => write!(f, "Prepare(ballot {ballot})"),
+            Message::Promise {
+                ballot,
+                accepted: None,
+            } => write!(f, "Promise(ballot {ballot}, accepted none)"),
+            Message::Promise {
+                ballot,
+                accepted: Some(accepted),
+            } => {
+                write!(f, "Promise(ballot {ballot}, accepted {accepted})")
+            }
+            Message::PrepareRefused { ballot, promised } => {
+                write!(f, "PrepareRefused(ballot {ballot}, promised {promised})")
+            }
+            Message::Accept { proposal } => write!(f, "Accept{proposal}"),
+            Message::Accepted { proposal } => write!(f, "Accepted{proposal}"),
+            Message::AcceptRefused { ballot, promised } => {
+                write!(f, "AcceptRefused(ballot {ballot}, promised {promised})")
+            }
+        }
+    }
 }
 
 /// An acceptor's whole state. All of it is durable: an acceptor that forgot a promise or an
@@ -217,9 +244,15 @@ impl<V: Clone + PartialEq> Proposer<V> {
             ballot,
             promises: BTreeMap::new(),
         };
+        // A retry timer is only worth arming while a ballot is left to retry with.
+        let timer = if self.rounds_started < self.rounds_max {
+            TimerChange::Arm
+        } else {
+            TimerChange::Cancel
+        };
         ProposerStep {
             broadcast: Some(Message::Prepare { ballot }),
-            timer: TimerChange::Arm,
+            timer,
             ..ProposerStep::default()
         }
     }
@@ -303,7 +336,9 @@ impl<V: Clone + PartialEq> Proposer<V> {
     /// A refusal of the current ballot means an acceptor promised a higher one: this ballot can no
     /// longer win, so abandon it and remember the round to outbid; retry at once if rounds remain.
     pub fn on_refused(&mut self, ballot: Ballot, promised: Ballot, flaw: Flaw) -> ProposerStep<V> {
-        if self.current_ballot() != Some(ballot) || self.has_learned() {
+        // A refusal that names our own ballot answers a redelivered prepare: the acceptor did
+        // promise us, so it is no sign of a rival.
+        if self.current_ballot() != Some(ballot) || promised <= ballot || self.has_learned() {
             return ProposerStep::default();
         }
         self.highest_seen_round = self.highest_seen_round.max(promised.round);
@@ -548,6 +583,20 @@ mod tests {
         assert_eq!(step.broadcast, None, "two rounds were all it had");
         assert_eq!(step.timer, TimerChange::Cancel);
         assert_eq!(proposer.phase, ProposerPhase::Idle);
+    }
+
+    #[test]
+    fn refusal_naming_our_own_ballot_is_not_a_preemption() {
+        // A duplicated prepare reaches an acceptor that already promised it: the acceptor refuses
+        // with promised == ballot, which must not make the proposer abandon its ballot.
+        let mut proposer = Proposer::new(0, 3, 'a', 2);
+        proposer.start_next_ballot(Flaw::None);
+        let ballot = proposer.current_ballot().unwrap();
+        assert_eq!(
+            proposer.on_refused(ballot, ballot, Flaw::None),
+            ProposerStep::default()
+        );
+        assert_eq!(proposer.current_ballot(), Some(ballot));
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! The command line as clap sees it: raw flags, each with its allowed range, turned into the
+//! model crate's validated configurations by `config`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use paxos_model::single_model::{self, SingleDecreeConfig};
+use paxos_model::system::{Faults, NetworkKind};
+use paxos_model::{ConfigError, Flaw};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "paxos-check",
+    version,
+    about = "Exhaustively model-check Paxos and browse counterexamples in stateright's Explorer",
+    long_about = "Exhaustively model-check single-decree Paxos and Multi-Paxos, built from the same \
+                  transition functions as paxos-node, and browse any counterexample in stateright's \
+                  Explorer.\n\nExit status: 0 every property as expected on a complete run; 1 a property \
+                  violated or a sometimes-property missing; 2 usage or configuration error; 3 a limit \
+                  was reached before the state space was exhausted, with nothing violated."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check every property of a model and report verdicts and counterexamples.
+    Check {
+        #[command(subcommand)]
+        model: CheckModel,
+    },
+    /// Serve stateright's Explorer for a model, to step through its states in a browser.
+    Explore {
+        #[command(subcommand)]
+        model: ExploreModel,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CheckModel {
+    /// Single-decree Paxos: acceptors and competing proposers agree on one value.
+    Single {
+        #[command(flatten)]
+        model: SingleArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExploreModel {
+    /// Single-decree Paxos.
+    Single {
+        #[command(flatten)]
+        model: SingleArgs,
+        #[command(flatten)]
+        explorer: ExplorerArgs,
+    },
+}
+
+/// The single-decree model's shape.
+#[derive(Args, Debug, Clone)]
+pub struct SingleArgs {
+    /// Number of acceptors.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=single_model::ACCEPTORS_MAX as u64))]
+    pub acceptors: u64,
+    /// Number of proposers; each proposes its own value (A, B, ...).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=single_model::PROPOSERS_MAX as u64))]
+    pub proposers: u64,
+    /// Ballots each proposer may start (it retries after a refusal, or a timeout on a lossy network).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=single_model::ROUNDS_MAX as i64))]
+    pub rounds: u32,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Faults and flaws, shared by every model.
+#[derive(Args, Debug, Clone)]
+pub struct FaultArgs {
+    /// How the network delivers messages.
+    #[arg(long, value_enum, default_value_t = NetworkArg::Unordered)]
+    pub network: NetworkArg,
+    /// Any message may be lost.
+    #[arg(long)]
+    pub lossy: bool,
+    /// At most this many acceptors crashed at once (each recovers with what it persisted).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=7))]
+    pub crashes: u64,
+    /// Run a deliberately flawed protocol (see the flaw catalogue); `none` is Paxos itself.
+    #[arg(long, default_value = "none", value_parser = clap::builder::PossibleValuesParser::new(Flaw::names()))]
+    pub flaw: String,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkArg {
+    /// Messages race each other and arrive at most once.
+    Unordered,
+    /// Messages race each other and may arrive more than once.
+    Duplicating,
+    /// Messages between two actors arrive in the order sent.
+    Ordered,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Breadth-first: with one thread, every counterexample is a shortest one.
+    Bfs,
+    /// Depth-first: less memory.
+    Dfs,
+    /// Random walks from a seed: for spaces too large to exhaust; never complete.
+    Simulation,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// How to run the checker and what to print.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Search strategy.
+    #[arg(long, value_enum, default_value_t = Strategy::Bfs)]
+    pub strategy: Strategy,
+    /// Checker threads. One thread makes BFS counterexamples shortest.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Stop after generating this many states (the run is then incomplete).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_states: Option<u64>,
+    /// Stop after this many seconds (the run is then incomplete).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: Option<u64>,
+    /// Seed for `--strategy simulation`.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Report format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the first counterexample (or else the first example) as an SVG sequence diagram.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+    /// Address the Explorer links in the report point to (`paxos-check explore ... --addr`).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ExplorerArgs {
+    /// Address to serve the Explorer on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: String,
+    /// Checker threads behind the Explorer.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+}
+
+impl FaultArgs {
+    pub fn faults(&self) -> Faults {
+        let network = match self.network {
+            NetworkArg::Unordered => NetworkKind::Unordered,
+            NetworkArg::Duplicating => NetworkKind::Duplicating,
+            NetworkArg::Ordered => NetworkKind::Ordered,
+        };
+        Faults {
+            network,
+            lossy: self.lossy,
+            crashes: self.crashes as usize,
+        }
+    }
+
+    pub fn flaw(&self) -> Flaw {
+        self.flaw
+            .parse()
+            .expect("clap only accepts catalogue names")
+    }
+}
+
+impl SingleArgs {
+    /// The validated model configuration (ranges clap cannot check alone, such as crashes that
+    /// exceed the acceptors, are checked here).
+    pub fn config(&self) -> Result<SingleDecreeConfig, ConfigError> {
+        let config = SingleDecreeConfig {
+            acceptors: self.acceptors as usize,
+            proposers: self.proposers as usize,
+            rounds: self.rounds,
+            faults: self.faults.faults(),
+            flaw: self.faults.flaw(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}

@@ -1,0 +1,103 @@
+//! `paxos-check`: exhaustive checks of the Paxos models, and stateright's Explorer for them.
+//!
+//! Thin glue in the manner of ripgrep: clap parses raw flags (`args`), the model crate validates
+//! them into a configuration, and one function per subcommand runs it (`run`, `explore`) and
+//! prints a report (`report`).
+
+mod args;
+mod explore;
+mod report;
+mod run;
+
+use args::{CheckModel, Cli, Command, ExploreModel, Format, RunArgs};
+use clap::Parser;
+use paxos_model::single_model::single_decree_model;
+use paxos_model::system::{ActorNames, ModelConfig, System};
+use paxos_model::ConfigError;
+use report::RunDescription;
+use run::RunSettings;
+use stateright::actor::Actor;
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit status for usage and configuration errors (clap uses it too).
+const USAGE_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check {
+            model: CheckModel::Single { model, run },
+        } => model
+            .config()
+            .map(|config| check(single_decree_model(config), &run)),
+        Command::Explore {
+            model: ExploreModel::Single { model, explorer },
+        } => model
+            .config()
+            .map(|config| explore::serve(single_decree_model(config), &explorer)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => usage_error(&error),
+    }
+}
+
+fn usage_error(error: &ConfigError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(USAGE_ERROR)
+}
+
+/// `paxos-check check MODEL`: run, report, and exit with the verdict.
+fn check<A, C, H>(model: System<A, C, H>, run: &RunArgs) -> ExitCode
+where
+    A: Actor + Clone + Send + Sync + 'static,
+    A::Msg: Ord + Display + Debug + Send + Sync,
+    A::Timer: Ord + Send + Sync,
+    A::State: Send + Sync,
+    A::Storage: Send + Sync,
+    A::Random: Send + Sync,
+    H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
+    C: ModelConfig + ActorNames + Clone + Send + Sync + 'static,
+{
+    let settings = RunSettings {
+        strategy: run.strategy,
+        threads: run.threads as usize,
+        max_states: run.max_states.map(|n| n as usize),
+        timeout: run.timeout.map(Duration::from_secs),
+        seed: run.seed,
+        progress: true,
+    };
+    let description = RunDescription {
+        model_name: C::NAME,
+        model_title: C::TITLE,
+        summary: model.cfg().summary(),
+        flags: model.cfg().flags(),
+        strategy: run.strategy,
+        threads: settings.threads,
+        explorer_addr: run.addr,
+    };
+    let outcome = run::check(model, &settings);
+    match run.format {
+        Format::Text => print!("{}", report::text(&description, &outcome)),
+        Format::Json => println!("{}", report::json(&description, &outcome)),
+    }
+    if let Some(path) = &run.svg {
+        match &outcome.svg {
+            Some((property, svg)) => match std::fs::write(path, svg) {
+                Ok(()) => eprintln!("wrote the path of \"{property}\" to {}", path.display()),
+                Err(error) => {
+                    eprintln!("error: --svg {}: {error}", path.display());
+                    return ExitCode::from(USAGE_ERROR);
+                }
+            },
+            None => eprintln!(
+                "note: --svg {}: nothing was discovered, so there is no path to draw",
+                path.display()
+            ),
+        }
+    }
+    ExitCode::from(outcome.exit_code() as u8)
+}

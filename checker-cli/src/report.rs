@@ -1,0 +1,208 @@
+//! Reports of a check: readable text, or one JSON object for tools.
+
+use crate::args::Strategy;
+use crate::run::{expectation_name, Outcome, Verdict};
+use serde_json::{json, Value};
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+/// What a report says about the run besides its outcome.
+pub struct RunDescription {
+    pub model_name: &'static str,
+    pub model_title: &'static str,
+    pub summary: String,
+    pub flags: Vec<(&'static str, String)>,
+    pub strategy: Strategy,
+    pub threads: usize,
+    pub explorer_addr: SocketAddr,
+}
+
+impl RunDescription {
+    fn strategy_name(&self) -> &'static str {
+        match self.strategy {
+            Strategy::Bfs => "bfs",
+            Strategy::Dfs => "dfs",
+            Strategy::Simulation => "simulation",
+        }
+    }
+
+    /// The command that serves the Explorer on this very model.
+    pub fn explore_command(&self) -> String {
+        let mut command = format!("paxos-check explore {}", self.model_name);
+        for (flag, value) in &self.flags {
+            command.push_str(&format!(" --{flag}"));
+            if !value.is_empty() {
+                command.push_str(&format!(" {value}"));
+            }
+        }
+        command.push_str(&format!(" --addr {}", self.explorer_addr));
+        command
+    }
+
+    pub fn explorer_url(&self, path: &str) -> String {
+        format!("http://{}/#/steps/{path}", self.explorer_addr)
+    }
+}
+
+pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {}", run.model_title, run.summary);
+    let _ = writeln!(
+        out,
+        "strategy {}, {} thread{}",
+        run.strategy_name(),
+        run.threads,
+        if run.threads == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "{} states ({} unique), max depth {}, {:.2} s, {:.0} states/s",
+        outcome.states,
+        outcome.unique_states,
+        outcome.max_depth,
+        outcome.seconds,
+        outcome.states_per_second()
+    );
+    match &outcome.stopped_by {
+        None => {
+            let _ = writeln!(out, "complete: every reachable state was explored");
+        }
+        Some(limit) => {
+            let _ = writeln!(
+                out,
+                "INCOMPLETE: {limit}; undiscovered properties are unknown"
+            );
+        }
+    }
+    if run.strategy == Strategy::Bfs && run.threads > 1 {
+        let _ = writeln!(
+            out,
+            "note: with more than one thread, BFS paths need not be the shortest"
+        );
+    }
+    let _ = writeln!(out);
+    let name_width = outcome
+        .properties
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
+    for property in &outcome.properties {
+        let steps = property
+            .trace
+            .as_ref()
+            .map(|trace| format!(" ({} steps)", trace.len()))
+            .unwrap_or_default();
+        let excused = property
+            .excused
+            .map(|why| format!(" - expected here: {why}"))
+            .unwrap_or_default();
+        let mark = if property.fails() { "FAIL" } else { "ok  " };
+        let _ = writeln!(
+            out,
+            "{mark} {:<10} {:<name_width$}  {}{steps}{excused}",
+            expectation_name(&property.expectation),
+            property.name,
+            property.verdict.name(),
+        );
+    }
+    let shown: Vec<_> = outcome
+        .properties
+        .iter()
+        .filter(|p| p.verdict == Verdict::Violated)
+        .collect();
+    for property in shown {
+        let _ = writeln!(out);
+        let heading = if property.excused.is_some() {
+            "Counterexample (expected here)"
+        } else {
+            "Counterexample"
+        };
+        let _ = writeln!(out, "{heading} for \"{}\":", property.name);
+        for (index, step) in property.trace.iter().flatten().enumerate() {
+            let _ = writeln!(out, "  {:>3}. {step}", index + 1);
+        }
+        if let Some(path) = &property.explorer_path {
+            let _ = writeln!(out, "  Explorer: {}", run.explorer_url(path));
+        }
+    }
+    let examples: Vec<_> = outcome
+        .properties
+        .iter()
+        .filter(|p| p.verdict == Verdict::Example)
+        .collect();
+    if !examples.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Examples (open in the Explorer):");
+        for property in examples {
+            if let Some(path) = &property.explorer_path {
+                let _ = writeln!(out, "  {}: {}", property.name, run.explorer_url(path));
+            }
+        }
+    }
+    if outcome.properties.iter().any(|p| p.explorer_path.is_some()) {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "Serve the Explorer for these links with:\n  {}",
+            run.explore_command()
+        );
+    }
+    out
+}
+
+pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
+    let config: serde_json::Map<String, Value> = run
+        .flags
+        .iter()
+        .map(|(flag, value)| {
+            let value = match value.as_str() {
+                "" => Value::Bool(true),
+                text => text
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::from(text)),
+            };
+            (flag.to_string(), value)
+        })
+        .collect();
+    let properties: Vec<Value> = outcome
+        .properties
+        .iter()
+        .map(|property| {
+            let mut entry = json!({
+                "name": property.name,
+                "expectation": expectation_name(&property.expectation),
+                "verdict": property.verdict.name(),
+            });
+            let fields = entry.as_object_mut().expect("an object");
+            if let Some(trace) = &property.trace {
+                fields.insert("steps".into(), Value::from(trace.len()));
+                fields.insert("trace".into(), Value::from(trace.clone()));
+            }
+            if let Some(path) = &property.explorer_path {
+                fields.insert("explorer_path".into(), Value::from(path.clone()));
+                fields.insert("explorer_url".into(), Value::from(run.explorer_url(path)));
+            }
+            if let Some(why) = property.excused {
+                fields.insert("expected_here".into(), Value::from(why));
+            }
+            entry
+        })
+        .collect();
+    json!({
+        "model": run.model_name,
+        "config": config,
+        "strategy": run.strategy_name(),
+        "threads": run.threads,
+        "complete": outcome.complete,
+        "stopped_by": outcome.stopped_by,
+        "states": outcome.states,
+        "unique_states": outcome.unique_states,
+        "max_depth": outcome.max_depth,
+        "seconds": outcome.seconds,
+        "states_per_second": outcome.states_per_second(),
+        "properties": properties,
+        "exit_status": outcome.exit_code(),
+    })
+}

@@ -1,0 +1,369 @@
+//! What both stateright models share: fault settings, ghost history, and a `Model` wrapper over
+//! stateright's `ActorModel` that restricts crashes to the actors allowed to crash (acceptors)
+//! and names every step in the protocol's own words for reports and the Explorer.
+
+use crate::ballot::Proposal;
+use serde::{Deserialize, Serialize};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network,
+};
+use stateright::{Model, Path, Property};
+use std::collections::BTreeSet;
+use std::fmt::{self, Debug};
+use std::hash::Hash;
+use std::str::FromStr;
+
+/// How the network may misbehave, besides losing messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NetworkKind {
+    /// Messages race each other and arrive at most once.
+    #[default]
+    Unordered,
+    /// Messages race each other and may arrive any number of times.
+    Duplicating,
+    /// Messages between each pair of actors arrive in the order sent, at most once.
+    Ordered,
+}
+
+impl NetworkKind {
+    pub const ALL: [NetworkKind; 3] = [
+        NetworkKind::Unordered,
+        NetworkKind::Duplicating,
+        NetworkKind::Ordered,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            NetworkKind::Unordered => "unordered",
+            NetworkKind::Duplicating => "duplicating",
+            NetworkKind::Ordered => "ordered",
+        }
+    }
+
+    pub fn network<M: Eq + Hash + Ord + Clone>(self) -> Network<M> {
+        match self {
+            NetworkKind::Unordered => Network::new_unordered_nonduplicating([]),
+            NetworkKind::Duplicating => Network::new_unordered_duplicating([]),
+            NetworkKind::Ordered => Network::new_ordered([]),
+        }
+    }
+}
+
+impl fmt::Display for NetworkKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for NetworkKind {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        NetworkKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = NetworkKind::ALL.iter().map(|kind| kind.name()).collect();
+                format!(
+                    "unknown network '{name}'; known networks: {}",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// The faults a model explores.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Faults {
+    pub network: NetworkKind,
+    /// Any message may be lost.
+    pub lossy: bool,
+    /// At most this many acceptors are crashed at once; each may recover with what it persisted.
+    pub crashes: usize,
+}
+
+impl Faults {
+    /// Liveness ("eventually chosen") is promised only where nothing is lost for good: no message
+    /// loss. Crashed acceptors always may recover and keep what they persisted, so crashes alone do
+    /// not break it; a lost message does, once the proposers' bounded retries run out.
+    pub fn promises_liveness(&self) -> bool {
+        !self.lossy
+    }
+}
+
+/// Ghost state for the properties: every acceptance ever made, as (slot, proposal, acceptor).
+/// Acceptors overwrite what they accepted, so "a majority accepted (b, v)" at some past moment
+/// can only be judged from this history. Single-decree Paxos uses slot 0.
+pub type Acceptances<V> = BTreeSet<(u64, Proposal<V>, usize)>;
+
+/// All proposals that a majority of `acceptor_count` acceptors accepted, per slot: the chosen
+/// ones, by Lamport's definition, whether or not anybody noticed.
+pub fn chosen_proposals<V: Ord + Clone>(
+    acceptances: &Acceptances<V>,
+    acceptor_count: usize,
+) -> BTreeSet<(u64, Proposal<V>)> {
+    let mut chosen = BTreeSet::new();
+    let mut run: Option<(&u64, &Proposal<V>, usize)> = None;
+    // The set is ordered by (slot, proposal, acceptor), so equal proposals are adjacent.
+    for (slot, proposal, _) in acceptances {
+        let count = match run {
+            Some((s, p, count)) if s == slot && p == proposal => count + 1,
+            _ => 1,
+        };
+        run = Some((slot, proposal, count));
+        if count >= crate::ballot::majority(acceptor_count) {
+            chosen.insert((*slot, proposal.clone()));
+        }
+    }
+    chosen
+}
+
+/// A path through one of these models, as stateright records it.
+pub type SystemPath<A, H> = Path<
+    ActorModelState<A, H>,
+    ActorModelAction<<A as Actor>::Msg, <A as Actor>::Timer, <A as Actor>::Random>,
+>;
+
+/// Names actors for people: `a1`, `p2`, `l1`.
+pub trait ActorNames {
+    fn actor_name(&self, id: Id) -> String;
+}
+
+/// A stateright `Model` over an `ActorModel` that lets only some actors crash and speaks the
+/// protocol's language in traces.
+#[derive(Clone)]
+pub struct System<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + fmt::Display,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+    C: ActorNames,
+{
+    pub actors: ActorModel<A, C, H>,
+    pub crashable: Vec<bool>,
+    pub properties: Vec<Property<Self>>,
+}
+
+impl<A, C, H> System<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + fmt::Display,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+    C: ActorNames,
+{
+    pub fn cfg(&self) -> &C {
+        &self.actors.cfg
+    }
+
+    /// Removes messages that their running recipient would ignore: stale replies for ballots
+    /// the recipient has moved past, duplicates of votes already counted. In these protocols a
+    /// role's ballot only grows, so a message ignored now is ignored forever; left in the network
+    /// it changes nothing but the state's identity, and every state with it would be explored
+    /// again without it (and once more for its loss on a lossy network). Properties never look at
+    /// the network, and an ignored message never keeps a state from being terminal, so removing
+    /// it loses no behaviour. Messages to a crashed actor stay: they may matter after recovery.
+    /// Ordered networks need no collection: stateright consumes ignored messages there.
+    fn collect_stale_messages(&self, state: &mut ActorModelState<A, H>) {
+        let stale: Vec<Envelope<A::Msg>> = state
+            .network
+            .iter_deliverable()
+            .filter(|envelope| {
+                let recipient = usize::from(envelope.dst);
+                if state.crashed.get(recipient).copied().unwrap_or(true) {
+                    return false;
+                }
+                let delivery = ActorModelAction::Deliver {
+                    src: envelope.src,
+                    dst: envelope.dst,
+                    msg: envelope.msg.clone(),
+                };
+                self.actors.next_state(state, delivery).is_none()
+            })
+            .map(|envelope| envelope.to_cloned_msg())
+            .collect();
+        for envelope in stale {
+            match &mut state.network {
+                Network::UnorderedNonDuplicating(messages) => {
+                    messages.remove(&envelope);
+                }
+                Network::UnorderedDuplicating(messages, _) => {
+                    messages.remove(&envelope);
+                }
+                Network::Ordered(_) => {}
+            }
+        }
+    }
+}
+
+impl<A, C, H> Model for System<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + fmt::Display,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+    C: ActorNames,
+{
+    type State = ActorModelState<A, H>;
+    type Action = ActorModelAction<A::Msg, A::Timer, A::Random>;
+
+    fn init_states(&self) -> Vec<Self::State> {
+        self.actors.init_states()
+    }
+
+    fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
+        self.actors.actions(state, actions);
+        actions.retain(|action| match action {
+            ActorModelAction::Crash(id) => self.crashable[usize::from(*id)],
+            _ => true,
+        });
+    }
+
+    fn next_state(&self, last_state: &Self::State, action: Self::Action) -> Option<Self::State> {
+        let mut next_state = self.actors.next_state(last_state, action)?;
+        if !matches!(next_state.network, Network::Ordered(_)) {
+            self.collect_stale_messages(&mut next_state);
+        }
+        Some(next_state)
+    }
+
+    fn format_action(&self, action: &Self::Action) -> String {
+        let names = &self.actors.cfg;
+        match action {
+            ActorModelAction::Deliver { src, dst, msg } => {
+                format!(
+                    "{} -> {}  {msg}",
+                    names.actor_name(*src),
+                    names.actor_name(*dst)
+                )
+            }
+            ActorModelAction::Drop(envelope) => format!(
+                "{} -> {}  {}  (lost)",
+                names.actor_name(envelope.src),
+                names.actor_name(envelope.dst),
+                envelope.msg
+            ),
+            ActorModelAction::Timeout(id, _) => format!("{} times out", names.actor_name(*id)),
+            ActorModelAction::Crash(id) => format!("{} crashes", names.actor_name(*id)),
+            ActorModelAction::Recover(id) => {
+                format!("{} recovers from what it persisted", names.actor_name(*id))
+            }
+            ActorModelAction::SelectRandom { actor, random, .. } => {
+                format!("{} picks {random:?}", names.actor_name(*actor))
+            }
+        }
+    }
+
+    fn format_step(&self, last_state: &Self::State, action: Self::Action) -> Option<String>
+    where
+        Self::State: Debug,
+    {
+        self.actors.format_step(last_state, action)
+    }
+
+    fn as_svg(&self, path: Path<Self::State, Self::Action>) -> Option<String> {
+        self.actors.as_svg(path)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        self.properties.clone()
+    }
+
+    fn within_boundary(&self, state: &Self::State) -> bool {
+        Model::within_boundary(&self.actors, state)
+    }
+}
+
+/// Builds the stateright actor model for `actors` under `faults`.
+pub fn actor_model<A, C, H>(
+    cfg: C,
+    history: H,
+    actors: Vec<A>,
+    faults: Faults,
+) -> ActorModel<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + Eq + Hash + Clone,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash,
+{
+    ActorModel::new(cfg, history)
+        .actors(actors)
+        .init_network(faults.network.network())
+        .lossy_network(if faults.lossy {
+            LossyNetwork::Yes
+        } else {
+            LossyNetwork::No
+        })
+        .max_crashes(faults.crashes)
+}
+
+/// What a report needs to know about a model's configuration.
+pub trait ModelConfig: ActorNames {
+    /// The model's name on the command line: `single` or `multi`.
+    const NAME: &'static str;
+    /// What the model is, for people.
+    const TITLE: &'static str;
+    /// One line: every setting that shapes the state space.
+    fn summary(&self) -> String;
+    fn faults(&self) -> Faults;
+    fn flaw(&self) -> crate::Flaw;
+    /// The settings as `(flag, value)` pairs, in the CLI's spelling, for JSON reports and for
+    /// the command line that reproduces a run.
+    fn flags(&self) -> Vec<(&'static str, String)>;
+}
+
+/// The shared part of a configuration summary.
+pub fn faults_summary(faults: &Faults, flaw: crate::Flaw) -> String {
+    let loss = if faults.lossy { "lossy" } else { "lossless" };
+    let crashes = match faults.crashes {
+        0 => "no crashes".to_owned(),
+        1 => "at most 1 acceptor crashed at a time".to_owned(),
+        n => format!("at most {n} acceptors crashed at a time"),
+    };
+    format!("{} network, {loss}, {crashes}, flaw {flaw}", faults.network)
+}
+
+/// The fault flags shared by both models.
+pub fn fault_flags(faults: &Faults, flaw: crate::Flaw) -> Vec<(&'static str, String)> {
+    let mut flags = vec![("network", faults.network.to_string())];
+    if faults.lossy {
+        flags.push(("lossy", String::new()));
+    }
+    flags.push(("crashes", faults.crashes.to_string()));
+    flags.push(("flaw", flaw.to_string()));
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Ballot;
+
+    #[test]
+    fn chosen_means_a_majority_accepted_the_same_proposal() {
+        let a = Proposal::new(Ballot::new(1, 0), 'a');
+        let b = Proposal::new(Ballot::new(2, 1), 'a');
+        let acceptances: Acceptances<char> =
+            [(0, a.clone(), 0), (0, b.clone(), 1), (0, b.clone(), 2)].into();
+        assert_eq!(chosen_proposals(&acceptances, 3), [(0, b.clone())].into());
+        assert_eq!(chosen_proposals(&acceptances, 5), BTreeSet::new());
+        let other_slot: Acceptances<char> = [(0, a.clone(), 0), (1, a.clone(), 1)].into();
+        assert!(
+            chosen_proposals(&other_slot, 3).is_empty(),
+            "slots are separate instances"
+        );
+    }
+
+    #[test]
+    fn network_names_parse() {
+        for kind in NetworkKind::ALL {
+            assert_eq!(kind.name().parse::<NetworkKind>(), Ok(kind));
+        }
+        assert!("lossy"
+            .parse::<NetworkKind>()
+            .unwrap_err()
+            .contains("unordered, duplicating, ordered"));
+    }
+}

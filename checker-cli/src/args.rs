@@ -82,9 +82,13 @@ pub struct FaultArgs {
     /// How the network delivers messages.
     #[arg(long, value_enum, default_value_t = NetworkArg::Unordered)]
     pub network: NetworkArg,
-    /// Any message may be lost.
-    #[arg(long)]
+    /// Messages may be lost: shorthand for `--losses 2`, enough to keep a ballot of three
+    /// acceptors from a majority.
+    #[arg(long, conflicts_with = "losses")]
     pub lossy: bool,
+    /// At most this many messages are lost in a run (any message, at any moment).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3))]
+    pub losses: Option<u64>,
     /// At most this many acceptors crashed at once (each recovers with what it persisted).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=7))]
     pub crashes: u64,
@@ -165,9 +169,14 @@ impl FaultArgs {
             NetworkArg::Duplicating => NetworkKind::Duplicating,
             NetworkArg::Ordered => NetworkKind::Ordered,
         };
+        let losses = match (self.lossy, self.losses) {
+            (_, Some(losses)) => losses as usize,
+            (true, None) => 2,
+            (false, None) => 0,
+        };
         Faults {
             network,
-            lossy: self.lossy,
+            losses,
             crashes: self.crashes as usize,
         }
     }

@@ -2,25 +2,11 @@
 //! be served (stateright itself would panic on a busy one).
 
 use crate::args::ExplorerArgs;
-use paxos_model::system::{ActorNames, ModelConfig, System};
-use stateright::actor::Actor;
-use stateright::Model;
-use std::fmt::{Debug, Display};
-use std::hash::Hash;
+use paxos_model::system::Checkable;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
 
-pub fn serve<A, C, H>(model: System<A, C, H>, explorer: &ExplorerArgs) -> ExitCode
-where
-    A: Actor + Clone + Send + Sync + 'static,
-    A::Msg: Ord + Display + Debug + Send + Sync,
-    A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync,
-    A::Storage: Send + Sync,
-    A::Random: Send + Sync,
-    H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
-    C: ModelConfig + ActorNames + Clone + Send + Sync + 'static,
-{
+pub fn serve<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
     let address = match usable_address(&explorer.addr) {
         Ok(address) => address,
         Err(message) => {
@@ -28,7 +14,7 @@ where
             return ExitCode::from(crate::USAGE_ERROR);
         }
     };
-    println!("Explorer for {}: {}", C::TITLE, model.cfg().summary());
+    println!("Explorer for {}: {}", model.title(), model.summary());
     println!("serving on http://{address}/ (Ctrl-C to stop)");
     model
         .checker()

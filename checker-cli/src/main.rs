@@ -12,13 +12,10 @@ mod run;
 use args::{CheckModel, Cli, Command, ExploreModel, Format, RunArgs};
 use clap::Parser;
 use paxos_model::single_model::single_decree_model;
-use paxos_model::system::{ActorNames, ModelConfig, System};
+use paxos_model::system::Checkable;
 use paxos_model::ConfigError;
 use report::RunDescription;
 use run::RunSettings;
-use stateright::actor::Actor;
-use std::fmt::{Debug, Display};
-use std::hash::Hash;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -51,17 +48,7 @@ fn usage_error(error: &ConfigError) -> ExitCode {
 }
 
 /// `paxos-check check MODEL`: run, report, and exit with the verdict.
-fn check<A, C, H>(model: System<A, C, H>, run: &RunArgs) -> ExitCode
-where
-    A: Actor + Clone + Send + Sync + 'static,
-    A::Msg: Ord + Display + Debug + Send + Sync,
-    A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync,
-    A::Storage: Send + Sync,
-    A::Random: Send + Sync,
-    H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
-    C: ModelConfig + ActorNames + Clone + Send + Sync + 'static,
-{
+fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
     let settings = RunSettings {
         strategy: run.strategy,
         threads: run.threads as usize,
@@ -71,10 +58,10 @@ where
         progress: true,
     };
     let description = RunDescription {
-        model_name: C::NAME,
-        model_title: C::TITLE,
-        summary: model.cfg().summary(),
-        flags: model.cfg().flags(),
+        model_name: model.name(),
+        model_title: model.title(),
+        summary: model.summary(),
+        flags: model.flags(),
         strategy: run.strategy,
         threads: settings.threads,
         explorer_addr: run.addr,

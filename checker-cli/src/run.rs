@@ -4,11 +4,8 @@
 
 use crate::args::Strategy;
 use paxos_model::search::shortest_discovery;
-use paxos_model::system::{ActorNames, ModelConfig, System, SystemPath};
-use stateright::actor::Actor;
-use stateright::{Checker, Expectation, Model, UniformChooser};
-use std::fmt::{Debug, Display};
-use std::hash::Hash;
+use paxos_model::system::Checkable;
+use stateright::{Checker, Expectation, Model, Path, UniformChooser};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -116,19 +113,9 @@ impl Outcome {
     }
 }
 
-/// Checks `model` with `settings`; the liveness property counts only where `C::faults()`
-/// promises it.
-pub fn check<A, C, H>(model: System<A, C, H>, settings: &RunSettings) -> Outcome
-where
-    A: Actor + Clone + Send + Sync + 'static,
-    A::Msg: Ord + Display + Debug + Send + Sync,
-    A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync,
-    A::Storage: Send + Sync,
-    A::Random: Send + Sync,
-    H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
-    C: ModelConfig + ActorNames + Clone + Send + Sync + 'static,
-{
+/// Checks `model` with `settings`; the liveness property counts only where the model's
+/// faults promise it.
+pub fn check<M: Checkable>(model: M, settings: &RunSettings) -> Outcome {
     let started = Instant::now();
     let mut builder = model.clone().checker().threads(settings.threads);
     if let Some(max_states) = settings.max_states {
@@ -149,20 +136,12 @@ where
     }
 }
 
-fn finish<A, C, H, K>(
+fn finish<M: Checkable, K: Checker<M>>(
     checker: K,
-    model: &System<A, C, H>,
+    model: &M,
     settings: &RunSettings,
     started: Instant,
-) -> Outcome
-where
-    A: Actor,
-    A::Msg: Ord + Display + Debug,
-    A::Timer: Ord,
-    H: Clone + Debug + Hash + Eq,
-    C: ModelConfig + ActorNames,
-    K: Checker<System<A, C, H>>,
-{
+) -> Outcome {
     if settings.progress {
         show_progress(&checker, started);
     }
@@ -170,7 +149,7 @@ where
     let seconds = started.elapsed().as_secs_f64();
     let stopped_by = stopping_limit(&checker, settings, seconds);
     let complete = stopped_by.is_none();
-    let liveness_promised = model.cfg().faults().promises_liveness();
+    let liveness_promised = model.faults().promises_liveness();
     let mut svg: Option<(&'static str, String)> = None;
     let mut properties = Vec::new();
     for property in model.properties() {
@@ -258,14 +237,7 @@ fn stopping_limit<M: Model, K: Checker<M>>(
 }
 
 /// A discovery path as numbered steps in the protocol's words.
-pub fn describe_path<A, C, H>(model: &System<A, C, H>, path: &SystemPath<A, H>) -> Vec<String>
-where
-    A: Actor,
-    A::Msg: Ord + Display,
-    A::Timer: Ord,
-    H: Clone + Debug + Hash,
-    C: ModelConfig + ActorNames,
-{
+pub fn describe_path<M: Checkable>(model: &M, path: &Path<M::State, M::Action>) -> Vec<String> {
     path.clone()
         .into_actions()
         .iter()

@@ -11,13 +11,13 @@ use crate::flaw::Flaw;
 use crate::rules::TimerChange;
 use crate::single::{Acceptor, AcceptorStep, Message, Proposer, ProposerPhase, ProposerStep};
 use crate::system::{
-    actor_model, chosen_proposals, fault_flags, faults_summary, Acceptances, ActorNames, Faults,
-    ModelConfig, System,
+    actor_model, chosen_proposals, fault_flags, faults_summary, Acceptance, ActorNames, Faults,
+    Ghost, ModelConfig, System,
 };
 use crate::ConfigError;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{model_timeout, Actor, ActorModelState, Envelope, Id, Out};
-use stateright::{Expectation, Property};
+use stateright::Property;
 use std::borrow::Cow;
 
 /// Values are letters, one per proposer, so traces stay readable.
@@ -43,7 +43,7 @@ impl Default for SingleDecreeConfig {
         SingleDecreeConfig {
             acceptors: 3,
             proposers: 2,
-            rounds: 2,
+            rounds: 1,
             faults: Faults::default(),
             flaw: Flaw::None,
         }
@@ -69,7 +69,7 @@ impl SingleDecreeConfig {
     /// a behaviour the refusals do not already produce (a proposer abandoning a ballot while its
     /// messages are still in flight).
     pub fn models_timeouts(&self) -> bool {
-        self.faults.lossy
+        self.faults.lossy()
     }
 
     fn acceptor_ids(&self) -> Vec<Id> {
@@ -299,25 +299,23 @@ fn apply_proposer_step(
     }
 }
 
-pub type SingleDecreeModel = System<SingleDecreeActor, SingleDecreeConfig, Acceptances<Value>>;
-type State = ActorModelState<SingleDecreeActor, Acceptances<Value>>;
+pub type SingleDecreeModel = System<SingleDecreeActor, SingleDecreeConfig, Ghost<Value>>;
+type State = ActorModelState<SingleDecreeActor, Ghost<Value>>;
 
 /// Every acceptance goes into the ghost history as it leaves the acceptor.
 fn record_acceptance(
     _: &SingleDecreeConfig,
-    history: &Acceptances<Value>,
+    history: &Ghost<Value>,
     envelope: Envelope<&Message<Value>>,
-) -> Option<Acceptances<Value>> {
+) -> Option<Ghost<Value>> {
     let Message::Accepted { proposal } = envelope.msg else {
         return None;
     };
-    let entry = (0, proposal.clone(), usize::from(envelope.src));
-    if history.contains(&entry) {
-        return None;
-    }
-    let mut history = history.clone();
-    history.insert(entry);
-    Some(history)
+    history.with_acceptance(Acceptance {
+        slot: 0,
+        proposal: proposal.clone(),
+        acceptor: usize::from(envelope.src),
+    })
 }
 
 /// The model for `cfg`, with its properties. `cfg` must be valid (see `validate`).
@@ -338,58 +336,42 @@ pub fn single_decree_model(cfg: SingleDecreeConfig) -> SingleDecreeModel {
         .map(|actor| matches!(actor, SingleDecreeActor::Acceptor { .. }))
         .collect();
     let faults = cfg.faults;
+    let cfg_for_properties = cfg.clone();
     let actors =
-        actor_model(cfg, Acceptances::new(), actors, faults).record_msg_out(record_acceptance);
+        actor_model(cfg, Ghost::default(), actors, faults).record_msg_out(record_acceptance);
     System {
         actors,
         crashable,
-        properties: properties(),
+        losses_max: faults.losses,
+        properties: properties(&cfg_for_properties),
     }
 }
 
-fn properties() -> Vec<Property<SingleDecreeModel>> {
-    vec![
-        Property {
-            expectation: Expectation::Always,
-            name: "agreement",
-            condition: agreement,
-        },
-        Property {
-            expectation: Expectation::Always,
-            name: "validity",
-            condition: validity,
-        },
-        Property {
-            expectation: Expectation::Always,
-            name: "immutability",
-            condition: immutability,
-        },
-        Property {
-            expectation: Expectation::Always,
-            name: "learners agree",
-            condition: learners_agree,
-        },
-        Property {
-            expectation: Expectation::Sometimes,
-            name: "value chosen",
-            condition: value_chosen,
-        },
-        Property {
-            expectation: Expectation::Sometimes,
-            name: "two proposers hold majority promises at once",
-            condition: two_proposers_hold_promises,
-        },
-        Property {
-            expectation: Expectation::Sometimes,
-            name: "a later ballot re-proposes the chosen value",
-            condition: later_ballot_reproposes_chosen,
-        },
-        Property {
-            expectation: Expectation::Eventually,
-            name: "value eventually chosen",
-            condition: value_chosen,
-        },
-    ]
+/// The properties worth asking of `cfg`: a model with one proposer cannot show two proposers
+/// competing, so it is not asked to.
+fn properties(cfg: &SingleDecreeConfig) -> Vec<Property<SingleDecreeModel>> {
+    let mut properties = vec![
+        Property::always("agreement", agreement),
+        Property::always("validity", validity),
+        Property::always("immutability", immutability),
+        Property::always("learners agree", learners_agree),
+        Property::sometimes("value chosen", value_chosen),
+    ];
+    if cfg.proposers >= 2 {
+        properties.push(Property::sometimes(
+            "two proposers hold majority promises at once",
+            two_proposers_hold_promises,
+        ));
+    }
+    properties.push(Property::sometimes(
+        "a later ballot re-proposes the chosen value",
+        later_ballot_reproposes_chosen,
+    ));
+    properties.push(Property::eventually(
+        "value eventually chosen",
+        value_chosen,
+    ));
+    properties
 }
 
 fn chosen(model: &SingleDecreeModel, state: &State) -> Vec<Proposal<Value>> {
@@ -413,16 +395,19 @@ fn validity(model: &SingleDecreeModel, state: &State) -> bool {
         .collect();
     state
         .history
+        .acceptances
         .iter()
-        .all(|(_, proposal, _)| proposed.contains(&proposal.value))
+        .all(|Acceptance { proposal, .. }| proposed.contains(&proposal.value))
 }
 
 /// Once (b, v) is chosen, every acceptance at a ballot above b carries v (Lamport's P2a).
 fn immutability(model: &SingleDecreeModel, state: &State) -> bool {
     chosen(model, state).iter().all(|chosen| {
-        state.history.iter().all(|(_, accepted, _)| {
-            accepted.ballot <= chosen.ballot || accepted.value == chosen.value
-        })
+        state.history.acceptances.iter().all(
+            |Acceptance {
+                 proposal: accepted, ..
+             }| { accepted.ballot <= chosen.ballot || accepted.value == chosen.value },
+        )
     })
 }
 
@@ -474,8 +459,10 @@ fn two_proposers_hold_promises(_: &SingleDecreeModel, state: &State) -> bool {
 /// The safety mechanism at work: after (b, v) is chosen, a higher ballot carries v again.
 fn later_ballot_reproposes_chosen(model: &SingleDecreeModel, state: &State) -> bool {
     chosen(model, state).iter().any(|chosen| {
-        state.history.iter().any(|(_, accepted, _)| {
-            accepted.ballot > chosen.ballot && accepted.value == chosen.value
-        })
+        state.history.acceptances.iter().any(
+            |Acceptance {
+                 proposal: accepted, ..
+             }| { accepted.ballot > chosen.ballot && accepted.value == chosen.value },
+        )
     })
 }

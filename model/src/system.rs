@@ -72,47 +72,111 @@ impl FromStr for NetworkKind {
     }
 }
 
-/// The faults a model explores.
+/// The faults a model explores. Each is bounded, as crashes are in stateright: a bound keeps
+/// the state space finite and small enough to exhaust, and most bugs need only one fault.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Faults {
     pub network: NetworkKind,
-    /// Any message may be lost.
-    pub lossy: bool,
+    /// At most this many messages are lost in a run (0: a lossless network).
+    pub losses: usize,
     /// At most this many acceptors are crashed at once; each may recover with what it persisted.
     pub crashes: usize,
 }
 
 impl Faults {
+    pub fn lossy(&self) -> bool {
+        self.losses > 0
+    }
+
     /// Liveness ("eventually chosen") is promised only where nothing is lost for good: no message
-    /// loss. Crashed acceptors always may recover and keep what they persisted, so crashes alone do
-    /// not break it; a lost message does, once the proposers' bounded retries run out.
+    /// loss. Crashed acceptors always may recover and keep what they persisted, so crashes alone
+    /// do not break it; a lost message does, once the proposers' bounded retries run out.
     pub fn promises_liveness(&self) -> bool {
-        !self.lossy
+        !self.lossy()
     }
 }
 
-/// Ghost state for the properties: every acceptance ever made, as (slot, proposal, acceptor).
-/// Acceptors overwrite what they accepted, so "a majority accepted (b, v)" at some past moment
-/// can only be judged from this history. Single-decree Paxos uses slot 0.
-pub type Acceptances<V> = BTreeSet<(u64, Proposal<V>, usize)>;
+/// One acceptance, as the ghost history records it. Ordered by slot, then proposal, so that the
+/// acceptances of one proposal are adjacent.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Acceptance<V> {
+    pub slot: u64,
+    pub proposal: Proposal<V>,
+    pub acceptor: usize,
+}
+
+/// Ghost state for the properties and the fault bounds. Acceptors overwrite what they accepted,
+/// so "a majority accepted (b, v)" at some past moment can only be judged from a history of
+/// every acceptance ever made. Single-decree Paxos uses slot 0.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Ghost<V: Ord> {
+    pub acceptances: BTreeSet<Acceptance<V>>,
+    pub messages_lost: usize,
+}
+
+impl<V: Ord> Default for Ghost<V> {
+    fn default() -> Self {
+        Ghost {
+            acceptances: BTreeSet::new(),
+            messages_lost: 0,
+        }
+    }
+}
+
+impl<V: Ord + Clone> Ghost<V> {
+    /// The history with one more acceptance, or `None` if it holds that one already.
+    pub fn with_acceptance(&self, acceptance: Acceptance<V>) -> Option<Self> {
+        if self.acceptances.contains(&acceptance) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.acceptances.insert(acceptance);
+        Some(next)
+    }
+}
+
+/// What the `System` wrapper needs from a model's history: the count of lost messages, which
+/// it bounds.
+pub trait LossHistory {
+    fn messages_lost(&self) -> usize;
+    fn record_loss(&mut self);
+}
+
+impl<V: Ord> LossHistory for Ghost<V> {
+    fn messages_lost(&self) -> usize {
+        self.messages_lost
+    }
+
+    fn record_loss(&mut self) {
+        self.messages_lost += 1;
+    }
+}
 
 /// All proposals that a majority of `acceptor_count` acceptors accepted, per slot: the chosen
 /// ones, by Lamport's definition, whether or not anybody noticed.
 pub fn chosen_proposals<V: Ord + Clone>(
-    acceptances: &Acceptances<V>,
+    ghost: &Ghost<V>,
     acceptor_count: usize,
 ) -> BTreeSet<(u64, Proposal<V>)> {
     let mut chosen = BTreeSet::new();
-    let mut run: Option<(&u64, &Proposal<V>, usize)> = None;
-    // The set is ordered by (slot, proposal, acceptor), so equal proposals are adjacent.
-    for (slot, proposal, _) in acceptances {
-        let count = match run {
-            Some((s, p, count)) if s == slot && p == proposal => count + 1,
+    let mut current: Option<(&Acceptance<V>, usize)> = None;
+    // Acceptances are ordered by (slot, proposal, acceptor): one proposal's votes are adjacent.
+    for acceptance in &ghost.acceptances {
+        let votes = match current {
+            Some((first, votes))
+                if first.slot == acceptance.slot && first.proposal == acceptance.proposal =>
+            {
+                votes + 1
+            }
             _ => 1,
         };
-        run = Some((slot, proposal, count));
-        if count >= crate::ballot::majority(acceptor_count) {
-            chosen.insert((*slot, proposal.clone()));
+        if votes == 1 {
+            current = Some((acceptance, 1));
+        } else if let Some((first, _)) = current {
+            current = Some((first, votes));
+        }
+        if votes >= crate::ballot::majority(acceptor_count) {
+            chosen.insert((acceptance.slot, acceptance.proposal.clone()));
         }
     }
     chosen
@@ -137,11 +201,13 @@ where
     A: Actor,
     A::Msg: Ord + fmt::Display,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + LossHistory,
     C: ActorNames,
 {
     pub actors: ActorModel<A, C, H>,
     pub crashable: Vec<bool>,
+    /// At most this many messages may be lost in a run.
+    pub losses_max: usize,
     pub properties: Vec<Property<Self>>,
 }
 
@@ -150,7 +216,7 @@ where
     A: Actor,
     A::Msg: Ord + fmt::Display,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + LossHistory,
     C: ActorNames,
 {
     pub fn cfg(&self) -> &C {
@@ -202,7 +268,7 @@ where
     A: Actor,
     A::Msg: Ord + fmt::Display,
     A::Timer: Ord,
-    H: Clone + Debug + Hash,
+    H: Clone + Debug + Hash + LossHistory,
     C: ActorNames,
 {
     type State = ActorModelState<A, H>;
@@ -214,14 +280,20 @@ where
 
     fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
         self.actors.actions(state, actions);
+        let may_lose = state.history.messages_lost() < self.losses_max;
         actions.retain(|action| match action {
             ActorModelAction::Crash(id) => self.crashable[usize::from(*id)],
+            ActorModelAction::Drop(_) => may_lose,
             _ => true,
         });
     }
 
     fn next_state(&self, last_state: &Self::State, action: Self::Action) -> Option<Self::State> {
+        let is_loss = matches!(action, ActorModelAction::Drop(_));
         let mut next_state = self.actors.next_state(last_state, action)?;
+        if is_loss {
+            next_state.history.record_loss();
+        }
         if !matches!(next_state.network, Network::Ordered(_)) {
             self.collect_stale_messages(&mut next_state);
         }
@@ -291,7 +363,7 @@ where
     ActorModel::new(cfg, history)
         .actors(actors)
         .init_network(faults.network.network())
-        .lossy_network(if faults.lossy {
+        .lossy_network(if faults.lossy() {
             LossyNetwork::Yes
         } else {
             LossyNetwork::No
@@ -316,7 +388,11 @@ pub trait ModelConfig: ActorNames {
 
 /// The shared part of a configuration summary.
 pub fn faults_summary(faults: &Faults, flaw: crate::Flaw) -> String {
-    let loss = if faults.lossy { "lossy" } else { "lossless" };
+    let loss = match faults.losses {
+        0 => "lossless".to_owned(),
+        1 => "at most 1 message lost".to_owned(),
+        n => format!("at most {n} messages lost"),
+    };
     let crashes = match faults.crashes {
         0 => "no crashes".to_owned(),
         1 => "at most 1 acceptor crashed at a time".to_owned(),
@@ -328,12 +404,61 @@ pub fn faults_summary(faults: &Faults, flaw: crate::Flaw) -> String {
 /// The fault flags shared by both models.
 pub fn fault_flags(faults: &Faults, flaw: crate::Flaw) -> Vec<(&'static str, String)> {
     let mut flags = vec![("network", faults.network.to_string())];
-    if faults.lossy {
-        flags.push(("lossy", String::new()));
-    }
+    flags.push(("losses", faults.losses.to_string()));
     flags.push(("crashes", faults.crashes.to_string()));
     flags.push(("flaw", flaw.to_string()));
     flags
+}
+
+/// A model that `paxos-check` can check, explore and report on, whatever its protocol. The
+/// bounds are what stateright's checkers and Explorer need, stated once.
+pub trait Checkable:
+    Model<
+        State: Hash + Clone + PartialEq + Debug + Send + Sync,
+        Action: Clone + PartialEq + Debug + Send + Sync,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+    /// The model's name on the command line: `single` or `multi`.
+    fn name(&self) -> &'static str;
+    fn title(&self) -> &'static str;
+    fn summary(&self) -> String;
+    fn faults(&self) -> Faults;
+    fn flags(&self) -> Vec<(&'static str, String)>;
+}
+
+impl<A, C, H> Checkable for System<A, C, H>
+where
+    A: Actor + Clone + Send + Sync + 'static,
+    A::Msg: Ord + fmt::Display + Send + Sync,
+    A::Timer: Ord + Send + Sync,
+    A::State: Send + Sync,
+    A::Storage: Send + Sync,
+    A::Random: Send + Sync,
+    H: Clone + Debug + Hash + Eq + LossHistory + Send + Sync + 'static,
+    C: ModelConfig + Clone + Send + Sync + 'static,
+{
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+
+    fn title(&self) -> &'static str {
+        C::TITLE
+    }
+
+    fn summary(&self) -> String {
+        self.cfg().summary()
+    }
+
+    fn faults(&self) -> Faults {
+        self.cfg().faults()
+    }
+
+    fn flags(&self) -> Vec<(&'static str, String)> {
+        self.cfg().flags()
+    }
 }
 
 #[cfg(test)]
@@ -345,11 +470,21 @@ mod tests {
     fn chosen_means_a_majority_accepted_the_same_proposal() {
         let a = Proposal::new(Ballot::new(1, 0), 'a');
         let b = Proposal::new(Ballot::new(2, 1), 'a');
-        let acceptances: Acceptances<char> =
-            [(0, a.clone(), 0), (0, b.clone(), 1), (0, b.clone(), 2)].into();
-        assert_eq!(chosen_proposals(&acceptances, 3), [(0, b.clone())].into());
-        assert_eq!(chosen_proposals(&acceptances, 5), BTreeSet::new());
-        let other_slot: Acceptances<char> = [(0, a.clone(), 0), (1, a.clone(), 1)].into();
+        let ghost = |entries: &[(u64, &Proposal<char>, usize)]| Ghost {
+            acceptances: entries
+                .iter()
+                .map(|(slot, proposal, acceptor)| Acceptance {
+                    slot: *slot,
+                    proposal: (*proposal).clone(),
+                    acceptor: *acceptor,
+                })
+                .collect(),
+            messages_lost: 0,
+        };
+        let history = ghost(&[(0, &a, 0), (0, &b, 1), (0, &b, 2)]);
+        assert_eq!(chosen_proposals(&history, 3), [(0, b.clone())].into());
+        assert_eq!(chosen_proposals(&history, 5), BTreeSet::new());
+        let other_slot = ghost(&[(0, &a, 0), (1, &a, 1)]);
         assert!(
             chosen_proposals(&other_slot, 3).is_empty(),
             "slots are separate instances"

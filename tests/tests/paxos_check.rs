@@ -1,0 +1,779 @@
+//! `paxos-check` end to end (issue 3, "Tests"): each test runs the real binary as a user would and
+//! pins one promise of its contract: the exit status (0 every property as expected on a complete
+//! run, 1 a property violated or a sometimes-property missing, 2 a usage or configuration error,
+//! 3 a limit reached first with nothing violated), the text and JSON reports, the SVG diagram, and
+//! the Explorer it serves.
+//!
+//! Runs stay small: the default configuration (62,907 unique states, about 2 s) and smaller ones.
+//! The large configurations belong to the model crate's tests and the README.
+
+use paxos_e2e::{binary, run_with_input, Finished};
+use serde_json::{json, Map, Value};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// No run here takes more than a few seconds; one that outlives this limit hangs.
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// How long the Explorer may take to answer its first request.
+const EXPLORER_STARTUP_LIMIT: Duration = Duration::from_secs(30);
+
+/// Unique states of the default configuration (3 acceptors, 2 proposers, 1 ballot each,
+/// unordered lossless network), as the model crate pins them.
+const DEFAULT_UNIQUE_STATES: u64 = 62_907;
+
+fn paxos_check(args: &[&str]) -> Finished {
+    run_with_input(&binary("paxos-check"), args, "", RUN_LIMIT)
+}
+
+fn exit_status(run: &Finished) -> i32 {
+    run.status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal: {}\n{}", run.status, run.stderr))
+}
+
+/// The property lines of a text report with runs of spaces collapsed, so that they read as
+/// `mark expectation name verdict` whatever the column widths.
+fn verdict_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter(|line| line.starts_with("ok ") || line.starts_with("FAIL "))
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+/// The steps under `heading` (`Counterexample for "agreement":`), checked to be numbered 1, 2,
+/// ... in order, and the Explorer URL that closes the section.
+fn counterexample(stdout: &str, heading: &str) -> (Vec<String>, String) {
+    let section: Vec<&str> = stdout
+        .lines()
+        .skip_while(|line| *line != heading)
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let (explorer_line, step_lines) = section
+        .split_last()
+        .unwrap_or_else(|| panic!("no section {heading:?} in:\n{stdout}"));
+    let steps = step_lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let (number, step) = line
+                .trim_start()
+                .split_once(". ")
+                .unwrap_or_else(|| panic!("not a numbered step: {line:?}"));
+            assert_eq!(
+                number,
+                (index + 1).to_string(),
+                "steps are numbered in order"
+            );
+            step.to_string()
+        })
+        .collect();
+    let url = explorer_line
+        .strip_prefix("  Explorer: ")
+        .unwrap_or_else(|| panic!("{heading:?} ends without an Explorer link: {explorer_line:?}"));
+    (steps, url.to_string())
+}
+
+/// A JSON report: stdout must hold exactly one JSON object and nothing else.
+fn json_report(run: &Finished) -> Map<String, Value> {
+    match serde_json::from_str::<Value>(&run.stdout) {
+        Ok(Value::Object(report)) => report,
+        Ok(other) => panic!("the report is not an object: {other}"),
+        Err(error) => panic!("stdout is not one JSON value ({error}):\n{}", run.stdout),
+    }
+}
+
+/// Every key the issue lists, with its type, and each property's fields: `steps` and
+/// `explorer_path` exactly when a path was discovered.
+fn assert_report_shape(report: &Map<String, Value>) {
+    for key in ["model", "strategy"] {
+        assert!(report[key].is_string(), "{key} is a string");
+    }
+    assert!(report["config"].is_object(), "config is an object");
+    assert!(report["complete"].is_boolean(), "complete is a boolean");
+    for key in ["states", "unique_states", "max_depth"] {
+        assert!(report[key].is_u64(), "{key} is a count");
+    }
+    assert!(report["seconds"].is_f64(), "seconds is a number");
+    let properties = report["properties"]
+        .as_array()
+        .expect("properties is a list");
+    assert!(!properties.is_empty());
+    for property in properties {
+        assert!(property["name"].is_string(), "{property}");
+        let expectation = property["expectation"].as_str().expect("an expectation");
+        assert!(
+            ["always", "sometimes", "eventually"].contains(&expectation),
+            "{property}"
+        );
+        let verdict = property["verdict"].as_str().expect("a verdict");
+        assert!(
+            ["holds", "violated", "example", "missing", "unknown"].contains(&verdict),
+            "{property}"
+        );
+        let discovered = matches!(verdict, "violated" | "example");
+        assert_eq!(property.get("steps").is_some(), discovered, "{property}");
+        assert_eq!(
+            property.get("explorer_path").is_some(),
+            discovered,
+            "{property}"
+        );
+        if discovered {
+            assert!(property["steps"].as_u64().expect("a count") > 0);
+            assert!(property["explorer_path"].is_string());
+        }
+    }
+}
+
+/// `(name, verdict)` for each property of a JSON report, in report order.
+fn json_verdicts(report: &Map<String, Value>) -> Vec<(String, String)> {
+    report["properties"]
+        .as_array()
+        .expect("properties is a list")
+        .iter()
+        .map(|property| {
+            (
+                property["name"].as_str().expect("a name").to_string(),
+                property["verdict"].as_str().expect("a verdict").to_string(),
+            )
+        })
+        .collect()
+}
+
+fn json_property<'a>(report: &'a Map<String, Value>, name: &str) -> &'a Value {
+    report["properties"]
+        .as_array()
+        .expect("properties is a list")
+        .iter()
+        .find(|property| property["name"] == name)
+        .unwrap_or_else(|| panic!("no property {name:?}"))
+}
+
+/// Issue 3, exit status 0: "every property as expected on a complete run". Paxos itself in the
+/// default configuration: safety holds, every non-vacuity property has an example, and on a
+/// lossless network a value is eventually chosen. The report prints states/s and says the run
+/// was complete.
+#[test]
+fn paxos_by_default_meets_every_property_on_a_complete_run_and_exits_0() {
+    let run = paxos_check(&["check", "single"]);
+
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("348838 states (62907 unique), max depth 21, "),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(" states/s\n"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("\ncomplete: every reachable state was explored\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        verdict_lines(&run.stdout),
+        [
+            "ok always agreement holds",
+            "ok always validity holds",
+            "ok always immutability holds",
+            "ok always learners agree holds",
+            "ok sometimes value chosen example (6 steps)",
+            "ok sometimes two proposers hold majority promises at once example (8 steps)",
+            "ok sometimes a later ballot re-proposes the chosen value example (11 steps)",
+            "ok eventually value eventually chosen holds",
+        ]
+    );
+    assert!(!run.stdout.contains("Counterexample"), "{}", run.stdout);
+}
+
+/// Issue 3, exit status 1 and the text report's counterexamples: a proposer that ignores the
+/// accepted values its promises carry proposes its own value over one already chosen. The
+/// default configuration catches it: agreement, immutability and learners agree are violated,
+/// each with a numbered, readable trace and the Explorer URL that opens it. The shortest
+/// agreement counterexample is the classic story: p1 gets A accepted by a majority; p2 hears of
+/// (1.p1, A) in both its promises, ignores it, and gets B accepted by the same majority.
+#[test]
+fn a_proposer_that_ignores_promises_breaks_agreement_and_exits_1() {
+    let run = paxos_check(&["check", "single", "--flaw", "proposer-ignores-promises"]);
+
+    assert_eq!(exit_status(&run), 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("\ncomplete: every reachable state was explored\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        verdict_lines(&run.stdout),
+        [
+            "FAIL always agreement violated (12 steps)",
+            "ok always validity holds",
+            "FAIL always immutability violated (11 steps)",
+            "FAIL always learners agree violated (16 steps)",
+            "ok sometimes value chosen example (6 steps)",
+            "ok sometimes two proposers hold majority promises at once example (8 steps)",
+            "FAIL sometimes a later ballot re-proposes the chosen value missing",
+            "ok eventually value eventually chosen holds",
+        ]
+    );
+
+    let (steps, url) = counterexample(&run.stdout, "Counterexample for \"agreement\":");
+    assert_eq!(
+        steps,
+        [
+            "p1 -> a1  Prepare(ballot 1.p1)",
+            "a1 -> p1  Promise(ballot 1.p1, accepted none)",
+            "p1 -> a2  Prepare(ballot 1.p1)",
+            "a2 -> p1  Promise(ballot 1.p1, accepted none)",
+            "p1 -> a1  Accept(1.p1, A)",
+            "p1 -> a2  Accept(1.p1, A)",
+            "p2 -> a1  Prepare(ballot 1.p2)",
+            "a1 -> p2  Promise(ballot 1.p2, accepted (1.p1, A))",
+            "p2 -> a2  Prepare(ballot 1.p2)",
+            "a2 -> p2  Promise(ballot 1.p2, accepted (1.p1, A))",
+            "p2 -> a1  Accept(1.p2, B)",
+            "p2 -> a2  Accept(1.p2, B)",
+        ]
+    );
+    assert_explorer_url(&url, steps.len());
+    for (property, length) in [("immutability", 11), ("learners agree", 16)] {
+        let (steps, url) =
+            counterexample(&run.stdout, &format!("Counterexample for \"{property}\":"));
+        assert_eq!(steps.len(), length, "{property}");
+        assert_explorer_url(&url, length);
+    }
+    assert!(
+        run.stdout.contains(
+            "  paxos-check explore single --acceptors 3 --proposers 2 --rounds 1 \
+             --network unordered --losses 0 --crashes 0 --flaw proposer-ignores-promises \
+             --addr 127.0.0.1:3000\n"
+        ),
+        "the report says how to serve the Explorer on the same flawed model:\n{}",
+        run.stdout
+    );
+}
+
+/// An Explorer link is `http://127.0.0.1:3000/#/steps/` then the initial state's index (0) and
+/// one action index per step.
+fn assert_explorer_url(url: &str, steps: usize) {
+    let path = url
+        .strip_prefix("http://127.0.0.1:3000/#/steps/0/")
+        .unwrap_or_else(|| panic!("not an Explorer link: {url}"));
+    let indices: Vec<&str> = path.split('/').collect();
+    assert_eq!(indices.len(), steps, "one action index per step: {url}");
+    assert!(
+        indices.iter().all(|index| index.parse::<usize>().is_ok()),
+        "{url}"
+    );
+}
+
+/// Issue 3, exit status 1 for "a sometimes-property missing": with shared ballot numbers an
+/// acceptor never promises the second proposer a ballot equal to the first's, so two proposers
+/// never hold majority promises at once. Nothing unsafe happens; the missing example alone
+/// fails the run.
+#[test]
+fn a_missing_sometimes_property_fails_the_run_with_exit_1() {
+    let run = paxos_check(&["check", "single", "--flaw", "shared-ballots"]);
+
+    assert_eq!(exit_status(&run), 1, "{}{}", run.stdout, run.stderr);
+    let verdicts = verdict_lines(&run.stdout);
+    assert!(
+        verdicts.contains(
+            &"FAIL sometimes two proposers hold majority promises at once missing".to_string()
+        ),
+        "{verdicts:#?}"
+    );
+    assert!(
+        !verdicts.iter().any(|line| line.contains("violated")),
+        "{verdicts:#?}"
+    );
+}
+
+/// Issue 3, exit status 3: "limit reached before the space was exhausted with nothing violated".
+/// The report says INCOMPLETE and names the limit; a property not yet decided is unknown rather
+/// than holding, while an example already found stays an example.
+#[test]
+fn a_state_limit_stops_the_run_incomplete_with_exit_3() {
+    let run = paxos_check(&["check", "single", "--max-states", "1000"]);
+
+    assert_eq!(exit_status(&run), 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "\nINCOMPLETE: --max-states 1000 reached; undiscovered properties are unknown\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("\ncomplete:"), "{}", run.stdout);
+    let verdicts = verdict_lines(&run.stdout);
+    assert!(!verdicts.iter().any(|line| line.starts_with("FAIL")));
+    for property in [
+        "always agreement",
+        "always validity",
+        "always immutability",
+        "always learners agree",
+        "eventually value eventually chosen",
+    ] {
+        assert!(
+            verdicts.contains(&format!("ok {property} unknown")),
+            "{property} is unknown: {verdicts:#?}"
+        );
+    }
+}
+
+/// Issue 3, the JSON report: stdout is one object with `model`, `config`, `strategy`,
+/// `complete`, `states`, `unique_states`, `max_depth`, `seconds` and `properties`. The default
+/// configuration's unique state count is pinned, and depth-first search exhausts the very same
+/// space with the same verdicts as breadth-first.
+#[test]
+fn the_json_report_is_one_object_and_bfs_and_dfs_agree_on_the_state_space() {
+    let bfs_run = paxos_check(&["check", "single", "--format", "json"]);
+    let dfs_run = paxos_check(&["check", "single", "--format", "json", "--strategy", "dfs"]);
+
+    for (strategy, run) in [("bfs", &bfs_run), ("dfs", &dfs_run)] {
+        assert_eq!(exit_status(run), 0, "{strategy}: {}", run.stderr);
+        let report = json_report(run);
+        assert_report_shape(&report);
+        assert_eq!(report["model"], "single");
+        assert_eq!(report["strategy"], strategy);
+        assert_eq!(
+            report["config"],
+            json!({
+                "acceptors": 3, "proposers": 2, "rounds": 1, "network": "unordered",
+                "losses": 0, "crashes": 0, "flaw": "none",
+            })
+        );
+        assert_eq!(report["complete"], true, "{strategy}");
+        assert_eq!(report["unique_states"], DEFAULT_UNIQUE_STATES, "{strategy}");
+    }
+    let (bfs, dfs) = (json_report(&bfs_run), json_report(&dfs_run));
+    assert_eq!(
+        json_verdicts(&bfs),
+        [
+            ("agreement", "holds"),
+            ("validity", "holds"),
+            ("immutability", "holds"),
+            ("learners agree", "holds"),
+            ("value chosen", "example"),
+            ("two proposers hold majority promises at once", "example"),
+            ("a later ballot re-proposes the chosen value", "example"),
+            ("value eventually chosen", "holds"),
+        ]
+        .map(|(name, verdict)| (name.to_string(), verdict.to_string()))
+    );
+    assert_eq!(json_verdicts(&dfs), json_verdicts(&bfs));
+    assert_eq!(json_property(&bfs, "value chosen")["steps"], 6);
+}
+
+/// Issue 3, `--svg FILE`: a flawed run writes its first counterexample as stateright's sequence
+/// diagram, says so on stderr, and still prints one JSON object on stdout whose violated
+/// properties carry their length and Explorer path.
+#[test]
+fn svg_writes_the_counterexample_of_a_flawed_run_as_a_sequence_diagram() {
+    let svg_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("paxos-check-agreement-{}.svg", std::process::id()));
+    let _ = std::fs::remove_file(&svg_path);
+    let svg_arg = svg_path.to_str().expect("a UTF-8 path");
+
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--flaw",
+        "proposer-ignores-promises",
+        "--format",
+        "json",
+        "--svg",
+        svg_arg,
+    ]);
+
+    assert_eq!(exit_status(&run), 1, "{}", run.stderr);
+    let report = json_report(&run);
+    assert_report_shape(&report);
+    let agreement = json_property(&report, "agreement");
+    assert_eq!(agreement["verdict"], "violated");
+    assert_eq!(agreement["steps"], 12);
+    assert!(
+        agreement["explorer_path"]
+            .as_str()
+            .expect("a path")
+            .starts_with("0/"),
+        "{agreement}"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("wrote the path of \"agreement\" to {svg_arg}")),
+        "{}",
+        run.stderr
+    );
+    let svg = std::fs::read_to_string(&svg_path).expect("the SVG was written");
+    let _ = std::fs::remove_file(&svg_path);
+    assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
+    assert!(svg.trim_end().ends_with("</svg>"));
+}
+
+/// Issue 3, liveness: "it should hold on a lossless network and fail with loss; the report shows
+/// why", and "a liveness property decides the exit status only in configurations that promise
+/// it". Two lost Prepares leave both proposers one promise short of a majority of two acceptors,
+/// with no ballot left to retry: the counterexample is reported, marked as expected with the
+/// reason, and the run still exits 0. (Two acceptors keep the lossy space small; three take
+/// about 20 s.)
+#[test]
+fn losing_messages_defeats_liveness_as_expected_and_still_exits_0() {
+    let run = paxos_check(&["check", "single", "--acceptors", "2", "--losses", "2"]);
+
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    let verdicts = verdict_lines(&run.stdout);
+    assert_eq!(
+        verdicts.last().map(String::as_str),
+        Some(
+            "ok eventually value eventually chosen violated (6 steps) - expected here: \
+             messages can be lost, and the proposers' retries are bounded"
+        )
+    );
+    assert!(!verdicts.iter().any(|line| line.starts_with("FAIL")));
+    let (steps, url) = counterexample(
+        &run.stdout,
+        "Counterexample (expected here) for \"value eventually chosen\":",
+    );
+    assert_eq!(
+        steps,
+        [
+            "p1 -> a1  Prepare(ballot 1.p1)  (lost)",
+            "p2 -> a1  Prepare(ballot 1.p2)  (lost)",
+            "p1 -> a2  Prepare(ballot 1.p1)",
+            "a2 -> p1  Promise(ballot 1.p1, accepted none)",
+            "p2 -> a2  Prepare(ballot 1.p2)",
+            "a2 -> p2  Promise(ballot 1.p2, accepted none)",
+        ]
+    );
+    assert_explorer_url(&url, steps.len());
+
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--acceptors",
+        "2",
+        "--losses",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(exit_status(&run), 0, "{}", run.stderr);
+    let report = json_report(&run);
+    assert_eq!(report["config"]["losses"], 2);
+    let liveness = json_property(&report, "value eventually chosen");
+    assert_eq!(liveness["verdict"], "violated");
+    assert_eq!(liveness["steps"], 6);
+    assert!(liveness["expected_here"].is_string(), "{liveness}");
+}
+
+/// Issue 3, exit status 2 for usage and configuration errors: each bad flag is refused before
+/// any checking, with a message that names the flag, and no panic. `--crashes 4` passes clap's
+/// range (0..=7) and is refused by the model's validation, since only 3 acceptors can crash.
+#[test]
+fn bad_flags_exit_2_naming_the_flag() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["check", "single", "--acceptors", "0"], "--acceptors"),
+        (&["check", "single", "--acceptors", "99"], "--acceptors"),
+        (&["check", "single", "--network", "lossy"], "--network"),
+        (&["check", "single", "--crashes", "4"], "--crashes"),
+        (&["check", "single", "--flaw", "nonsense"], "--flaw"),
+        (&["check", "single", "--threads", "0"], "--threads"),
+        (&["check", "single", "--lossy", "--losses", "1"], "--lossy"),
+        (&["explore", "single", "--crashes", "4"], "--crashes"),
+        (&["explore", "single", "--addr", "nonsense"], "--addr"),
+    ];
+    for (args, flag) in cases {
+        let run = paxos_check(args);
+        assert_eq!(exit_status(&run), 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("error") && run.stderr.contains(flag),
+            "{args:?} names {flag}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stdout.is_empty(),
+            "{args:?} reports nothing: {}",
+            run.stdout
+        );
+    }
+    let crashes = paxos_check(&["check", "single", "--crashes", "4"]);
+    assert!(
+        crashes
+            .stderr
+            .contains("--crashes must be from 0 to 3 (got 4)"),
+        "{}",
+        crashes.stderr
+    );
+}
+
+/// An address nobody listens on right now, from the operating system.
+fn free_address() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binds an ephemeral port");
+    listener.local_addr().expect("has an address")
+}
+
+/// `GET path` over HTTP/1.0, returning the status code and body; bounded by timeouts.
+fn http_get(address: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no end of headers in {response:?}")))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status in {head:?}")))?;
+    Ok((status, body.to_string()))
+}
+
+/// A running `paxos-check explore single`, killed when dropped so that no test leaves one behind,
+/// even when it fails.
+struct Explorer {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Explorer {
+    /// Starts the Explorer on a free port and waits, within `EXPLORER_STARTUP_LIMIT`, until it
+    /// answers.
+    fn start(model_flags: &[&str]) -> Explorer {
+        let address = free_address();
+        let child = Command::new(binary("paxos-check"))
+            .args(["explore", "single"])
+            .args(model_flags)
+            .args(["--addr", &address.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("paxos-check starts");
+        let mut explorer = Explorer { child, address };
+        let deadline = Instant::now() + EXPLORER_STARTUP_LIMIT;
+        loop {
+            if let Some(status) = explorer.child.try_wait().expect("waits") {
+                let mut stderr = String::new();
+                let _ = explorer
+                    .child
+                    .stderr
+                    .take()
+                    .expect("piped")
+                    .read_to_string(&mut stderr);
+                panic!("the Explorer exited before serving: {status}\n{stderr}");
+            }
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return explorer;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the Explorer did not answer on {address} within {EXPLORER_STARTUP_LIMIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.address, path)
+            .unwrap_or_else(|error| panic!("GET {path} from the Explorer: {error}"))
+    }
+
+    /// Stops the Explorer and returns what it printed (read after the kill, so that the read
+    /// cannot wait for output that never comes).
+    fn stop(&mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut stdout = String::new();
+        if let Some(mut pipe) = self.child.stdout.take() {
+            pipe.read_to_string(&mut stdout).expect("UTF-8");
+        }
+        stdout
+    }
+}
+
+impl Drop for Explorer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Issue 3, the Explorer: `explore single --addr` serves stateright's Explorer there. Its page
+/// is HTML, and `/.status` is JSON about the checker behind it, asking the same properties as
+/// `check`.
+#[test]
+fn the_explorer_serves_its_page_and_status_on_the_given_address() {
+    let mut explorer = Explorer::start(&[]);
+
+    let (status, page) = explorer.get("/");
+    assert_eq!(status, 200);
+    assert!(page.contains("<html"), "{page}");
+    assert!(page.contains("Stateright Explorer"), "{page}");
+
+    let (status, body) = explorer.get("/.status");
+    assert_eq!(status, 200);
+    let checker: Value = serde_json::from_str(&body).expect("/.status is JSON");
+    for count in ["state_count", "unique_state_count", "max_depth"] {
+        assert!(checker[count].is_u64(), "{count}: {checker}");
+    }
+    let names: Vec<&str> = checker["properties"]
+        .as_array()
+        .expect("properties")
+        .iter()
+        .map(|property| property[1].as_str().expect("a name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "agreement",
+            "validity",
+            "immutability",
+            "learners agree",
+            "value chosen",
+            "two proposers hold majority promises at once",
+            "a later ballot re-proposes the chosen value",
+            "value eventually chosen",
+        ]
+    );
+
+    let printed = explorer.stop();
+    assert!(
+        printed.contains(&format!(
+            "serving on http://{}/ (Ctrl-C to stop)\n",
+            explorer.address
+        )),
+        "{printed}"
+    );
+}
+
+/// Issue 3: the report's Explorer URL "opens it directly". A report made with `--addr` links to
+/// that address, and the Explorer serving the same model there answers for the linked path (its
+/// page fetches `/.states/<path>` for `#/steps/<path>`).
+#[test]
+fn a_reported_explorer_link_opens_in_the_explorer_of_the_same_model() {
+    let explorer = Explorer::start(&[]);
+    let address = explorer.address.to_string();
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--max-states",
+        "1000",
+        "--format",
+        "json",
+        "--addr",
+        &address,
+    ]);
+    let report = json_report(&run);
+    let example = json_property(&report, "value chosen");
+    let path = example["explorer_path"].as_str().expect("a path");
+    assert_eq!(
+        example["explorer_url"],
+        format!("http://{address}/#/steps/{path}")
+    );
+
+    let (status, body) = explorer.get(&format!("/.states/{path}"));
+
+    assert_eq!(status, 200, "{body}");
+    let successors: Value = serde_json::from_str(&body).expect("JSON");
+    assert!(
+        !successors
+            .as_array()
+            .expect("a list of next states")
+            .is_empty(),
+        "{body}"
+    );
+}
+
+/// Issue 3: "a busy or invalid address is a clear error with exit status 2, not a panic". Another
+/// process holds the port; the Explorer says so and exits instead of serving or panicking.
+#[test]
+fn the_explorer_on_a_busy_address_exits_2_with_a_clear_message() {
+    let holder = TcpListener::bind("127.0.0.1:0").expect("binds an ephemeral port");
+    let address = holder.local_addr().expect("has an address").to_string();
+
+    let run = paxos_check(&["explore", "single", "--addr", &address]);
+
+    assert_eq!(exit_status(&run), 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("error: --addr {address} cannot be served")),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    drop(holder);
+}
+
+/// Issue 3: an address that is not one (`--addr nonsense`) exits 2 naming the flag and the text.
+#[test]
+fn the_explorer_on_an_invalid_address_exits_2() {
+    let run = paxos_check(&["explore", "single", "--addr", "nonsense"]);
+
+    assert_eq!(exit_status(&run), 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: --addr 'nonsense' is not an address"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+/// Issue 3, exit status 0 "every property as expected on a complete run", for one proposer.
+/// The model already leaves out "two proposers hold majority promises at once" when there is
+/// one proposer, since it cannot happen; "a later ballot re-proposes the chosen value" cannot
+/// happen either on a lossless network (a lone proposer is never refused and never times out,
+/// so it never starts a second ballot, whatever `--rounds`), yet it is asked, found missing, and
+/// fails correct Paxos with exit 1.
+#[test]
+#[ignore = "bug: `check single --proposers 1` exits 1 on correct Paxos: 'a later ballot \
+            re-proposes the chosen value' is asked though one lossless proposer cannot start \
+            a later ballot"]
+fn one_proposer_on_a_lossless_network_is_not_failed_for_a_ballot_it_cannot_start() {
+    let run = paxos_check(&["check", "single", "--proposers", "1"]);
+
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        !verdict_lines(&run.stdout)
+            .iter()
+            .any(|line| line.starts_with("FAIL")),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Issue 3, exit status 3 only for a "limit reached before the space was exhausted". With
+/// `--max-states 345000` the default run still generates all 348,838 states (62,907 unique),
+/// exactly what the unlimited run does, because stateright checks the target between batches;
+/// the space was exhausted, so the run is complete and exits 0.
+#[test]
+#[ignore = "bug: a run that exhausts the space is reported INCOMPLETE (exit 3) when its state \
+            count passed --max-states, e.g. --max-states 345000 on the default configuration"]
+fn a_run_that_exhausts_the_space_is_complete_even_past_its_state_limit() {
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--max-states",
+        "345000",
+        "--format",
+        "json",
+    ]);
+
+    let report = json_report(&run);
+    assert_eq!(report["unique_states"], DEFAULT_UNIQUE_STATES);
+    assert_eq!(report["complete"], true, "{}", run.stdout);
+    assert_eq!(exit_status(&run), 0);
+}

@@ -2,6 +2,7 @@
 //! model crate's validated configurations by `config`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use paxos_model::multi_model::{self, MultiPaxosConfig};
 use paxos_model::single_model::{self, SingleDecreeConfig};
 use paxos_model::system::{Faults, NetworkKind};
 use paxos_model::{ConfigError, Flaw};
@@ -47,6 +48,13 @@ pub enum CheckModel {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Multi-Paxos: leaders fill a log, skipping Phase 1 while their ballot stands.
+    Multi {
+        #[command(flatten)]
+        model: MultiArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -58,6 +66,47 @@ pub enum ExploreModel {
         #[command(flatten)]
         explorer: ExplorerArgs,
     },
+    /// Multi-Paxos.
+    Multi {
+        #[command(flatten)]
+        model: MultiArgs,
+        #[command(flatten)]
+        explorer: ExplorerArgs,
+    },
+}
+
+/// The Multi-Paxos model's shape.
+#[derive(Args, Debug, Clone)]
+pub struct MultiArgs {
+    /// Number of acceptors.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=multi_model::ACCEPTORS_MAX as u64))]
+    pub acceptors: u64,
+    /// Number of leaders; each has its own queue of distinct commands.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=multi_model::LEADERS_MAX as u64))]
+    pub leaders: u64,
+    /// Length of the log.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=multi_model::SLOTS_MAX as u64))]
+    pub slots: u64,
+    /// Ballots (Phase 1 runs) each leader may start.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=multi_model::ROUNDS_MAX as i64))]
+    pub rounds: u32,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+impl MultiArgs {
+    pub fn config(&self) -> Result<MultiPaxosConfig, ConfigError> {
+        let config = MultiPaxosConfig {
+            acceptors: self.acceptors as usize,
+            leaders: self.leaders as usize,
+            slots: self.slots as usize,
+            rounds: self.rounds,
+            faults: self.faults.faults(),
+            flaw: self.faults.flaw(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 /// The single-decree model's shape.

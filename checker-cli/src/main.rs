@@ -11,6 +11,7 @@ mod run;
 
 use args::{CheckModel, Cli, Command, ExploreModel, Format, RunArgs};
 use clap::Parser;
+use paxos_model::multi_model::multi_paxos_model;
 use paxos_model::single_model::single_decree_model;
 use paxos_model::system::Checkable;
 use paxos_model::ConfigError;
@@ -30,11 +31,21 @@ fn main() -> ExitCode {
         } => model
             .config()
             .map(|config| check(single_decree_model(config), &run)),
+        Command::Check {
+            model: CheckModel::Multi { model, run },
+        } => model
+            .config()
+            .map(|config| check(multi_paxos_model(config), &run)),
         Command::Explore {
             model: ExploreModel::Single { model, explorer },
         } => model
             .config()
             .map(|config| explore::serve(single_decree_model(config), &explorer)),
+        Command::Explore {
+            model: ExploreModel::Multi { model, explorer },
+        } => model
+            .config()
+            .map(|config| explore::serve(multi_paxos_model(config), &explorer)),
     };
     match result {
         Ok(code) => code,
@@ -66,6 +77,20 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         threads: settings.threads,
         explorer_addr: run.addr,
     };
+    if run.strategy == args::Strategy::Simulation
+        && run.max_states.is_none()
+        && run.timeout.is_none()
+    {
+        eprintln!("error: --strategy simulation never exhausts the state space; give it --timeout or --max-states");
+        return ExitCode::from(USAGE_ERROR);
+    }
+    // Fail on an unwritable --svg now, not after a long run.
+    if let Some(path) = &run.svg {
+        if let Err(error) = std::fs::File::create(path) {
+            eprintln!("error: --svg {}: {error}", path.display());
+            return ExitCode::from(USAGE_ERROR);
+        }
+    }
     let outcome = run::check(model, &settings);
     match run.format {
         Format::Text => print!("{}", report::text(&description, &outcome)),

@@ -9,6 +9,10 @@ use stateright::{Checker, Expectation, Model, Path, UniformChooser};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+/// The most states the search for a shortest discovery may visit, per property, before the
+/// report settles for the path the checker found (which is then not necessarily shortest).
+const SHORTEST_SEARCH_STATES_MAX: usize = 2_000_000;
+
 /// How to run the checker.
 #[derive(Clone, Debug)]
 pub struct RunSettings {
@@ -156,7 +160,7 @@ fn finish<M: Checkable, K: Checker<M>>(
         // stateright keeps the last path that discovered a property; report a shortest one.
         let discovery = checker.discovery(property.name).map(|found| {
             let steps = found.clone().into_actions().len();
-            shortest_discovery(model, &property, steps).unwrap_or(found)
+            shortest_discovery(model, &property, steps, SHORTEST_SEARCH_STATES_MAX).unwrap_or(found)
         });
         let verdict = match (&property.expectation, &discovery, complete) {
             (Expectation::Sometimes, Some(_), _) => Verdict::Example,

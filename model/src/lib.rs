@@ -10,6 +10,7 @@ pub mod ballot;
 pub mod course;
 pub mod flaw;
 pub mod multi;
+pub mod multi_model;
 pub mod rules;
 pub mod search;
 pub mod single;

@@ -20,11 +20,13 @@ fn fingerprint<T: Hash>(value: &T) -> u64 {
 /// A shortest path from an initial state to a discovery of `property`, among paths of at most
 /// `steps_max` steps: a state that violates an `always` property, a state that satisfies a
 /// `sometimes` property, or a terminal state reached without ever satisfying an `eventually`
-/// property. `None` if there is no such path within the bound.
+/// property. `None` if there is no such path within the bound, or if finding it would take
+/// visiting more than `states_max` states (the caller then keeps the path it has).
 pub fn shortest_discovery<M>(
     model: &M,
     property: &Property<M>,
     steps_max: usize,
+    states_max: usize,
 ) -> Option<Path<M::State, M::Action>>
 where
     M: Model,
@@ -65,6 +67,9 @@ where
         }
         if prunes(&state) || depth >= steps_max {
             continue;
+        }
+        if parents.len() > states_max {
+            return None;
         }
         for (action_index, next) in successors {
             let next_print = fingerprint(&next);

@@ -5,9 +5,11 @@
 use crate::ballot::Proposal;
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
-    Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network,
+    is_no_op, Actor, ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork,
+    Network, Out,
 };
 use stateright::{Model, Path, Property};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt::{self, Debug};
 use std::hash::Hash;
@@ -240,12 +242,17 @@ where
                 if state.crashed.get(recipient).copied().unwrap_or(true) {
                     return false;
                 }
-                let delivery = ActorModelAction::Deliver {
-                    src: envelope.src,
-                    dst: envelope.dst,
-                    msg: envelope.msg.clone(),
-                };
-                self.actors.next_state(state, delivery).is_none()
+                // What stateright's delivery would decide, without cloning the whole system.
+                let mut actor_state = Cow::Borrowed(&*state.actor_states[recipient]);
+                let mut out = Out::new();
+                self.actors.actors[recipient].on_msg(
+                    envelope.dst,
+                    &mut actor_state,
+                    envelope.src,
+                    envelope.msg.clone(),
+                    &mut out,
+                );
+                is_no_op(&actor_state, &out)
             })
             .map(|envelope| envelope.to_cloned_msg())
             .collect();
@@ -384,6 +391,15 @@ pub trait ModelConfig: ActorNames {
     /// The settings as `(flag, value)` pairs, in the CLI's spelling, for JSON reports and for
     /// the command line that reproduces a run.
     fn flags(&self) -> Vec<(&'static str, String)>;
+}
+
+/// "1 acceptor", "3 acceptors".
+pub fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
 }
 
 /// The shared part of a configuration summary.

@@ -24,7 +24,7 @@ fn shortest_trace(model: &SingleDecreeModel, name: &str) -> Vec<String> {
         .into_iter()
         .find(|property| property.name == name)
         .expect("a property");
-    let path = shortest_discovery(model, &property, 64).expect("a discovery");
+    let path = shortest_discovery(model, &property, 64, usize::MAX).expect("a discovery");
     path.into_actions()
         .iter()
         .map(|action| model.format_action(action))

@@ -153,7 +153,7 @@ fn finish<M: Checkable, K: Checker<M>>(
     let seconds = started.elapsed().as_secs_f64();
     let stopped_by = stopping_limit(&checker, settings, seconds);
     let complete = stopped_by.is_none();
-    let liveness_promised = model.faults().promises_liveness();
+    let liveness_caveat = model.faults().liveness_caveat();
     let mut svg: Option<(&'static str, String)> = None;
     let mut properties = Vec::new();
     for property in model.properties() {
@@ -170,9 +170,7 @@ fn finish<M: Checkable, K: Checker<M>>(
             (_, None, false) => Verdict::Unknown,
         };
         let excused = match (&property.expectation, verdict) {
-            (Expectation::Eventually, Verdict::Violated) if !liveness_promised => {
-                Some("messages can be lost, and the proposers' retries are bounded")
-            }
+            (Expectation::Eventually, Verdict::Violated) => liveness_caveat,
             _ => None,
         };
         let (trace, explorer_path) = match &discovery {

@@ -90,11 +90,19 @@ impl Faults {
         self.losses > 0
     }
 
-    /// Liveness ("eventually chosen") is promised only where nothing is lost for good: no message
-    /// loss. Crashed acceptors always may recover and keep what they persisted, so crashes alone
-    /// do not break it; a lost message does, once the proposers' bounded retries run out.
-    pub fn promises_liveness(&self) -> bool {
-        !self.lossy()
+    /// Why liveness ("eventually chosen") is not promised under these faults, if it is not: it
+    /// is promised only with no loss and no crash. A lost message can stop progress once the
+    /// bounded retries run out. In this model a crashed acceptor may always recover with what it
+    /// persisted, so crashes alone have not been seen to break liveness; but a run that must
+    /// wait for a recovery promises nothing about when.
+    pub fn liveness_caveat(&self) -> Option<&'static str> {
+        if self.lossy() {
+            Some("messages can be lost, and the proposers' retries are bounded")
+        } else if self.crashes > 0 {
+            Some("acceptors may crash, and progress then waits for their recovery")
+        } else {
+            None
+        }
     }
 }
 

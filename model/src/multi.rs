@@ -314,6 +314,13 @@ impl<V: Clone + PartialEq> Leader<V> {
         if self.requests.contains_key(&slot) {
             return LeaderStep::default(); // already under way; its decision answers this too
         }
+        if self.in_flight.contains_key(&slot) {
+            // Phase 1 found this slot accepted at an earlier ballot and the leader is driving that
+            // value: it may already be chosen, so it must not be replaced. The request waits
+            // for the slot's decision, which answers it.
+            self.requests.insert(slot, value);
+            return LeaderStep::default();
+        }
         self.requests.insert(slot, value.clone());
         match self.status {
             LeaderStatus::Leading { ballot } => {
@@ -729,6 +736,43 @@ mod tests {
             cluster.leader.chosen.keys().copied().collect::<Vec<_>>(),
             [1, 7]
         );
+    }
+
+    #[test]
+    fn a_request_for_a_slot_being_finished_keeps_the_adopted_value() {
+        // Found by the checker: a new leader drives slot 1's reported value B; a client request
+        // for slot 1 arriving meanwhile must not replace B, which a majority may have accepted.
+        let mut cluster = Cluster::new(2);
+        let old_ballot = Ballot::new(0, 1);
+        for acceptor in &mut cluster.acceptors {
+            acceptor.on_accept(1, Proposal::new(old_ballot, "B"), Flaw::None);
+        }
+        let step = cluster.leader.propose(0, "A", Flaw::None);
+        let MultiMessage::Prepare { ballot, from_slot } = step.broadcast[0] else {
+            panic!()
+        };
+        let mut accepts = Vec::new();
+        for index in 0..2 {
+            let reply = cluster.acceptors[index]
+                .on_prepare(ballot, from_slot, Flaw::None)
+                .reply;
+            let MultiMessage::Promise { ballot, accepted } = reply else {
+                panic!()
+            };
+            accepts.extend(
+                cluster
+                    .leader
+                    .on_promise(index, ballot, accepted, Flaw::None)
+                    .broadcast,
+            );
+        }
+        assert!(accepts.contains(&MultiMessage::Accept {
+            slot: 1,
+            proposal: Proposal::new(ballot, "B")
+        }));
+        let step = cluster.leader.propose(1, "C", Flaw::None);
+        assert_eq!(step.broadcast, vec![], "slot 1 is being finished with B");
+        assert_eq!(cluster.leader.in_flight[&1].proposal.value, "B");
     }
 
     #[test]

@@ -138,7 +138,7 @@ for N in 2 3; do
         uniq="${uniq:-?}"; csec="-"
         [[ "$RUN_STATUS" == ok ]] && RUN_STATUS="ok (no Done line)"
     fi
-    add_row "stateright $SR_VERSION examples/paxos" "$N clients" "$uniq" "$RUN_SECS" "$csec" "$RUN_MIB" "$RUN_STATUS"
+    add_row "$SR_VERSION examples/paxos" "$N clients" "$uniq" "$RUN_SECS" "$csec" "$RUN_MIB" "$RUN_STATUS"
 
     run "ours-$N" -- "$OURS" check single --acceptors 3 --proposers "$N" --network unordered --threads "$THREADS"
     # "<states> states (<unique> unique), max depth D, S s, R states/s"
@@ -151,7 +151,10 @@ for N in 2 3; do
             RUN_STATUS="ok (incomplete?)"
         fi
     else
-        uniq="?"; csec="-"
+        # stopped early: the last "progress: states S, unique U, ..." line is a lower bound
+        line="$(grep -E '^progress: .*unique [0-9]+' "$RUN_OUT" | tail -n 1 || true)"
+        uniq="${line:+>=$(sed -E 's/.*unique ([0-9]+).*/\1/' <<<"$line")}"
+        uniq="${uniq:-?}"; csec="-"
     fi
     add_row "ours paxos-check check single" "3 acc, $N proposers" "$uniq" "$RUN_SECS" "$csec" "$RUN_MIB" "$RUN_STATUS"
 done
@@ -173,7 +176,7 @@ echo
                 fmt = (i >= 3 && i <= 6) ? "%" w[i] "s" : "%-" w[i] "s"
                 line = line sprintf(fmt, cell[r, i]) (i < nf ? "  " : "")
             }
-            print line
+            sub(/ +$/, "", line); print line
             if (r == 1) { sep = ""; for (i = 1; i <= nf; i++) { s = sprintf("%" w[i] "s", ""); gsub(/ /, "-", s); sep = sep s (i < nf ? "  " : "") } print sep }
         }
     }'

@@ -16,8 +16,8 @@ use crate::multi::{
 };
 use crate::rules::{TimerChange, ValueSource};
 use crate::system::{
-    actor_model, chosen_proposals, counted, fault_flags, faults_summary, Acceptance, ActorNames,
-    Faults, Ghost, ModelConfig, System,
+    actor_model, actor_name, ballots, chosen_proposals, counted, fault_flags, faults_summary,
+    Acceptance, ActorNames, Faults, Ghost, ModelConfig, System,
 };
 use crate::ConfigError;
 use serde::{Deserialize, Serialize};
@@ -88,12 +88,7 @@ impl MultiPaxosConfig {
 
 impl ActorNames for MultiPaxosConfig {
     fn actor_name(&self, id: Id) -> String {
-        let index = usize::from(id);
-        if index < self.acceptors {
-            format!("a{}", index + 1)
-        } else {
-            format!("l{}", index - self.acceptors + 1)
-        }
+        actor_name(id, self.acceptors, 'l')
     }
 }
 
@@ -102,11 +97,7 @@ impl ModelConfig for MultiPaxosConfig {
     const TITLE: &'static str = "Multi-Paxos";
 
     fn summary(&self) -> String {
-        let rounds = if self.rounds == 1 {
-            "1 ballot".to_owned()
-        } else {
-            format!("{} ballots", self.rounds)
-        };
+        let rounds = ballots(self.rounds);
         format!(
             "{}, {} with up to {rounds} each, {}, {}",
             counted(self.acceptors, "acceptor"),

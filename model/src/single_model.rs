@@ -11,8 +11,8 @@ use crate::flaw::Flaw;
 use crate::rules::TimerChange;
 use crate::single::{Acceptor, AcceptorStep, Message, Proposer, ProposerPhase, ProposerStep};
 use crate::system::{
-    actor_model, chosen_proposals, counted, fault_flags, faults_summary, Acceptance, ActorNames,
-    Faults, Ghost, ModelConfig, System,
+    actor_model, actor_name, ballots, chosen_proposals, counted, fault_flags, faults_summary,
+    Acceptance, ActorNames, Faults, Ghost, ModelConfig, System,
 };
 use crate::ConfigError;
 use serde::{Deserialize, Serialize};
@@ -79,12 +79,7 @@ impl SingleDecreeConfig {
 
 impl ActorNames for SingleDecreeConfig {
     fn actor_name(&self, id: Id) -> String {
-        let index = usize::from(id);
-        if index < self.acceptors {
-            format!("a{}", index + 1)
-        } else {
-            format!("p{}", index - self.acceptors + 1)
-        }
+        actor_name(id, self.acceptors, 'p')
     }
 }
 
@@ -93,11 +88,7 @@ impl ModelConfig for SingleDecreeConfig {
     const TITLE: &'static str = "single-decree Paxos";
 
     fn summary(&self) -> String {
-        let rounds = if self.rounds == 1 {
-            "1 ballot".to_owned()
-        } else {
-            format!("{} ballots", self.rounds)
-        };
+        let rounds = ballots(self.rounds);
         format!(
             "{}, {} with up to {rounds} each, {}",
             counted(self.acceptors, "acceptor"),

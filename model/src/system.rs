@@ -401,6 +401,22 @@ pub trait ModelConfig: ActorNames {
     fn flags(&self) -> Vec<(&'static str, String)>;
 }
 
+/// The people's name of actor `id` when acceptors come first: `a1`.. for them, then
+/// `{role}1`.. for the others.
+pub fn actor_name(id: Id, acceptors: usize, role: char) -> String {
+    let index = usize::from(id);
+    if index < acceptors {
+        format!("a{}", index + 1)
+    } else {
+        format!("{role}{}", index - acceptors + 1)
+    }
+}
+
+/// "1 ballot", "2 ballots": how many ballots each proposer or leader may start.
+pub fn ballots(rounds: u32) -> String {
+    counted(rounds as usize, "ballot")
+}
+
 /// "1 acceptor", "3 acceptors".
 pub fn counted(count: usize, noun: &str) -> String {
     if count == 1 {

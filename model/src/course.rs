@@ -6,7 +6,7 @@
 //! `check_invariant` judges a list of proposals against the definition of "chosen".
 
 use crate::ballot::{majority, quorum_size, AcceptorIndex, Ballot, Proposal};
-use crate::flaw::Flaw;
+use crate::flaw::{Flaw, FlawScope};
 use crate::rules::ValueSource;
 use crate::single::{Acceptor, Message, Proposer};
 use std::collections::BTreeSet;
@@ -79,7 +79,14 @@ impl<V> SafetyReport<V> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScenarioError {
     NoNodes,
-    TooManyNodes { nodes: usize },
+    TooManyNodes {
+        nodes: usize,
+    },
+    /// A Multi-Paxos flaw bends no rule this single-decree experiment runs: accepting it would
+    /// report "safe" for a flaw that was never exercised.
+    FlawOutsideScenario {
+        flaw: Flaw,
+    },
 }
 
 impl fmt::Display for ScenarioError {
@@ -89,6 +96,10 @@ impl fmt::Display for ScenarioError {
             ScenarioError::TooManyNodes { nodes } => write!(
                 f,
                 "nodes must be at most {SAFETY_SCENARIO_NODES_MAX} (got {nodes}): every quorum is simulated"
+            ),
+            ScenarioError::FlawOutsideScenario { flaw } => write!(
+                f,
+                "flaw {flaw} bends Multi-Paxos only; the safety test runs single-decree Paxos"
             ),
         }
     }
@@ -105,6 +116,11 @@ pub fn run_safety_scenario<V: Clone + PartialEq>(
     }
     if nodes > SAFETY_SCENARIO_NODES_MAX {
         return Err(ScenarioError::TooManyNodes { nodes });
+    }
+    if scenario.flaw.scope() != FlawScope::SingleDecree {
+        return Err(ScenarioError::FlawOutsideScenario {
+            flaw: scenario.flaw,
+        });
     }
     let quorum = quorum_size(nodes, scenario.flaw);
     let mut reported = None;
@@ -434,6 +450,20 @@ mod tests {
         })
         .unwrap();
         assert_eq!(report.first_unsafe.unwrap().quorum, [3, 4]);
+    }
+
+    #[test]
+    fn multi_paxos_flaws_are_refused_not_silently_ignored() {
+        let scenario = SafetyScenario {
+            flaw: Flaw::SkipPhase1AfterPreemption,
+            ..scenario(5, 3, 7)
+        };
+        assert_eq!(
+            run_safety_scenario(&scenario),
+            Err(ScenarioError::FlawOutsideScenario {
+                flaw: Flaw::SkipPhase1AfterPreemption
+            })
+        );
     }
 
     #[test]

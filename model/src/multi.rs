@@ -97,12 +97,8 @@ pub struct MultiAcceptor<V> {
     pub accepted: BTreeMap<Slot, Proposal<V>>,
 }
 
-/// What a multi-acceptor did with one message: state to persist before the reply leaves.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MultiAcceptorStep<V> {
-    pub persist: Option<MultiAcceptor<V>>,
-    pub reply: MultiMessage<V>,
-}
+/// What a multi-acceptor did with one message.
+pub type MultiAcceptorStep<V> = rules::AcceptorStep<MultiAcceptor<V>, MultiMessage<V>>;
 
 impl<V: Clone + PartialEq> MultiAcceptor<V> {
     pub fn new() -> Self {

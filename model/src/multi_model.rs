@@ -11,13 +11,11 @@
 
 use crate::ballot::Proposal;
 use crate::flaw::Flaw;
-use crate::multi::{
-    Decision, Leader, LeaderStep, MultiAcceptor, MultiAcceptorStep, MultiMessage, Slot,
-};
+use crate::multi::{Decision, Leader, LeaderStep, MultiAcceptor, MultiMessage, Slot};
 use crate::rules::{TimerChange, ValueSource};
 use crate::system::{
-    actor_model, actor_name, ballots, chosen_proposals, counted, fault_flags, faults_summary,
-    Acceptance, ActorNames, Faults, Ghost, ModelConfig, System,
+    actor_model, actor_name, apply_acceptor_step, ballots, chosen_proposals, counted, fault_flags,
+    faults_summary, Acceptance, ActorNames, Faults, Ghost, ModelConfig, System,
 };
 use crate::ConfigError;
 use serde::{Deserialize, Serialize};
@@ -78,11 +76,6 @@ impl MultiPaxosConfig {
                 char::from(b'A' + u8::try_from(leader * self.slots + index).expect("small"))
             })
             .collect()
-    }
-
-    /// As in the single-decree model: timers matter only where messages can be lost.
-    pub fn models_timeouts(&self) -> bool {
-        self.faults.lossy()
     }
 }
 
@@ -237,7 +230,7 @@ impl Actor for MultiPaxosActor {
                     }
                     _ => return,
                 };
-                apply_acceptor_step(step, src, o);
+                apply_acceptor_step(step, src, MultiPaxosMsg::Protocol, o);
                 if MultiPaxosState::Acceptor(acceptor.clone()) != **state {
                     *state.to_mut() = MultiPaxosState::Acceptor(acceptor);
                 }
@@ -378,17 +371,6 @@ impl MultiPaxosActor {
     }
 }
 
-fn apply_acceptor_step(
-    step: MultiAcceptorStep<Value>,
-    requester: Id,
-    o: &mut Out<MultiPaxosActor>,
-) {
-    if let Some(persist) = step.persist {
-        o.save(persist);
-    }
-    o.send(requester, MultiPaxosMsg::Protocol(step.reply));
-}
-
 pub type MultiPaxosModel = System<MultiPaxosActor, MultiPaxosConfig, Ghost<Value>>;
 type State = ActorModelState<MultiPaxosActor, Ghost<Value>>;
 
@@ -419,7 +401,7 @@ pub fn multi_paxos_model(cfg: MultiPaxosConfig) -> MultiPaxosModel {
         acceptor_ids: acceptor_ids.clone(),
         rounds: cfg.rounds,
         flaw: cfg.flaw,
-        timeouts: cfg.models_timeouts(),
+        timeouts: cfg.faults.models_retry_timers(),
     });
     let actors: Vec<MultiPaxosActor> = acceptors.chain(leaders).collect();
     let crashable = actors

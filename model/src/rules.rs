@@ -151,6 +151,15 @@ pub fn next_ballot(highest_seen_round: u64, proposer: u32, flaw: Flaw) -> Ballot
     Ballot::new(highest_seen_round + 1, proposer)
 }
 
+/// What an acceptor did with one message, in either protocol: the state to persist (if it
+/// changed) and the reply, to be applied in that order: a promise must survive a crash before
+/// anyone relies on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptorStep<State, Reply> {
+    pub persist: Option<State>,
+    pub reply: Reply,
+}
+
 /// What an adapter must do with a role's retry timer after a step.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum TimerChange {

@@ -66,13 +66,8 @@ pub struct Acceptor<V> {
     pub accepted: Option<Proposal<V>>,
 }
 
-/// What an acceptor did with one message: the state to persist (if it changed) before the reply
-/// leaves.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AcceptorStep<V> {
-    pub persist: Option<Acceptor<V>>,
-    pub reply: Message<V>,
-}
+/// What a single-decree acceptor did with one message.
+pub type AcceptorStep<V> = rules::AcceptorStep<Acceptor<V>, Message<V>>;
 
 impl<V: Clone + PartialEq> Acceptor<V> {
     pub fn new() -> Self {

@@ -9,10 +9,10 @@
 use crate::ballot::Proposal;
 use crate::flaw::Flaw;
 use crate::rules::TimerChange;
-use crate::single::{Acceptor, AcceptorStep, Message, Proposer, ProposerPhase, ProposerStep};
+use crate::single::{Acceptor, Message, Proposer, ProposerPhase, ProposerStep};
 use crate::system::{
-    actor_model, actor_name, ballots, chosen_proposals, counted, fault_flags, faults_summary,
-    Acceptance, ActorNames, Faults, Ghost, ModelConfig, System,
+    actor_model, actor_name, apply_acceptor_step, ballots, chosen_proposals, counted, fault_flags,
+    faults_summary, Acceptance, ActorNames, Faults, Ghost, ModelConfig, System,
 };
 use crate::ConfigError;
 use serde::{Deserialize, Serialize};
@@ -61,15 +61,6 @@ impl SingleDecreeConfig {
 
     pub fn proposer_value(index: usize) -> Value {
         char::from(b'A' + u8::try_from(index).expect("proposer index is small"))
-    }
-
-    /// A retry timer matters only where a message can be lost for good. On a lossless network
-    /// every message arrives (a crashed acceptor gets it on recovery), so a proposer there retries
-    /// when refused; modelling spurious timeouts too would multiply the state space without adding
-    /// a behaviour the refusals do not already produce (a proposer abandoning a ballot while its
-    /// messages are still in flight).
-    pub fn models_timeouts(&self) -> bool {
-        self.faults.lossy()
     }
 
     fn acceptor_ids(&self) -> Vec<Id> {
@@ -133,7 +124,7 @@ pub enum SingleDecreeActor {
         acceptor_ids: Vec<Id>,
         rounds: u32,
         flaw: Flaw,
-        /// Whether the retry timer is modelled at all (see `SingleDecreeConfig::models_timeouts`).
+        /// Whether the retry timer is modelled at all (see `Faults::models_retry_timers`).
         timeouts: bool,
     },
 }
@@ -195,7 +186,7 @@ impl Actor for SingleDecreeActor {
                     Message::Accept { proposal } => acceptor.on_accept(proposal, *flaw),
                     _ => return, // acceptors only answer requests
                 };
-                apply_acceptor_step(step, src, o);
+                apply_acceptor_step(step, src, |reply| reply, o);
                 if SingleDecreeState::Acceptor(acceptor.clone()) != **state {
                     *state.to_mut() = SingleDecreeState::Acceptor(acceptor);
                 }
@@ -263,14 +254,6 @@ impl Actor for SingleDecreeActor {
     }
 }
 
-/// Persist, then reply: a promise must survive a crash before anyone relies on it.
-fn apply_acceptor_step(step: AcceptorStep<Value>, requester: Id, o: &mut Out<SingleDecreeActor>) {
-    if let Some(persist) = step.persist {
-        o.save(persist);
-    }
-    o.send(requester, step.reply);
-}
-
 fn apply_proposer_step(
     step: ProposerStep<Value>,
     acceptor_ids: &[Id],
@@ -319,7 +302,7 @@ pub fn single_decree_model(cfg: SingleDecreeConfig) -> SingleDecreeModel {
         acceptor_ids: cfg.acceptor_ids(),
         rounds: cfg.rounds,
         flaw: cfg.flaw,
-        timeouts: cfg.models_timeouts(),
+        timeouts: cfg.faults.models_retry_timers(),
     });
     let actors: Vec<SingleDecreeActor> = acceptors.chain(proposers).collect();
     let crashable = actors
@@ -356,7 +339,7 @@ fn properties(cfg: &SingleDecreeConfig) -> Vec<Property<SingleDecreeModel>> {
     }
     // A second ballot needs a second proposer, or a retry after a timeout (modelled only where
     // messages can be lost) with a ballot to spare.
-    if cfg.proposers >= 2 || (cfg.models_timeouts() && cfg.rounds >= 2) {
+    if cfg.proposers >= 2 || (cfg.faults.models_retry_timers() && cfg.rounds >= 2) {
         properties.push(Property::sometimes(
             "a later ballot re-proposes the chosen value",
             later_ballot_reproposes_chosen,

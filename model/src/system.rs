@@ -90,6 +90,15 @@ impl Faults {
         self.losses > 0
     }
 
+    /// Whether the models arm retry timers at all. A timer matters only where a message can be
+    /// lost for good. On a lossless network every message arrives (a crashed acceptor gets it on
+    /// recovery), so a proposer or leader retries when refused; modelling spurious timeouts too
+    /// would multiply the state space without a behaviour the refusals do not already produce
+    /// (a ballot abandoned while its messages are still in flight).
+    pub fn models_retry_timers(&self) -> bool {
+        self.lossy()
+    }
+
     /// Why liveness ("eventually chosen") is not promised under these faults, if it is not: it
     /// is promised only with no loss and no crash. A lost message can stop progress once the
     /// bounded retries run out. In this model a crashed acceptor may always recover with what it
@@ -399,6 +408,21 @@ pub trait ModelConfig: ActorNames {
     /// The settings as `(flag, value)` pairs, in the CLI's spelling, for JSON reports and for
     /// the command line that reproduces a run.
     fn flags(&self) -> Vec<(&'static str, String)>;
+}
+
+/// Applies an acceptor's step in the order the core requires: persist through stateright's
+/// `Storage`, then reply to the requester (`wrap` turns the protocol's reply into the model's
+/// message type).
+pub fn apply_acceptor_step<A: Actor, Reply>(
+    step: crate::rules::AcceptorStep<A::Storage, Reply>,
+    requester: Id,
+    wrap: impl FnOnce(Reply) -> A::Msg,
+    o: &mut Out<A>,
+) {
+    if let Some(persist) = step.persist {
+        o.save(persist);
+    }
+    o.send(requester, wrap(step.reply));
 }
 
 /// The people's name of actor `id` when acceptors come first: `a1`.. for them, then

@@ -7,6 +7,13 @@
 //! the leader is preempted, stops skipping, and must run Phase 1 again before its next slot.
 //! The acceptor and leader here are pure state machines, applied like the single-decree roles:
 //! persist, then send, then act on decisions, then the timer.
+//!
+//! Phase 2 is thrifty: a leader sends its Accepts only to the acceptors whose promises
+//! established its ballot. Any majority can choose a value, and those acceptors will accept
+//! unless a higher ballot has reached them, in which case the leader is preempted anyway; if one
+//! of them is lost or slow, the retry timer runs Phase 1 again at a higher ballot, to everyone.
+//! Sending to the other acceptors too would add no safety and, in the model, would multiply the
+//! interleavings of each slot's late Accepts with every later slot.
 
 use crate::ballot::{quorum_size, AcceptorIndex, Ballot, Proposal};
 use crate::flaw::Flaw;
@@ -193,8 +200,36 @@ pub enum LeaderStatus<V> {
         promises: BTreeMap<AcceptorIndex, Vec<(Slot, Proposal<V>)>>,
     },
     /// Phase 1 done at `ballot`: new slots go straight to Phase 2 until a refusal shows a higher
-    /// ballot.
-    Leading { ballot: Ballot },
+    /// ballot. `quorum` are the acceptors whose promises established it, Phase 2's recipients.
+    Leading {
+        ballot: Ballot,
+        quorum: BTreeSet<AcceptorIndex>,
+    },
+}
+
+/// Which acceptors a leader's message is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Recipients {
+    /// Every acceptor: Phase 1 must reach whichever majority answers.
+    All,
+    /// The acceptors that promised the leader's ballot: thrifty Phase 2.
+    Quorum(BTreeSet<AcceptorIndex>),
+}
+
+impl Recipients {
+    pub fn includes(&self, acceptor: AcceptorIndex) -> bool {
+        match self {
+            Recipients::All => true,
+            Recipients::Quorum(quorum) => quorum.contains(&acceptor),
+        }
+    }
+}
+
+/// A message from a leader and the acceptors it is for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Addressed<V> {
+    pub to: Recipients,
+    pub message: MultiMessage<V>,
 }
 
 /// A slot in Phase 2 at the leader's current ballot.
@@ -220,8 +255,8 @@ pub struct Decision<V> {
 /// What a leader did with one input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LeaderStep<V> {
-    /// Messages for every acceptor, in order.
-    pub broadcast: Vec<MultiMessage<V>>,
+    /// Messages to acceptors, in order.
+    pub outgoing: Vec<Addressed<V>>,
     /// Slots this input got chosen (or found already chosen), in slot order.
     pub decided: Vec<Decision<V>>,
     pub timer: TimerChange,
@@ -230,7 +265,7 @@ pub struct LeaderStep<V> {
 impl<V> Default for LeaderStep<V> {
     fn default() -> Self {
         LeaderStep {
-            broadcast: Vec::new(),
+            outgoing: Vec::new(),
             decided: Vec::new(),
             timer: TimerChange::Unchanged,
         }
@@ -273,7 +308,7 @@ impl<V: Clone + PartialEq> Leader<V> {
     pub fn current_ballot(&self) -> Option<Ballot> {
         match &self.status {
             LeaderStatus::Idle => None,
-            LeaderStatus::Preparing { ballot, .. } | LeaderStatus::Leading { ballot } => {
+            LeaderStatus::Preparing { ballot, .. } | LeaderStatus::Leading { ballot, .. } => {
                 Some(*ballot)
             }
         }
@@ -319,9 +354,7 @@ impl<V: Clone + PartialEq> Leader<V> {
         }
         self.requests.insert(slot, value.clone());
         match self.status {
-            LeaderStatus::Leading { ballot } => {
-                self.send_phase2(slot, ballot, value, ValueSource::Own, true)
-            }
+            LeaderStatus::Leading { .. } => self.send_phase2(slot, value, ValueSource::Own, true),
             LeaderStatus::Preparing { .. } => LeaderStep::default(), // Phase 1 covers every slot
             LeaderStatus::Idle if flaw == Flaw::NewLeaderSkipsPhase1 => {
                 self.take_over_without_phase1(flaw)
@@ -369,8 +402,11 @@ impl<V: Clone + PartialEq> Leader<V> {
             return LeaderStep::default();
         }
         let promises = std::mem::take(promises);
-        self.status = LeaderStatus::Leading { ballot };
-        self.phase2_after_phase1(ballot, &promises, flaw)
+        self.status = LeaderStatus::Leading {
+            ballot,
+            quorum: promises.keys().copied().collect(),
+        };
+        self.phase2_after_phase1(&promises, flaw)
     }
 
     pub fn on_accepted(
@@ -448,7 +484,10 @@ impl<V: Clone + PartialEq> Leader<V> {
             promises: BTreeMap::new(),
         };
         LeaderStep {
-            broadcast: vec![MultiMessage::Prepare { ballot, from_slot }],
+            outgoing: vec![Addressed {
+                to: Recipients::All,
+                message: MultiMessage::Prepare { ballot, from_slot },
+            }],
             timer: self.retry_timer(),
             ..LeaderStep::default()
         }
@@ -477,12 +516,16 @@ impl<V: Clone + PartialEq> Leader<V> {
             };
         }
         let ballot = self.next_ballot(flaw);
-        self.status = LeaderStatus::Leading { ballot };
+        // No promises to go by: it sends to every acceptor and hopes.
+        self.status = LeaderStatus::Leading {
+            ballot,
+            quorum: (0..self.acceptor_count).collect(),
+        };
         self.in_flight.clear();
         let mut step = LeaderStep::default();
         for (slot, value) in self.requests.clone() {
-            let sent = self.send_phase2(slot, ballot, value, ValueSource::Own, true);
-            step.broadcast.extend(sent.broadcast);
+            let sent = self.send_phase2(slot, value, ValueSource::Own, true);
+            step.outgoing.extend(sent.outgoing);
         }
         step.timer = self.retry_timer();
         step
@@ -491,7 +534,6 @@ impl<V: Clone + PartialEq> Leader<V> {
     /// Phase 2 for every slot that Phase 1 found accepted or that a client is waiting on.
     fn phase2_after_phase1(
         &mut self,
-        ballot: Ballot,
         promises: &BTreeMap<AcceptorIndex, Vec<(Slot, Proposal<V>)>>,
         flaw: Flaw,
     ) -> LeaderStep<V> {
@@ -532,25 +574,27 @@ impl<V: Clone + PartialEq> Leader<V> {
                 None => binding_report(reports, flaw),
             };
             if let Some((value, source)) = selection {
-                step.broadcast.extend(
-                    self.send_phase2(slot, ballot, value, source, false)
-                        .broadcast,
-                );
+                step.outgoing
+                    .extend(self.send_phase2(slot, value, source, false).outgoing);
             }
         }
         step.timer = self.retry_timer();
         step
     }
 
+    /// Phase 2 for `slot` at the established ballot, to the acceptors that promised it.
     fn send_phase2(
         &mut self,
         slot: Slot,
-        ballot: Ballot,
         value: V,
         source: ValueSource,
         phase1_skipped: bool,
     ) -> LeaderStep<V> {
-        let proposal = Proposal::new(ballot, value);
+        let LeaderStatus::Leading { ballot, quorum } = &self.status else {
+            unreachable!("Phase 2 runs only under an established ballot");
+        };
+        let to = Recipients::Quorum(quorum.clone());
+        let proposal = Proposal::new(*ballot, value);
         let in_flight = SlotInFlight {
             proposal: proposal.clone(),
             source,
@@ -559,7 +603,10 @@ impl<V: Clone + PartialEq> Leader<V> {
         };
         self.in_flight.insert(slot, in_flight);
         LeaderStep {
-            broadcast: vec![MultiMessage::Accept { slot, proposal }],
+            outgoing: vec![Addressed {
+                to,
+                message: MultiMessage::Accept { slot, proposal },
+            }],
             timer: self.retry_timer(),
             ..LeaderStep::default()
         }
@@ -596,19 +643,19 @@ mod tests {
             }
         }
 
-        /// Delivers a leader step's broadcast to `reachable` acceptors and their replies back,
-        /// until quiet; returns every decision.
+        /// Delivers a leader step's messages to their recipients among `reachable` acceptors and
+        /// the replies back, until quiet; returns every decision.
         fn run(
             &mut self,
             step: LeaderStep<&'static str>,
             reachable: &[usize],
         ) -> Vec<Decision<&'static str>> {
             let mut decided = step.decided;
-            let mut outbox = step.broadcast;
+            let mut outbox = step.outgoing;
             while !outbox.is_empty() {
                 let mut replies = Vec::new();
-                for message in outbox.drain(..) {
-                    for &index in reachable {
+                for Addressed { to, message } in outbox.drain(..) {
+                    for &index in reachable.iter().filter(|&&index| to.includes(index)) {
                         let acceptor = &mut self.acceptors[index];
                         let reply = match message.clone() {
                             MultiMessage::Prepare { ballot, from_slot } => {
@@ -637,7 +684,7 @@ mod tests {
                         other => panic!("acceptors send no {other:?}"),
                     };
                     decided.extend(step.decided);
-                    outbox.extend(step.broadcast);
+                    outbox.extend(step.outgoing);
                 }
             }
             decided
@@ -648,6 +695,14 @@ mod tests {
             let everyone: Vec<usize> = (0..self.acceptors.len()).collect();
             self.run(step, &everyone)
         }
+    }
+
+    /// A step's messages, without their recipients.
+    fn messages<V: Clone>(step: &LeaderStep<V>) -> Vec<MultiMessage<V>> {
+        step.outgoing
+            .iter()
+            .map(|outgoing| outgoing.message.clone())
+            .collect()
     }
 
     fn summary(decisions: &[Decision<&'static str>]) -> Vec<(Slot, &'static str, bool)> {
@@ -703,7 +758,7 @@ mod tests {
         // An old leader got "old" accepted in slot 3 at acceptors 0 and 1 only.
         let mut old = Leader::<&str>::new(1, 3, 1);
         let prepare = old.propose(3, "old", Flaw::None);
-        let MultiMessage::Prepare { ballot, .. } = prepare.broadcast[0] else {
+        let [MultiMessage::Prepare { ballot, .. }] = messages(&prepare)[..] else {
             panic!()
         };
         for acceptor in &mut cluster.acceptors[..2] {
@@ -744,7 +799,7 @@ mod tests {
             acceptor.on_accept(1, Proposal::new(old_ballot, "B"), Flaw::None);
         }
         let step = cluster.leader.propose(0, "A", Flaw::None);
-        let MultiMessage::Prepare { ballot, from_slot } = step.broadcast[0] else {
+        let [MultiMessage::Prepare { ballot, from_slot }] = messages(&step)[..] else {
             panic!()
         };
         let mut accepts = Vec::new();
@@ -759,16 +814,39 @@ mod tests {
                 cluster
                     .leader
                     .on_promise(index, ballot, accepted, Flaw::None)
-                    .broadcast,
+                    .outgoing,
             );
         }
-        assert!(accepts.contains(&MultiMessage::Accept {
-            slot: 1,
-            proposal: Proposal::new(ballot, "B")
+        assert!(accepts.contains(&Addressed {
+            to: Recipients::Quorum(BTreeSet::from([0, 1])),
+            message: MultiMessage::Accept {
+                slot: 1,
+                proposal: Proposal::new(ballot, "B")
+            }
         }));
         let step = cluster.leader.propose(1, "C", Flaw::None);
-        assert_eq!(step.broadcast, vec![], "slot 1 is being finished with B");
+        assert_eq!(step.outgoing, vec![], "slot 1 is being finished with B");
         assert_eq!(cluster.leader.in_flight[&1].proposal.value, "B");
+    }
+
+    #[test]
+    fn phase2_goes_only_to_the_acceptors_that_promised() {
+        let mut cluster = Cluster::new(3);
+        // Acceptor 0 is unreachable during Phase 1, so 1 and 2 establish the ballot.
+        let step = cluster.leader.propose(0, "a", Flaw::None);
+        assert_eq!(summary(&cluster.run(step, &[1, 2])), [(0, "a", false)]);
+        // A later slot skips Phase 1 and still goes only to them, though 0 is back.
+        let step = cluster.leader.propose(1, "b", Flaw::None);
+        assert_eq!(
+            step.outgoing[0].to,
+            Recipients::Quorum(BTreeSet::from([1, 2]))
+        );
+        assert_eq!(summary(&cluster.run(step, &[0, 1, 2])), [(1, "b", true)]);
+        assert_eq!(
+            cluster.acceptors[0],
+            MultiAcceptor::new(),
+            "0 heard nothing"
+        );
     }
 
     #[test]
@@ -780,7 +858,7 @@ mod tests {
         cluster.leader.status = LeaderStatus::Idle; // as after a preemption
         let step = cluster.leader.propose(5, "c", Flaw::None);
         assert!(matches!(
-            step.broadcast[..],
+            messages(&step)[..],
             [MultiMessage::Prepare { from_slot: 2, .. }]
         ));
     }
@@ -814,7 +892,7 @@ mod tests {
         let mut leader = Leader::<char>::new(0, 3, 1);
         leader.propose(1, 'x', Flaw::None);
         let step = leader.on_timeout(Flaw::None);
-        assert_eq!(step.broadcast, vec![]);
+        assert_eq!(step.outgoing, vec![]);
         assert_eq!(step.timer, TimerChange::Cancel);
         assert_eq!(leader.status, LeaderStatus::Idle);
     }

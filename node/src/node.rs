@@ -8,7 +8,9 @@
 
 use crate::codec::{self, Body, ErrorCode, Item, ParsedLine, Reply, RequestError};
 use paxos_model::course::{self, NewProposalOutcome, ProposalRecord, SafetyScenario};
-use paxos_model::multi::{Decision, Leader, LeaderStep, MultiAcceptor, MultiMessage, Slot};
+use paxos_model::multi::{
+    Addressed, Decision, Leader, LeaderStep, MultiAcceptor, MultiMessage, Slot,
+};
 use paxos_model::rules::ValueSource;
 use paxos_model::single::{Acceptor, Learner, Message};
 use paxos_model::{Ballot, Flaw, Proposal};
@@ -338,8 +340,11 @@ impl Node {
     fn run_leader_locally(&mut self, step: LeaderStep<Value>) -> Vec<Decision<Value>> {
         let own_index = self.own_index();
         let mut decisions = step.decided;
-        let mut to_acceptor: VecDeque<MultiMessage<Value>> = step.broadcast.into();
-        while let Some(message) = to_acceptor.pop_front() {
+        let mut to_acceptor: VecDeque<Addressed<Value>> = step.outgoing.into();
+        while let Some(Addressed { to, message }) = to_acceptor.pop_front() {
+            if !to.includes(own_index) {
+                continue;
+            }
             let reply = match message {
                 MultiMessage::Prepare { ballot, from_slot } => {
                     self.multi_acceptor
@@ -368,7 +373,7 @@ impl Node {
                 other => unreachable!("an acceptor sends no {other:?}"),
             };
             decisions.extend(step.decided);
-            to_acceptor.extend(step.broadcast);
+            to_acceptor.extend(step.outgoing);
         }
         decisions
     }

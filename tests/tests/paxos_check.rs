@@ -773,3 +773,90 @@ fn a_run_that_reaches_its_state_limit_is_never_claimed_complete() {
     assert_eq!(report["stopped_by"], "--max-states 345000 reached");
     assert_eq!(exit_status(&run), 3);
 }
+
+/// Issue 4, "CLI and tests": `check multi` in its default configuration (3 acceptors, 2 leaders,
+/// 2 slots) completes exhaustively, meets every property and exits 0; the examples include a
+/// slot chosen by Phase 2 alone and a change of leader.
+#[test]
+fn multi_paxos_by_default_is_complete_safe_and_exits_0() {
+    let run = paxos_check(&["check", "multi"]);
+
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("306631 states (69603 unique), max depth 28, "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("\ncomplete: every reachable state was explored\n"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        verdict_lines(&run.stdout),
+        [
+            "ok always slot agreement holds",
+            "ok always validity holds",
+            "ok always immutability holds",
+            "ok always logs agree holds",
+            "ok sometimes phase 1 skipped example (10 steps)",
+            "ok sometimes leader change example (15 steps)",
+            "ok sometimes all slots chosen example (10 steps)",
+            "ok sometimes a new leader adopts a value it learned from a promise example (9 steps)",
+        ]
+    );
+}
+
+/// Issue 4: a new leader that goes straight to Phase 2 overwrites the slot the first leader got
+/// chosen. The JSON report says so with the shortest counterexample (four Accepts) and an
+/// Explorer path that opens it, and the run exits 1.
+#[test]
+fn multi_paxos_without_phase1_for_a_new_leader_breaks_slot_agreement_and_exits_1() {
+    let run = paxos_check(&[
+        "check",
+        "multi",
+        "--flaw",
+        "new-leader-skips-phase1",
+        "--format",
+        "json",
+    ]);
+
+    assert_eq!(exit_status(&run), 1, "{}{}", run.stdout, run.stderr);
+    let report = json_report(&run);
+    assert_report_shape(&report);
+    assert_eq!(report["model"], "multi");
+    assert_eq!(report["config"]["flaw"], "new-leader-skips-phase1");
+    let agreement = json_property(&report, "slot agreement");
+    assert_eq!(agreement["verdict"], "violated");
+    assert_eq!(agreement["steps"], 4);
+    assert_eq!(agreement["explorer_path"], "0/0/1/3/4");
+    assert_eq!(
+        json_property(&report, "immutability")["verdict"],
+        "violated"
+    );
+}
+
+#[test]
+fn multi_paxos_bad_flags_exit_2_naming_the_flag() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["check", "multi", "--slots", "9"], "--slots"),
+        (&["check", "multi", "--leaders", "0"], "--leaders"),
+        (
+            &["check", "multi", "--acceptors", "2", "--crashes", "3"],
+            "--crashes",
+        ),
+        (&["explore", "multi", "--rounds", "0"], "--rounds"),
+    ];
+    for (args, flag) in cases {
+        let run = paxos_check(args);
+        assert_eq!(exit_status(&run), 2, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("error") && run.stderr.contains(flag),
+            "{args:?} names {flag}: {}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+    }
+}

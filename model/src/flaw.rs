@@ -38,6 +38,9 @@ pub enum Flaw {
     IgnoreSlotPromises,
     /// An acceptor promises a ballot equal to its promise (`>=` instead of `>`).
     PromiseEqualBallot,
+    /// `shared-ballots` and `promise-equal-ballot` together: each is harmless while the other
+    /// rule holds, so the catalogue shows them failing as a pair.
+    SharedBallotsAndEqualPromise,
 }
 
 /// Which model a flaw is meant to be shown in.
@@ -49,7 +52,7 @@ pub enum FlawScope {
 
 impl Flaw {
     /// Every flaw, `None` first, in catalogue order.
-    pub const ALL: [Flaw; 12] = [
+    pub const ALL: [Flaw; 13] = [
         Flaw::None,
         Flaw::AcceptBelowPromise,
         Flaw::PromiseHidesAccepted,
@@ -62,6 +65,7 @@ impl Flaw {
         Flaw::NewLeaderSkipsPhase1,
         Flaw::IgnoreSlotPromises,
         Flaw::PromiseEqualBallot,
+        Flaw::SharedBallotsAndEqualPromise,
     ];
 
     /// The name used on the command line and in reports.
@@ -79,6 +83,7 @@ impl Flaw {
             Flaw::NewLeaderSkipsPhase1 => "new-leader-skips-phase1",
             Flaw::IgnoreSlotPromises => "ignore-slot-promises",
             Flaw::PromiseEqualBallot => "promise-equal-ballot",
+            Flaw::SharedBallotsAndEqualPromise => "shared-ballots-and-equal-promise",
         }
     }
 
@@ -105,6 +110,9 @@ impl Flaw {
                 "a new leader proposes fresh commands in slots where promises reported values"
             }
             Flaw::PromiseEqualBallot => "promise when n >= promised instead of n > promised",
+            Flaw::SharedBallotsAndEqualPromise => {
+                "two proposers can use the same ballot, and acceptors promise n >= promised"
+            }
         }
     }
 
@@ -116,6 +124,22 @@ impl Flaw {
             | Flaw::IgnoreSlotPromises => FlawScope::MultiPaxos,
             _ => FlawScope::SingleDecree,
         }
+    }
+
+    /// Proposers drop their index from ballots, so two of them can start the same ballot.
+    pub const fn shares_ballots(self) -> bool {
+        matches!(
+            self,
+            Flaw::SharedBallots | Flaw::SharedBallotsAndEqualPromise
+        )
+    }
+
+    /// Acceptors promise a ballot equal to the one they promised (`>=`).
+    pub const fn promises_equal_ballot(self) -> bool {
+        matches!(
+            self,
+            Flaw::PromiseEqualBallot | Flaw::SharedBallotsAndEqualPromise
+        )
     }
 
     pub fn names() -> Vec<&'static str> {

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 pub fn may_promise(promised: Option<Ballot>, ballot: Ballot, flaw: Flaw) -> bool {
     match promised {
         None => true,
-        Some(promised) if flaw == Flaw::PromiseEqualBallot => ballot >= promised,
+        Some(promised) if flaw.promises_equal_ballot() => ballot >= promised,
         Some(promised) => ballot > promised,
     }
 }
@@ -143,11 +143,7 @@ impl Default for Votes {
 /// round, so that it is above every ballot the proposer knows of, tagged with the proposer's index
 /// so that it is unique. The `shared-ballots` flaw drops the tag.
 pub fn next_ballot(highest_seen_round: u64, proposer: u32, flaw: Flaw) -> Ballot {
-    let proposer = if flaw == Flaw::SharedBallots {
-        0
-    } else {
-        proposer
-    };
+    let proposer = if flaw.shares_ballots() { 0 } else { proposer };
     Ballot::new(highest_seen_round + 1, proposer)
 }
 

@@ -33,6 +33,31 @@ where
     M::State: Hash + Clone + PartialEq,
     M::Action: Clone + PartialEq,
 {
+    search(model, property, steps_max, states_max).path
+}
+
+/// What a breadth-first search for a discovery found, and how many distinct states it visited.
+pub struct Search<M: Model> {
+    pub path: Option<Path<M::State, M::Action>>,
+    pub states_visited: usize,
+}
+
+/// `shortest_discovery`, also counting the distinct states it visited on the way.
+pub fn search<M>(
+    model: &M,
+    property: &Property<M>,
+    steps_max: usize,
+    states_max: usize,
+) -> Search<M>
+where
+    M: Model,
+    M::State: Hash + Clone + PartialEq,
+    M::Action: Clone + PartialEq,
+{
+    let found = |path, parents: &HashMap<u64, Option<(u64, usize)>>| Search {
+        path,
+        states_visited: parents.len(),
+    };
     let condition = property.condition;
     let is_discovery = |state: &M::State, terminal: bool| match property.expectation {
         Expectation::Always => !condition(model, state),
@@ -63,13 +88,14 @@ where
         };
         let terminal = !prunes(&state) && successors.is_empty();
         if is_discovery(&state, terminal) {
-            return Some(rebuild(model, &init_states, &parents, print));
+            let path = rebuild(model, &init_states, &parents, print);
+            return found(Some(path), &parents);
         }
         if prunes(&state) || depth >= steps_max {
             continue;
         }
         if parents.len() > states_max {
-            return None;
+            return found(None, &parents);
         }
         for (action_index, next) in successors {
             let next_print = fingerprint(&next);
@@ -79,7 +105,7 @@ where
             }
         }
     }
-    None
+    found(None, &parents)
 }
 
 fn successors<M: Model>(
@@ -136,4 +162,18 @@ where
     }
     Path::from_actions(model, init.clone(), &actions)
         .expect("a replayed path is a path of the model")
+}
+
+/// A path as its steps in the protocol's words (the model's `format_action`).
+pub fn describe_path<M>(model: &M, path: &Path<M::State, M::Action>) -> Vec<String>
+where
+    M: Model,
+    M::State: Clone,
+    M::Action: Clone + std::fmt::Debug,
+{
+    path.clone()
+        .into_actions()
+        .iter()
+        .map(|action| model.format_action(action))
+        .collect()
 }

@@ -7,7 +7,7 @@
 //! through stateright's `Storage` before replying, so a crash loses only what Paxos allows.
 
 use crate::ballot::Proposal;
-use crate::flaw::Flaw;
+use crate::flaw::{Flaw, FlawScope};
 use crate::rules::TimerChange;
 use crate::single::{Acceptor, Message, Proposer, ProposerPhase, ProposerStep};
 use crate::system::{
@@ -56,6 +56,17 @@ impl SingleDecreeConfig {
         ConfigError::check_range("proposers", self.proposers, 1, PROPOSERS_MAX)?;
         ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.acceptors)?;
+        if self.flaw.scope() == FlawScope::MultiPaxos {
+            // Its rule exists only in Multi-Paxos: here it would silently be Paxos itself.
+            return Err(ConfigError {
+                setting: "flaw",
+                message: format!(
+                    "{} bends a Multi-Paxos rule that single-decree Paxos does not have; \
+                     show it with `check multi`",
+                    self.flaw
+                ),
+            });
+        }
         Ok(())
     }
 

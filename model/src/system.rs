@@ -490,6 +490,7 @@ pub trait Checkable:
     fn title(&self) -> &'static str;
     fn summary(&self) -> String;
     fn faults(&self) -> Faults;
+    fn flaw(&self) -> crate::Flaw;
     fn flags(&self) -> Vec<(&'static str, String)>;
 }
 
@@ -518,6 +519,10 @@ where
 
     fn faults(&self) -> Faults {
         self.cfg().faults()
+    }
+
+    fn flaw(&self) -> crate::Flaw {
+        self.cfg().flaw()
     }
 
     fn flags(&self) -> Vec<(&'static str, String)> {

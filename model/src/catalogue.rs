@@ -1,0 +1,358 @@
+//! The flaw catalogue as a claim the checker confirms: for every flaw, the smallest configuration
+//! that exposes it, the safety property it breaks there (or that it is benign), and the rule of
+//! Paxos it teaches; `examine` runs the checker on one entry and returns what it found.
+//!
+//! A flawed entry is searched breadth-first for its property's first violation (`search`): BFS
+//! reaches it at the shortest depth, so the path is a shortest counterexample, and stopping there
+//! keeps configurations whose full state space is far beyond a minute (retries, a forgetful
+//! crash) to seconds. A benign entry is checked exhaustively by stateright: only a complete run
+//! that violates nothing confirms it.
+
+use crate::flaw::Flaw;
+use crate::multi_model::{multi_paxos_model, MultiPaxosConfig};
+use crate::search::{describe_path, search};
+use crate::single_model::{single_decree_model, SingleDecreeConfig};
+use crate::system::{counted, Checkable, Faults, NetworkKind};
+use stateright::{Checker, Expectation, Property};
+use std::time::Instant;
+
+/// The model and configuration an entry is shown in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Setting {
+    Single(SingleDecreeConfig),
+    Multi(MultiPaxosConfig),
+}
+
+impl Setting {
+    /// `single` or `multi`, as on the command line.
+    pub fn model_name(&self) -> &'static str {
+        match self {
+            Setting::Single(_) => "single",
+            Setting::Multi(_) => "multi",
+        }
+    }
+
+    /// The configuration as command-line flags, `--acceptors 3 --proposers 2 ...`, flaw included.
+    pub fn flags(&self) -> Vec<(&'static str, String)> {
+        use crate::system::ModelConfig;
+        match self {
+            Setting::Single(cfg) => cfg.flags(),
+            Setting::Multi(cfg) => cfg.flags(),
+        }
+    }
+
+    /// The configuration in a few words, for a table: what differs between entries.
+    pub fn brief(&self) -> String {
+        let mut parts = match self {
+            Setting::Single(cfg) => vec![
+                counted(cfg.acceptors, "acceptor"),
+                counted(cfg.proposers, "proposer"),
+                counted(cfg.rounds as usize, "ballot"),
+            ],
+            Setting::Multi(cfg) => vec![
+                counted(cfg.acceptors, "acceptor"),
+                counted(cfg.leaders, "leader"),
+                counted(cfg.slots, "slot"),
+                counted(cfg.rounds as usize, "ballot"),
+            ],
+        };
+        let faults = match self {
+            Setting::Single(cfg) => cfg.faults,
+            Setting::Multi(cfg) => cfg.faults,
+        };
+        match faults.network {
+            NetworkKind::Unordered => {}
+            NetworkKind::Ordered => parts.push("FIFO links".into()),
+            NetworkKind::Duplicating => parts.push("duplicating".into()),
+        }
+        if faults.losses > 0 {
+            parts.push(counted(faults.losses, "lost message"));
+        }
+        if faults.crashes > 0 {
+            parts.push(counted(faults.crashes, "crashed acceptor"));
+        }
+        parts.join(", ")
+    }
+
+    /// The configuration in words.
+    pub fn summary(&self) -> String {
+        use crate::system::ModelConfig;
+        match self {
+            Setting::Single(cfg) => cfg.summary(),
+            Setting::Multi(cfg) => cfg.summary(),
+        }
+    }
+}
+
+/// What a flaw does to Paxos.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consequence {
+    /// The named safety property is violated in the entry's configuration.
+    Breaks(&'static str),
+    /// Every property holds, exhaustively, in the entry's configuration.
+    Benign,
+}
+
+/// One flaw of the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub flaw: Flaw,
+    pub setting: Setting,
+    pub consequence: Consequence,
+    /// The rule of Paxos the flaw shows to matter, or why it does not.
+    pub lesson: &'static str,
+}
+
+/// Every flaw, in catalogue order (`Flaw::ALL` without `None`).
+pub fn catalogue() -> Vec<Entry> {
+    Flaw::ALL
+        .into_iter()
+        .filter(|flaw| *flaw != Flaw::None)
+        .map(entry)
+        .collect()
+}
+
+/// Single-decree: 3 acceptors and 2 proposers with one ballot each, on a reliable network with
+/// at most `crashes` acceptors down at once.
+fn single(flaw: Flaw, crashes: usize) -> Setting {
+    Setting::Single(SingleDecreeConfig {
+        faults: Faults {
+            crashes,
+            ..Faults::default()
+        },
+        flaw,
+        ..SingleDecreeConfig::default()
+    })
+}
+
+/// Multi-Paxos: 2 leaders on a reliable network. Two acceptors suffice for every Multi-Paxos
+/// flaw: each needs a rival leader, not a third vote.
+fn multi(flaw: Flaw, slots: usize, rounds: u32) -> Setting {
+    Setting::Multi(MultiPaxosConfig {
+        acceptors: 2,
+        slots,
+        rounds,
+        flaw,
+        ..MultiPaxosConfig::default()
+    })
+}
+
+/// The catalogue's entry for `flaw`; `None` for Paxos itself.
+pub fn entry_for(flaw: Flaw) -> Option<Entry> {
+    (flaw != Flaw::None).then(|| entry(flaw))
+}
+
+fn entry(flaw: Flaw) -> Entry {
+    use Consequence::{Benign, Breaks};
+    let (setting, consequence, lesson) = match flaw {
+        Flaw::AcceptBelowPromise => (
+            single(flaw, 0),
+            Breaks("agreement"),
+            "a promise is a vow to ignore lower ballots; without it an old Accept lands after a \
+             newer Phase 1 has already decided what to propose",
+        ),
+        Flaw::PromiseHidesAccepted => (
+            single(flaw, 0),
+            Breaks("agreement"),
+            "promises must carry what the acceptor accepted: that is how a new ballot learns a \
+             value that may already be chosen",
+        ),
+        Flaw::ProposerIgnoresPromises => (
+            single(flaw, 0),
+            Breaks("agreement"),
+            "a proposer whose quorum reported an acceptance is bound to propose that value",
+        ),
+        Flaw::LowestAcceptedValue => (
+            // Three ballots are needed, so one proposer must retry. FIFO links (as over TCP) keep
+            // the search to 1.4 million states; unordered ones take 5 million and over a minute.
+            Setting::Single(SingleDecreeConfig {
+                rounds: 2,
+                faults: Faults {
+                    network: NetworkKind::Ordered,
+                    ..Faults::default()
+                },
+                flaw,
+                ..SingleDecreeConfig::default()
+            }),
+            Breaks("agreement"),
+            "only the highest reported ballot is safe: a lower one may have been overtaken by a \
+             value chosen since",
+        ),
+        Flaw::MinorityQuorum => (
+            single(flaw, 0),
+            Breaks("agreement"),
+            "any two quorums must intersect; two disjoint minorities choose two values",
+        ),
+        Flaw::SharedBallots => (
+            single(flaw, 0),
+            Benign,
+            "safe alone: an acceptor promises a ballot once, so two proposers sharing one cannot \
+             both gather a majority; the loser just never proposes (see \
+             shared-ballots-and-equal-promise)",
+        ),
+        Flaw::ForgetOnCrash => (
+            single(flaw, 1),
+            Breaks("agreement"),
+            "promises and acceptances must be durable before the reply leaves: an acceptor that \
+             forgets votes twice",
+        ),
+        Flaw::SkipPhase1AfterPreemption => (
+            multi(flaw, 2, 2),
+            Breaks("slot agreement"),
+            "a refusal means a rival ran Phase 1 and may have got values accepted; only a new \
+             Phase 1 can tell the leader which",
+        ),
+        Flaw::NewLeaderSkipsPhase1 => (
+            multi(flaw, 1, 1),
+            Breaks("slot agreement"),
+            "skipping Phase 1 is earned by a Phase 1 at the leader's own ballot; a leader that \
+             assumes it overwrites the log",
+        ),
+        Flaw::IgnoreSlotPromises => (
+            multi(flaw, 2, 1),
+            Breaks("slot agreement"),
+            "Phase 1 for many slots binds the leader in every slot a promise reported",
+        ),
+        Flaw::PromiseEqualBallot => (
+            single(flaw, 0),
+            Benign,
+            "with unique ballots an equal Prepare can only be the same proposer's, so promising it \
+             again is harmless",
+        ),
+        Flaw::SharedBallotsAndEqualPromise => (
+            single(flaw, 0),
+            Breaks("agreement"),
+            "each of the two rules covers for the other: break both and two proposers hold a \
+             majority of promises for one ballot and get two values accepted",
+        ),
+        Flaw::None => unreachable!("Paxos itself is not a flaw"),
+    };
+    Entry {
+        flaw,
+        setting,
+        consequence,
+        lesson,
+    }
+}
+
+/// The shortest counterexample for the broken property.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counterexample {
+    pub property: &'static str,
+    /// The steps in the protocol's words.
+    pub steps: Vec<String>,
+    /// stateright's action-index path, for the Explorer's `#/steps/...`.
+    pub explorer_path: String,
+}
+
+/// What the checker found for one entry.
+#[derive(Clone, Debug)]
+pub struct Finding {
+    /// The whole state space was explored (benign entries; flawed runs stop at the violation).
+    pub complete: bool,
+    pub states: usize,
+    pub unique_states: usize,
+    pub seconds: f64,
+    /// Safety and liveness properties the run found violated.
+    pub violated: Vec<&'static str>,
+    /// Sometimes-properties a complete run never saw: behaviour the flaw rules out.
+    pub missing_examples: Vec<&'static str>,
+    pub counterexample: Option<Counterexample>,
+}
+
+impl Finding {
+    /// The finding bears the entry out: the flaw broke its property, or the benign flaw broke
+    /// nothing in a complete run.
+    pub fn confirms(&self, consequence: Consequence) -> bool {
+        match consequence {
+            Consequence::Breaks(property) => self
+                .counterexample
+                .as_ref()
+                .is_some_and(|found| found.property == property),
+            Consequence::Benign => self.complete && self.violated.is_empty(),
+        }
+    }
+}
+
+/// Runs the checker on `entry` with `threads` threads.
+pub fn examine(entry: &Entry, threads: usize) -> Finding {
+    match &entry.setting {
+        Setting::Single(cfg) => {
+            examine_model(single_decree_model(cfg.clone()), entry.consequence, threads)
+        }
+        Setting::Multi(cfg) => {
+            examine_model(multi_paxos_model(cfg.clone()), entry.consequence, threads)
+        }
+    }
+}
+
+fn examine_model<M: Checkable>(model: M, consequence: Consequence, threads: usize) -> Finding {
+    match consequence {
+        Consequence::Breaks(property) => catch(model, property),
+        Consequence::Benign => clear(model, threads),
+    }
+}
+
+/// A flawed entry: one breadth-first search for the first state that violates `name`, which
+/// therefore ends at a shortest counterexample, or explores everything and finds none.
+fn catch<M: Checkable>(model: M, name: &'static str) -> Finding {
+    let started = Instant::now();
+    let property = model
+        .properties()
+        .into_iter()
+        .find(|property| property.name == name)
+        .unwrap_or_else(|| panic!("the model has no property {name:?}"));
+    assert_eq!(
+        property.expectation,
+        Expectation::Always,
+        "a flaw breaks a safety property"
+    );
+    let search = search(&model, &property, usize::MAX, usize::MAX);
+    let counterexample = search.path.map(|path| Counterexample {
+        property: name,
+        steps: describe_path(&model, &path),
+        explorer_path: path.encode(&model),
+    });
+    Finding {
+        complete: counterexample.is_none(),
+        states: search.states_visited,
+        unique_states: search.states_visited,
+        seconds: started.elapsed().as_secs_f64(),
+        violated: counterexample.iter().map(|_| name).collect(),
+        missing_examples: Vec::new(),
+        counterexample,
+    }
+}
+
+/// A benign entry: an exhaustive check, which must violate nothing.
+fn clear<M: Checkable>(model: M, threads: usize) -> Finding {
+    let started = Instant::now();
+    let checker = model.clone().checker().threads(threads).spawn_bfs().join();
+    let properties = model.properties();
+    // The run ends early only when every property has a discovery; otherwise it explored all.
+    let complete = properties
+        .iter()
+        .any(|property| checker.discovery(property.name).is_none());
+    let discovered = |property: &&Property<M>| checker.discovery(property.name).is_some();
+    let violated = properties
+        .iter()
+        .filter(|property| property.expectation != Expectation::Sometimes)
+        .filter(discovered)
+        .map(|property| property.name)
+        .collect();
+    let missing_examples = properties
+        .iter()
+        .filter(|property| complete && property.expectation == Expectation::Sometimes)
+        .filter(|property| !discovered(property))
+        .map(|property| property.name)
+        .collect();
+    Finding {
+        complete,
+        states: checker.state_count(),
+        unique_states: checker.unique_state_count(),
+        seconds: started.elapsed().as_secs_f64(),
+        violated,
+        missing_examples,
+        counterexample: None,
+    }
+}

@@ -37,6 +37,30 @@ pub enum Command {
         #[command(subcommand)]
         model: ExploreModel,
     },
+    /// List the catalogue of classic Paxos flaws; with --check, let the checker catch each one.
+    Flaws(FlawsArgs),
+}
+
+/// `paxos-check flaws`: the catalogue, and optionally the checks that bear it out.
+#[derive(Args, Debug, Clone)]
+pub struct FlawsArgs {
+    /// Only these flaws (default: the whole catalogue).
+    #[arg(value_name = "FLAW", value_parser = clap::builder::PossibleValuesParser::new(flaw_names()))]
+    pub only: Vec<String>,
+    /// Check every flaw in the smallest configuration that exposes it, and print a table of
+    /// verdicts with each shortest counterexample. Exits 1 if any flaw is not as catalogued.
+    #[arg(long)]
+    pub check: bool,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Checker threads for the exhaustive checks of the benign flaws (each flawed one is a
+    /// single breadth-first search for its shortest counterexample).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Address the Explorer links point to (`paxos-check explore ... --addr`).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
 }
 
 #[derive(Subcommand, Debug)]
@@ -144,6 +168,14 @@ pub struct FaultArgs {
     /// Run a deliberately flawed protocol (see the flaw catalogue); `none` is Paxos itself.
     #[arg(long, default_value = "none", value_parser = clap::builder::PossibleValuesParser::new(Flaw::names()))]
     pub flaw: String,
+}
+
+/// The catalogue's flaw names (Paxos itself, `none`, is not a flaw of the catalogue).
+fn flaw_names() -> Vec<&'static str> {
+    Flaw::names()
+        .into_iter()
+        .filter(|name| *name != Flaw::None.name())
+        .collect()
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

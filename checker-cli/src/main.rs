@@ -6,6 +6,7 @@
 
 mod args;
 mod explore;
+mod flaws;
 mod report;
 mod run;
 
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         } => model
             .config()
             .map(|config| explore::serve(multi_paxos_model(config), &explorer)),
+        Command::Flaws(args) => Ok(flaws::run(&args)),
     };
     match result {
         Ok(code) => code,
@@ -91,10 +93,23 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
             return ExitCode::from(USAGE_ERROR);
         }
     }
+    let flaw = model.flaw();
     let outcome = run::check(model, &settings);
+    let flaw_note = flaws::note_on_run(flaw, &outcome, run.addr);
     match run.format {
-        Format::Text => print!("{}", report::text(&description, &outcome)),
-        Format::Json => println!("{}", report::json(&description, &outcome)),
+        Format::Text => {
+            print!("{}", report::text(&description, &outcome));
+            if let Some(note) = &flaw_note {
+                print!("\n{note}\n");
+            }
+        }
+        Format::Json => {
+            let mut report = report::json(&description, &outcome);
+            if let Some(note) = flaw_note {
+                report["flaw_note"] = note.into();
+            }
+            println!("{report}");
+        }
     }
     if let Some(path) = &run.svg {
         match &outcome.svg {

@@ -26,22 +26,52 @@ impl RunDescription {
         }
     }
 
-    /// The command that serves the Explorer on this very model.
     pub fn explore_command(&self) -> String {
-        let mut command = format!("paxos-check explore {}", self.model_name);
-        for (flag, value) in &self.flags {
-            command.push_str(&format!(" --{flag}"));
-            if !value.is_empty() {
-                command.push_str(&format!(" {value}"));
-            }
-        }
-        command.push_str(&format!(" --addr {}", self.explorer_addr));
-        command
+        explore_command(self.model_name, &self.flags, self.explorer_addr)
     }
 
     pub fn explorer_url(&self, path: &str) -> String {
-        format!("http://{}/#/steps/{path}", self.explorer_addr)
+        explorer_url(self.explorer_addr, path)
     }
+}
+
+/// The command that serves the Explorer on the model with these flags.
+pub fn explore_command(
+    model_name: &str,
+    flags: &[(&'static str, String)],
+    addr: SocketAddr,
+) -> String {
+    let mut command = format!("paxos-check explore {model_name}");
+    for (flag, value) in flags {
+        command.push_str(&format!(" --{flag}"));
+        if !value.is_empty() {
+            command.push_str(&format!(" {value}"));
+        }
+    }
+    command.push_str(&format!(" --addr {addr}"));
+    command
+}
+
+/// The Explorer's link to the state at the end of `path` (stateright's action-index path).
+pub fn explorer_url(addr: SocketAddr, path: &str) -> String {
+    format!("http://{addr}/#/steps/{path}")
+}
+
+/// A model's flags as a JSON object: numbers as numbers, bare switches as `true`.
+pub fn config_json(flags: &[(&'static str, String)]) -> serde_json::Map<String, Value> {
+    flags
+        .iter()
+        .map(|(flag, value)| {
+            let value = match value.as_str() {
+                "" => Value::Bool(true),
+                text => text
+                    .parse::<u64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::from(text)),
+            };
+            (flag.to_string(), value)
+        })
+        .collect()
 }
 
 pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
@@ -152,20 +182,7 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
 }
 
 pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
-    let config: serde_json::Map<String, Value> = run
-        .flags
-        .iter()
-        .map(|(flag, value)| {
-            let value = match value.as_str() {
-                "" => Value::Bool(true),
-                text => text
-                    .parse::<u64>()
-                    .map(Value::from)
-                    .unwrap_or_else(|_| Value::from(text)),
-            };
-            (flag.to_string(), value)
-        })
-        .collect();
+    let config = config_json(&run.flags);
     let properties: Vec<Value> = outcome
         .properties
         .iter()

@@ -3,9 +3,9 @@
 //! particular model beyond `ModelConfig`.
 
 use crate::args::Strategy;
-use paxos_model::search::shortest_discovery;
+use paxos_model::search::{describe_path, shortest_discovery};
 use paxos_model::system::Checkable;
-use stateright::{Checker, Expectation, Model, Path, UniformChooser};
+use stateright::{Checker, Expectation, Model, UniformChooser};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -236,15 +236,6 @@ fn stopping_limit<M: Model, K: Checker<M>>(
         }
     }
     None
-}
-
-/// A discovery path as numbered steps in the protocol's words.
-pub fn describe_path<M: Checkable>(model: &M, path: &Path<M::State, M::Action>) -> Vec<String> {
-    path.clone()
-        .into_actions()
-        .iter()
-        .map(|action| model.format_action(action))
-        .collect()
 }
 
 /// Progress on stderr until the checker is done: a live line on a terminal, a line every few

@@ -860,3 +860,223 @@ fn multi_paxos_bad_flags_exit_2_naming_the_flag() {
         assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
     }
 }
+
+/// Issue 5, "CLI": `paxos-check flaws` lists the catalogue, one line per flaw with its model,
+/// the property it breaks or "benign", and a description; it runs nothing and exits 0.
+#[test]
+fn flaws_lists_the_catalogue() {
+    let run = paxos_check(&["flaws"]);
+
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    let rows: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("flaw "))
+        .skip(1)
+        .map(|line| line.split("  ").filter(|cell| !cell.is_empty()).collect())
+        .collect();
+    let summary: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|row| (row[0].trim(), row[1].trim(), row[2].trim()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("accept-below-promise", "single", "agreement"),
+            ("promise-hides-accepted", "single", "agreement"),
+            ("proposer-ignores-promises", "single", "agreement"),
+            ("lowest-accepted-value", "single", "agreement"),
+            ("minority-quorum", "single", "agreement"),
+            ("shared-ballots", "single", "benign"),
+            ("forget-on-crash", "single", "agreement"),
+            ("skip-phase1-after-preemption", "multi", "slot agreement"),
+            ("new-leader-skips-phase1", "multi", "slot agreement"),
+            ("ignore-slot-promises", "multi", "slot agreement"),
+            ("promise-equal-ballot", "single", "benign"),
+            ("shared-ballots-and-equal-promise", "single", "agreement"),
+        ]
+    );
+    assert!(rows.iter().all(|row| row.len() == 4), "{}", run.stdout);
+}
+
+/// Issue 5, "CLI" and "Tests": `flaws --check --format json` runs every flaw in its smallest
+/// exposing configuration: each flawed one is caught with its pinned shortest counterexample,
+/// whose Explorer link opens on the `explore` command given beside it; the benign ones pass an
+/// exhaustive check. Everything as catalogued, so it exits 0. (Its running time is a figure
+/// for the README, not something a test should time.)
+#[test]
+fn flaws_check_catches_every_flaw_and_passes_the_benign_ones() {
+    let run = paxos_check(&["flaws", "--check", "--format", "json"]);
+
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    let report = json_report(&run);
+    assert_eq!(report["as_catalogued"], 12);
+    assert_eq!(report["total"], 12);
+    let flaws = report["flaws"].as_array().expect("a list");
+    let verdicts: Vec<(&str, &str, Value)> = flaws
+        .iter()
+        .map(|flaw| {
+            assert_eq!(flaw["as_catalogued"], true, "{flaw}");
+            (
+                flaw["flaw"].as_str().expect("a name"),
+                flaw["verdict"].as_str().expect("a verdict"),
+                flaw["counterexample"]["steps"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("accept-below-promise", "caught", json!(12)),
+            ("promise-hides-accepted", "caught", json!(12)),
+            ("proposer-ignores-promises", "caught", json!(12)),
+            ("lowest-accepted-value", "caught", json!(20)),
+            ("minority-quorum", "caught", json!(8)),
+            ("shared-ballots", "benign", Value::Null),
+            ("forget-on-crash", "caught", json!(14)),
+            ("skip-phase1-after-preemption", "caught", json!(14)),
+            ("new-leader-skips-phase1", "caught", json!(4)),
+            ("ignore-slot-promises", "caught", json!(12)),
+            ("promise-equal-ballot", "benign", Value::Null),
+            ("shared-ballots-and-equal-promise", "caught", json!(12)),
+        ]
+    );
+    for flaw in flaws {
+        let Some(found) = flaw["counterexample"].as_object() else {
+            assert_eq!(
+                flaw["complete"], true,
+                "a benign flaw is checked exhaustively"
+            );
+            assert_eq!(flaw["violated"], json!([]));
+            continue;
+        };
+        assert_eq!(found["property"], flaw["breaks"]);
+        let trace = found["trace"].as_array().expect("a trace");
+        assert_eq!(json!(trace.len()), found["steps"]);
+        let url = found["explorer_url"].as_str().expect("a URL");
+        assert_explorer_url(url, trace.len());
+        let command = found["explore_command"].as_str().expect("a command");
+        let name = flaw["flaw"].as_str().expect("a name");
+        assert!(
+            command.starts_with(&format!(
+                "paxos-check explore {} ",
+                flaw["model"].as_str().expect("a model")
+            )) && command.contains(&format!(" --flaw {name} ")),
+            "{command}"
+        );
+    }
+}
+
+/// Issue 5: `check --flaw NAME` in a configuration too small to expose the flaw does not pass it
+/// off as safe: the report says where the catalogue catches it. A Multi-Paxos-only flaw is
+/// refused by the single-decree model, which has no such rule.
+#[test]
+fn a_flaw_the_configuration_cannot_expose_is_pointed_to_the_catalogue() {
+    let run = paxos_check(&["check", "single", "--flaw", "lowest-accepted-value"]);
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "note: this configuration does not expose lowest-accepted-value. The catalogue \
+             catches it breaking \"agreement\" with single 3 acceptors, 2 proposers, 2 ballots, \
+             FIFO links"
+        ),
+        "{}",
+        run.stdout
+    );
+
+    let run = paxos_check(&["check", "single", "--flaw", "ignore-slot-promises"]);
+    assert_eq!(exit_status(&run), 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "--flaw ignore-slot-promises bends a Multi-Paxos rule that single-decree Paxos \
+             does not have"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Issue 5: the text form of `flaws --check`, for named flaws only: a table row per flaw with
+/// configuration, verdict, property, steps, states, seconds and Explorer link, then each flaw's
+/// story: why the rule matters and the numbered shortest counterexample.
+#[test]
+fn flaws_check_tells_each_flaw_as_a_story() {
+    let run = paxos_check(&[
+        "flaws",
+        "--check",
+        "new-leader-skips-phase1",
+        "promise-equal-ballot",
+    ]);
+
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("Flaw catalogue checked: 2 of 2 as catalogued, "),
+        "{}",
+        run.stdout
+    );
+    let rows: Vec<String> = run
+        .stdout
+        .lines()
+        .skip_while(|line| !line.starts_with("flaw "))
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(rows.len(), 3, "{}", run.stdout);
+    assert_eq!(
+        rows[0],
+        "flaw configuration verdict property steps states seconds Explorer"
+    );
+    assert!(
+        rows[1].starts_with(
+            "new-leader-skips-phase1 multi 2 acceptors, 2 leaders, 1 slot, 1 ballot caught \
+             slot agreement 4 90 "
+        ) && rows[1].ends_with(" http://127.0.0.1:3000/#/steps/0/0/1/2/3"),
+        "{}",
+        rows[1]
+    );
+    assert!(
+        rows[2].starts_with(
+            "promise-equal-ballot single 3 acceptors, 2 proposers, 1 ballot benign none violated \
+             - 62907 "
+        ),
+        "{}",
+        rows[2]
+    );
+    // The story's last line says how to serve the Explorer; the steps and link come before it.
+    let story: String = run
+        .stdout
+        .lines()
+        .filter(|line| !line.starts_with("  Serve it with: paxos-check explore multi "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let (steps, url) = counterexample(
+        &story,
+        "  Shortest counterexample for \"slot agreement\" (4 steps):",
+    );
+    assert_eq!(
+        steps,
+        [
+            "l1 -> a1  Accept(slot 0, (1.p1, A))",
+            "l1 -> a2  Accept(slot 0, (1.p1, A))",
+            "l2 -> a1  Accept(slot 0, (1.p2, B))",
+            "l2 -> a2  Accept(slot 0, (1.p2, B))",
+        ]
+    );
+    assert_explorer_url(&url, 4);
+    assert!(
+        run.stdout.contains(
+            "  Serve it with: paxos-check explore multi --acceptors 2 --leaders 2 --slots 1 \
+             --rounds 1 --network unordered --losses 0 --crashes 0 \
+             --flaw new-leader-skips-phase1 --addr 127.0.0.1:3000\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("  Why it matters: skipping Phase 1 is earned"),
+        "{}",
+        run.stdout
+    );
+}

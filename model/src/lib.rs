@@ -9,8 +9,10 @@
 
 pub mod ballot;
 pub mod catalogue;
+pub mod cluster;
 pub mod course;
 pub mod flaw;
+pub mod kv;
 pub mod multi;
 pub mod multi_model;
 pub mod rules;

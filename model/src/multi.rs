@@ -287,6 +287,11 @@ pub struct Leader<V> {
     pub in_flight: BTreeMap<Slot, SlotInFlight<V>>,
     /// The log as this leader has learned it.
     pub chosen: BTreeMap<Slot, V>,
+    /// When preempted, wait for the retry timer instead of starting a higher ballot at once. A
+    /// replica in a cluster defers to the rival (who is likely to succeed) rather than duel it;
+    /// the model's leaders retry at once, so that bounded rounds are spent on the interesting
+    /// races.
+    pub defer_to_rival: bool,
 }
 
 impl<V: Clone + PartialEq> Leader<V> {
@@ -302,6 +307,44 @@ impl<V: Clone + PartialEq> Leader<V> {
             requests: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             chosen: BTreeMap::new(),
+            defer_to_rival: false,
+        }
+    }
+
+    /// The next slot this leader has neither learned, nor been asked for, nor has in flight.
+    pub fn next_free_slot(&self) -> Slot {
+        let used = [
+            self.chosen.keys().next_back(),
+            self.requests.keys().next_back(),
+            self.in_flight.keys().next_back(),
+        ];
+        used.into_iter().flatten().max().map_or(0, |slot| slot + 1)
+    }
+
+    /// Another node's leader got `slot` chosen with `value`: take it into this leader's log, so
+    /// that its Phase 1 starts above it and it never proposes there. Returns the request this
+    /// leader had for the slot, if any, which is now answered (by `value`, whatever it asked).
+    pub fn learn(&mut self, slot: Slot, value: V) -> Option<V> {
+        if let Some(known) = self.chosen.get(&slot) {
+            assert!(*known == value, "slot {slot} learned with two values");
+            return None;
+        }
+        self.in_flight.remove(&slot);
+        self.chosen.insert(slot, value);
+        self.requests.remove(&slot)
+    }
+
+    /// Starts (or restarts) Phase 1 at a ballot above every one seen, with nothing requested:
+    /// what a node does to take over when the leader it knows has gone quiet.
+    pub fn campaign(&mut self, flaw: Flaw) -> LeaderStep<V> {
+        self.start_phase1(flaw)
+    }
+
+    /// After a restart, a ballot above every one this node may have used before: its own
+    /// acceptor promised each of its ballots (it hears them first) and persisted that promise.
+    pub fn resume_above(&mut self, promised: Option<Ballot>) {
+        if let Some(promised) = promised {
+            self.highest_seen_round = self.highest_seen_round.max(promised.round);
         }
     }
 
@@ -458,9 +501,9 @@ impl<V: Clone + PartialEq> Leader<V> {
         }
         self.status = LeaderStatus::Idle;
         self.in_flight.clear();
-        if self.requests.is_empty() {
+        if self.requests.is_empty() || self.defer_to_rival {
             return LeaderStep {
-                timer: TimerChange::Cancel,
+                timer: self.retry_timer(),
                 ..LeaderStep::default()
             };
         }

@@ -143,3 +143,4 @@ pub fn first_difference(actual: &str, expected: &str) -> Option<String> {
     }
     None
 }
+pub mod simulator;

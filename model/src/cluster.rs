@@ -1,0 +1,494 @@
+//! A replica of a key-value store replicated by Multi-Paxos: the roles every node of a cluster
+//! plays at once. It is an acceptor for every slot, a leader when it has taken over (the same
+//! `multi::Leader` the model checks), a learner of the log, and the `kv` state machine applied in
+//! log order.
+//!
+//! Sans-IO like the rest of the core: a client request, a peer's message or a timeout goes in; a
+//! `ReplicaStep` comes out with the acceptor state to persist, the messages for peers, the
+//! answers for clients and the timer, to be applied in that order. The caller (the node's event
+//! loop, or the deterministic simulator) owns the clock, the network and the disk.
+//!
+//! How the pieces meet:
+//! - A node that receives a client's command keeps it until the command is applied. If it leads,
+//!   it proposes the command in the next free slot; otherwise it forwards it to the leader it
+//!   knows (the proposer of the highest ballot it has seen).
+//! - The leader tells every node each slot it learns is chosen (`Chosen`); a node that finds a
+//!   hole below what it knows asks its peers (`CatchUp`) when its timer fires.
+//! - The timer fires only while work is outstanding. If the log has not advanced since it was
+//!   armed, the node assumes the leader is gone and campaigns (Phase 1 at a higher ballot); a
+//!   preempted leader waits for its timer rather than duel the rival at once.
+//! - A new leader fills any hole below the slots Phase 1 reported with a no-op, so that no
+//!   node's log stalls on a slot nobody will ever propose.
+
+use crate::ballot::{Ballot, Proposal};
+use crate::flaw::Flaw;
+use crate::kv::{KvOp, KvResult, KvStore};
+use crate::multi::{Addressed, Leader, LeaderStep, MultiAcceptor, MultiMessage, Slot};
+use crate::rules::TimerChange;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A node's position in the cluster's `node_ids`; also its acceptor index and ballot tag.
+pub type NodeIndex = usize;
+
+/// A client request, unique in the cluster, so that a command forwarded or proposed twice is
+/// applied once.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestId {
+    pub client: String,
+    pub seq: u64,
+}
+
+/// What a slot of the log holds.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Entry {
+    Command {
+        id: RequestId,
+        op: KvOp,
+    },
+    /// A new leader's filler for a hole below slots already in use.
+    Noop,
+}
+
+/// Messages between nodes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeerMessage {
+    Paxos(MultiMessage<Entry>),
+    /// A node that does not lead hands its client's command to the leader it knows.
+    Forward {
+        id: RequestId,
+        op: KvOp,
+    },
+    /// A slot's chosen entry, from a node that knows it.
+    Chosen {
+        slot: Slot,
+        entry: Entry,
+    },
+    /// A node with a hole in its log asks for the chosen entries from `from_slot` on.
+    CatchUp {
+        from_slot: Slot,
+    },
+}
+
+/// What a replica did with one input, to be applied in field order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplicaStep {
+    /// The acceptor state to make durable before any message leaves.
+    pub persist: Option<MultiAcceptor<Entry>>,
+    pub send: Vec<(NodeIndex, PeerMessage)>,
+    /// Answers for this node's clients, in the order their commands were applied.
+    pub replies: Vec<(RequestId, KvResult)>,
+    /// Every acceptance this node's acceptor made, for observers: a simulator's ghost history
+    /// decides what is chosen from these, independently of what any node learned.
+    pub acceptances: Vec<(Slot, Proposal<Entry>)>,
+    pub timer: TimerChange,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replica {
+    pub index: NodeIndex,
+    pub cluster_size: usize,
+    pub acceptor: MultiAcceptor<Entry>,
+    pub leader: Leader<Entry>,
+    /// The chosen entries this node has learned.
+    pub log: BTreeMap<Slot, Entry>,
+    /// Every slot below this one is applied to `store`.
+    pub applied_below: Slot,
+    pub store: KvStore,
+    pub applied: BTreeSet<RequestId>,
+    /// Commands this node must see applied: its own clients' and those forwarded to it.
+    pub unplaced: BTreeMap<RequestId, KvOp>,
+    /// Requests whose client waits on this node for the answer.
+    pub clients: BTreeSet<RequestId>,
+    pub known_leader: Option<NodeIndex>,
+    pub highest_ballot_seen: Option<Ballot>,
+    /// The timer is running, and `applied_below` when it was armed (to tell progress).
+    pub timer_armed_at: Option<Slot>,
+}
+
+impl Replica {
+    /// A node with nothing but `persisted` acceptor state: a fresh start, or a restart that kept
+    /// only what was written to disk.
+    pub fn new(
+        index: NodeIndex,
+        cluster_size: usize,
+        persisted: Option<MultiAcceptor<Entry>>,
+    ) -> Self {
+        assert!(
+            index < cluster_size,
+            "node {index} outside a cluster of {cluster_size}"
+        );
+        let acceptor = persisted.unwrap_or_default();
+        let mut leader = Leader::new(
+            u32::try_from(index).expect("a small cluster"),
+            cluster_size,
+            u32::MAX,
+        );
+        leader.defer_to_rival = true;
+        leader.resume_above(acceptor.promised);
+        Replica {
+            index,
+            cluster_size,
+            acceptor,
+            leader,
+            log: BTreeMap::new(),
+            applied_below: 0,
+            store: KvStore::default(),
+            applied: BTreeSet::new(),
+            unplaced: BTreeMap::new(),
+            clients: BTreeSet::new(),
+            known_leader: None,
+            highest_ballot_seen: None,
+            timer_armed_at: None,
+        }
+    }
+
+    /// A client asks this node to run `op`.
+    pub fn on_request(&mut self, id: RequestId, op: KvOp) -> ReplicaStep {
+        let mut step = ReplicaStep::default();
+        if !self.applied.contains(&id) {
+            self.clients.insert(id.clone());
+            self.unplaced.insert(id.clone(), op.clone());
+            if !self.leads_or_campaigns() {
+                self.forward_or_campaign(&mut step, Some((id, op)));
+            }
+        }
+        self.finish(step)
+    }
+
+    pub fn on_peer(&mut self, from: NodeIndex, message: PeerMessage) -> ReplicaStep {
+        assert!(from < self.cluster_size, "message from unknown node {from}");
+        let mut step = ReplicaStep::default();
+        match message {
+            PeerMessage::Paxos(message) => self.deliver(from, message, &mut step),
+            PeerMessage::Forward { id, op } => {
+                if !self.applied.contains(&id) && !self.in_log(&id) {
+                    self.unplaced.insert(id.clone(), op.clone());
+                    if !self.leads_or_campaigns() {
+                        self.forward_or_campaign(&mut step, Some((id, op)));
+                    }
+                }
+            }
+            PeerMessage::Chosen { slot, entry } => self.learn(slot, entry, &mut step),
+            PeerMessage::CatchUp { from_slot } => {
+                for (slot, entry) in self.log.range(from_slot..) {
+                    let chosen = PeerMessage::Chosen {
+                        slot: *slot,
+                        entry: entry.clone(),
+                    };
+                    step.send.push((from, chosen));
+                }
+            }
+        }
+        self.finish(step)
+    }
+
+    /// The timer fired. If the log moved since it was armed, the leader is alive: wait again.
+    /// Otherwise take over (or, leading, retry at a higher ballot), and ask for missing slots.
+    pub fn on_timeout(&mut self) -> ReplicaStep {
+        let mut step = ReplicaStep::default();
+        let armed_at = self.timer_armed_at.take();
+        if self.outstanding() && armed_at == Some(self.applied_below) {
+            let leader_step = if self.leader.is_leading() {
+                self.leader.on_timeout(Flaw::None)
+            } else {
+                self.leader.campaign(Flaw::None)
+            };
+            self.drive(leader_step, &mut step);
+            if self.has_hole() {
+                let from_slot = self.applied_below;
+                for peer in self.peers() {
+                    step.send.push((peer, PeerMessage::CatchUp { from_slot }));
+                }
+            }
+        }
+        self.finish(step)
+    }
+
+    /// The log's longest prefix without holes, as far as this node knows it.
+    pub fn chosen_prefix(&self) -> impl Iterator<Item = (&Slot, &Entry)> {
+        self.log
+            .iter()
+            .enumerate()
+            .take_while(|(position, (slot, _))| *position as Slot == **slot)
+            .map(|(_, entry)| entry)
+    }
+
+    fn peers(&self) -> impl Iterator<Item = NodeIndex> + '_ {
+        (0..self.cluster_size).filter(move |node| *node != self.index)
+    }
+
+    fn leads_or_campaigns(&self) -> bool {
+        self.leader.current_ballot().is_some()
+    }
+
+    fn in_log(&self, id: &RequestId) -> bool {
+        self.log
+            .values()
+            .any(|entry| matches!(entry, Entry::Command { id: logged, .. } if logged == id))
+    }
+
+    fn has_hole(&self) -> bool {
+        self.log
+            .keys()
+            .next_back()
+            .is_some_and(|last| *last >= self.applied_below)
+            && !self.log.contains_key(&self.applied_below)
+    }
+
+    /// Work that needs the timer: a command not yet applied, a slot in flight, a hole.
+    fn outstanding(&self) -> bool {
+        !self.unplaced.is_empty() || !self.leader.in_flight.is_empty() || self.has_hole()
+    }
+
+    /// Without a ballot of its own: forward to the leader it knows, or campaign if it knows none
+    /// (or believes it is the leader itself, after a restart).
+    fn forward_or_campaign(&mut self, step: &mut ReplicaStep, command: Option<(RequestId, KvOp)>) {
+        match self.known_leader {
+            Some(leader) if leader != self.index => {
+                if let Some((id, op)) = command {
+                    step.send.push((leader, PeerMessage::Forward { id, op }));
+                }
+            }
+            _ => {
+                let leader_step = self.leader.campaign(Flaw::None);
+                self.drive(leader_step, step);
+            }
+        }
+    }
+
+    /// A Paxos message from `from` (possibly this node itself).
+    fn deliver(&mut self, from: NodeIndex, message: MultiMessage<Entry>, step: &mut ReplicaStep) {
+        let mut queue = VecDeque::from([(from, message)]);
+        while let Some((from, message)) = queue.pop_front() {
+            for (to, reply) in self.handle_paxos(from, message, step) {
+                if to == self.index {
+                    queue.push_back((self.index, reply));
+                } else {
+                    step.send.push((to, PeerMessage::Paxos(reply)));
+                }
+            }
+        }
+    }
+
+    /// One Paxos message to this node's acceptor or leader; returns the messages it produces.
+    fn handle_paxos(
+        &mut self,
+        from: NodeIndex,
+        message: MultiMessage<Entry>,
+        step: &mut ReplicaStep,
+    ) -> Vec<(NodeIndex, MultiMessage<Entry>)> {
+        let leader_step = match message {
+            MultiMessage::Prepare { ballot, from_slot } => {
+                self.saw_ballot(ballot);
+                let acceptor_step = self.acceptor.on_prepare(ballot, from_slot, Flaw::None);
+                step.persist = acceptor_step.persist.or(step.persist.take());
+                return vec![(from, acceptor_step.reply)];
+            }
+            MultiMessage::Accept { slot, proposal } => {
+                self.saw_ballot(proposal.ballot);
+                let acceptor_step = self.acceptor.on_accept(slot, proposal, Flaw::None);
+                step.persist = acceptor_step.persist.or(step.persist.take());
+                if let MultiMessage::Accepted { slot, proposal } = &acceptor_step.reply {
+                    step.acceptances.push((*slot, proposal.clone()));
+                }
+                return vec![(from, acceptor_step.reply)];
+            }
+            MultiMessage::Promise { ballot, accepted } => {
+                self.leader.on_promise(from, ballot, accepted, Flaw::None)
+            }
+            MultiMessage::Accepted { slot, proposal } => {
+                self.leader.on_accepted(from, slot, proposal, Flaw::None)
+            }
+            MultiMessage::PrepareRefused { ballot, promised }
+            | MultiMessage::AcceptRefused {
+                ballot, promised, ..
+            } => {
+                self.saw_ballot(promised);
+                self.leader.on_refused(ballot, promised, Flaw::None)
+            }
+        };
+        self.leader_messages(leader_step, step)
+    }
+
+    /// Applies a leader step: learns its decisions, and returns its messages per recipient.
+    fn leader_messages(
+        &mut self,
+        leader_step: LeaderStep<Entry>,
+        step: &mut ReplicaStep,
+    ) -> Vec<(NodeIndex, MultiMessage<Entry>)> {
+        for decision in leader_step.decided {
+            let entry = decision.value;
+            for peer in self.peers() {
+                let chosen = PeerMessage::Chosen {
+                    slot: decision.slot,
+                    entry: entry.clone(),
+                };
+                step.send.push((peer, chosen));
+            }
+            self.learn(decision.slot, entry, step);
+        }
+        if self.leader.is_leading() {
+            self.known_leader = Some(self.index);
+        }
+        let mut out = Vec::new();
+        for Addressed { to, message } in leader_step.outgoing {
+            for node in (0..self.cluster_size).filter(|node| to.includes(*node)) {
+                out.push((node, message.clone()));
+            }
+        }
+        out
+    }
+
+    /// Runs a leader step started by this node (a campaign, a retry, a proposal).
+    fn drive(&mut self, leader_step: LeaderStep<Entry>, step: &mut ReplicaStep) {
+        for (to, message) in self.leader_messages(leader_step, step) {
+            if to == self.index {
+                self.deliver(self.index, message, step);
+            } else {
+                step.send.push((to, PeerMessage::Paxos(message)));
+            }
+        }
+    }
+
+    fn saw_ballot(&mut self, ballot: Ballot) {
+        if self.highest_ballot_seen.is_none_or(|seen| ballot > seen) {
+            self.highest_ballot_seen = Some(ballot);
+            self.known_leader = Some(ballot.proposer as NodeIndex);
+        }
+    }
+
+    /// `slot` is chosen with `entry`: record it, and apply every slot that is now ready.
+    fn learn(&mut self, slot: Slot, entry: Entry, step: &mut ReplicaStep) {
+        if let Some(known) = self.log.get(&slot) {
+            assert_eq!(*known, entry, "slot {slot} learned with two entries");
+            return;
+        }
+        self.log.insert(slot, entry.clone());
+        self.leader.learn(slot, entry);
+        while let Some(entry) = self.log.get(&self.applied_below) {
+            if let Entry::Command { id, op } = entry {
+                if self.applied.insert(id.clone()) {
+                    let result = self.store.apply(op);
+                    if self.clients.remove(id) {
+                        step.replies.push((id.clone(), result));
+                    }
+                }
+                self.unplaced.remove(id);
+            }
+            self.applied_below += 1;
+        }
+    }
+
+    /// Every handler ends here: a leader places what is unplaced and fills holes, and the timer
+    /// follows whether work is outstanding.
+    fn finish(&mut self, mut step: ReplicaStep) -> ReplicaStep {
+        if self.leader.is_leading() {
+            self.place_commands(&mut step);
+        }
+        match (self.outstanding(), self.timer_armed_at) {
+            (true, None) => {
+                self.timer_armed_at = Some(self.applied_below);
+                step.timer = TimerChange::Arm;
+            }
+            (false, Some(_)) => {
+                self.timer_armed_at = None;
+                step.timer = TimerChange::Cancel;
+            }
+            _ => {}
+        }
+        step
+    }
+
+    /// The leader proposes every command not yet in the log nor in one of its slots, each in
+    /// the next free slot, and a no-op in every hole below the slots in use.
+    fn place_commands(&mut self, step: &mut ReplicaStep) {
+        let proposed: BTreeSet<RequestId> = self
+            .leader
+            .requests
+            .values()
+            .chain(
+                self.leader
+                    .in_flight
+                    .values()
+                    .map(|slot| &slot.proposal.value),
+            )
+            .filter_map(|entry| match entry {
+                Entry::Command { id, .. } => Some(id.clone()),
+                Entry::Noop => None,
+            })
+            .collect();
+        let waiting: Vec<(RequestId, KvOp)> = self
+            .unplaced
+            .iter()
+            .filter(|(id, _)| !proposed.contains(*id) && !self.in_log(id))
+            .map(|(id, op)| (id.clone(), op.clone()))
+            .collect();
+        let holes: Vec<Slot> = (self.leader.first_unchosen_slot()..self.leader.next_free_slot())
+            .filter(|slot| {
+                !self.leader.chosen.contains_key(slot)
+                    && !self.leader.requests.contains_key(slot)
+                    && !self.leader.in_flight.contains_key(slot)
+            })
+            .collect();
+        for slot in holes {
+            let leader_step = self.leader.propose(slot, Entry::Noop, Flaw::None);
+            self.drive(leader_step, step);
+        }
+        for (id, op) in waiting {
+            if !self.leader.is_leading() {
+                break; // preempted on the way: the timer takes it from here
+            }
+            let slot = self.leader.next_free_slot();
+            let leader_step = self
+                .leader
+                .propose(slot, Entry::Command { id, op }, Flaw::None);
+            self.drive(leader_step, step);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(client: &str, seq: u64) -> RequestId {
+        RequestId {
+            client: client.into(),
+            seq,
+        }
+    }
+
+    /// Delivers every message at once, in order, until the cluster is quiet.
+    fn settle(replicas: &mut [Replica], mut pending: Vec<(NodeIndex, NodeIndex, PeerMessage)>) {
+        while let Some((from, to, message)) = pending.pop() {
+            let step = replicas[to].on_peer(from, message);
+            pending.extend(step.send.into_iter().map(|(dest, m)| (to, dest, m)));
+        }
+    }
+
+    #[test]
+    fn a_command_sent_to_a_follower_is_forwarded_applied_everywhere_and_answered() {
+        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(i, 3, None)).collect();
+        // n1 takes the lead with a first write.
+        let step = replicas[0].on_request(request("c1", 1), KvOp::Write { key: 1, value: 7 });
+        let first_replies = step.replies.clone();
+        settle(
+            &mut replicas,
+            step.send.into_iter().map(|(to, m)| (0, to, m)).collect(),
+        );
+        assert_eq!(first_replies, vec![]);
+        assert_eq!(replicas[0].applied_below, 1);
+        // n2 now knows n1 leads, and forwards a read to it.
+        let step = replicas[1].on_request(request("c2", 1), KvOp::Read { key: 1 });
+        assert!(matches!(step.send[..], [(0, PeerMessage::Forward { .. })]));
+        settle(
+            &mut replicas,
+            step.send.into_iter().map(|(to, m)| (1, to, m)).collect(),
+        );
+        for replica in &replicas {
+            assert_eq!(replica.applied_below, 2, "every log has both slots");
+        }
+        assert!(replicas[1].clients.is_empty(), "n2's client was answered");
+    }
+}

@@ -1,0 +1,531 @@
+//! A deterministic simulator of a `paxos-node` cluster: N replicas of the core's `cluster::Replica`
+//! in one process, a virtual clock, and a network that drops, duplicates, delays (and so
+//! reorders) and partitions messages, while nodes crash and restart with only what they
+//! persisted. Clients submit key-value commands throughout, one at a time each.
+//!
+//! Everything random is drawn from one ChaCha stream seeded by the run's seed, and events at equal
+//! times run in the order they were scheduled, so a seed replays exactly. After the faulty phase
+//! the network heals, crashed nodes restart and the cluster gets time to settle; then `check`
+//! verifies what Paxos promises: no slot was ever chosen with two entries (Lamport's definition,
+//! from every acceptance), every node's learned log agrees slot by slot, every answered command
+//! is in the log, and the clients' history is linearizable.
+
+use paxos_model::cluster::{Entry, NodeIndex, PeerMessage, Replica, ReplicaStep, RequestId};
+use paxos_model::kv::{KvOp, KvResult, KvStore};
+use paxos_model::multi::{MultiAcceptor, Slot};
+use paxos_model::rules::TimerChange;
+use paxos_model::{Flaw, Proposal};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::fmt;
+
+/// The knobs of one run. Times are virtual milliseconds.
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub nodes: usize,
+    pub clients: usize,
+    /// Faults and new client commands happen before this time; after it the cluster heals.
+    pub faulty_ms: u64,
+    /// How long the healed cluster gets to finish what is in flight.
+    pub settle_ms: u64,
+    pub drop_percent: u32,
+    pub duplicate_percent: u32,
+    pub delay_ms_max: u64,
+    pub crash_percent_per_100ms: u32,
+    pub partition_percent_per_100ms: u32,
+    pub timeout_ms: u64,
+    /// A client gives up on a command after this long (its outcome is then unknown).
+    pub client_timeout_ms: u64,
+    /// `forget-on-crash` restarts nodes without their disk, to show the checks have teeth.
+    pub flaw: Flaw,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            nodes: 3,
+            clients: 3,
+            faulty_ms: 1_500,
+            settle_ms: 3_000,
+            drop_percent: 5,
+            duplicate_percent: 3,
+            delay_ms_max: 20,
+            crash_percent_per_100ms: 5,
+            partition_percent_per_100ms: 5,
+            timeout_ms: 100,
+            client_timeout_ms: 600,
+            flaw: Flaw::None,
+        }
+    }
+}
+
+/// What one run did, for the checks and for reporting figures.
+#[derive(Debug, Default)]
+pub struct SimReport {
+    pub seed: u64,
+    pub submitted: usize,
+    pub answered: usize,
+    pub messages: usize,
+    pub crashes: usize,
+    pub partitions: usize,
+    /// Virtual milliseconds from submission to answer, for every answered command.
+    pub commit_latencies_ms: Vec<u64>,
+    pub longest_log: usize,
+}
+
+/// A failed check, with the seed that replays it.
+#[derive(Debug)]
+pub struct SimFailure {
+    pub seed: u64,
+    pub what: String,
+}
+
+impl fmt::Display for SimFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "seed {} failed: {}\nreplay it with: SIM_SEED={} cargo test -p paxos-e2e --test \
+             cluster_simulation replay_one_seed -- --nocapture",
+            self.seed, self.what, self.seed
+        )
+    }
+}
+
+enum Event {
+    Deliver {
+        from: NodeIndex,
+        to: NodeIndex,
+        message: PeerMessage,
+    },
+    Timeout {
+        node: NodeIndex,
+        generation: u64,
+    },
+    /// A client's next command, to a node of its choosing.
+    Submit {
+        client: usize,
+    },
+    Answer {
+        node: NodeIndex,
+        id: RequestId,
+        result: KvResult,
+    },
+    ClientGivesUp {
+        client: usize,
+        seq: u64,
+    },
+    /// A periodic draw of crashes and partitions.
+    Chaos,
+    Restart {
+        node: NodeIndex,
+    },
+    Heal,
+}
+
+/// One client's thread of commands. A command whose answer never came leaves its thread
+/// blocked for the linearizability check (it may or may not have taken effect), so the client
+/// continues under a new thread id.
+struct Client {
+    name: String,
+    thread: usize,
+    next_seq: u64,
+    in_flight: Option<(u64, u64)>, // (seq, submitted at)
+}
+
+pub struct Simulation {
+    cfg: SimConfig,
+    rng: ChaCha8Rng,
+    now_ms: u64,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    events: BTreeMap<u64, Event>,
+    next_event: u64,
+    replicas: Vec<Option<Replica>>,
+    disks: Vec<Option<MultiAcceptor<Entry>>>,
+    timer_generation: Vec<u64>,
+    /// Which side of a partition each node is on; `None` when the network is whole.
+    partition: Option<Vec<bool>>,
+    clients: Vec<Client>,
+    next_thread: usize,
+    history: LinearizabilityTester<usize, KvStore>,
+    /// Every acceptance any acceptor made: (slot, proposal) -> acceptors.
+    acceptances: BTreeMap<(Slot, Proposal<Entry>), BTreeSet<NodeIndex>>,
+    answered: BTreeSet<RequestId>,
+    report: SimReport,
+}
+
+impl Simulation {
+    pub fn new(seed: u64, cfg: SimConfig) -> Self {
+        let clients = (0..cfg.clients)
+            .map(|index| Client {
+                name: format!("c{}", index + 1),
+                thread: index,
+                next_seq: 1,
+                in_flight: None,
+            })
+            .collect();
+        let replicas = (0..cfg.nodes)
+            .map(|index| Some(Replica::new(index, cfg.nodes, None)))
+            .collect();
+        let mut simulation = Simulation {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            now_ms: 0,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            next_event: 0,
+            replicas,
+            disks: vec![None; cfg.nodes],
+            timer_generation: vec![0; cfg.nodes],
+            partition: None,
+            clients,
+            next_thread: cfg.clients,
+            history: LinearizabilityTester::new(KvStore::default()),
+            acceptances: BTreeMap::new(),
+            answered: BTreeSet::new(),
+            report: SimReport {
+                seed,
+                ..SimReport::default()
+            },
+            cfg,
+        };
+        for client in 0..simulation.cfg.clients {
+            let start = simulation.rng.random_range(0..50);
+            simulation.schedule(start, Event::Submit { client });
+        }
+        simulation.schedule(100, Event::Chaos);
+        let heal_at = simulation.cfg.faulty_ms;
+        simulation.schedule(heal_at, Event::Heal);
+        simulation
+    }
+
+    /// Runs the seed to the end and checks it.
+    pub fn run(mut self) -> Result<SimReport, SimFailure> {
+        let end = self.cfg.faulty_ms + self.cfg.settle_ms;
+        while let Some(Reverse((at, id))) = self.queue.pop() {
+            if at > end {
+                break;
+            }
+            self.now_ms = at;
+            let event = self.events.remove(&id).expect("scheduled");
+            self.handle(event).map_err(|what| self.failure(what))?;
+        }
+        self.check().map_err(|what| self.failure(what))?;
+        Ok(self.report)
+    }
+
+    fn failure(&self, what: String) -> SimFailure {
+        SimFailure {
+            seed: self.report.seed,
+            what,
+        }
+    }
+
+    fn schedule(&mut self, after_ms: u64, event: Event) {
+        let id = self.next_event;
+        self.next_event += 1;
+        self.events.insert(id, event);
+        self.queue.push(Reverse((self.now_ms + after_ms, id)));
+    }
+
+    fn faulty(&self) -> bool {
+        self.now_ms < self.cfg.faulty_ms
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::Deliver { from, to, message } => {
+                if let Some(replica) = self.replicas[to].as_mut() {
+                    let step = replica.on_peer(from, message);
+                    self.apply(to, step)?;
+                }
+            }
+            Event::Timeout { node, generation } => {
+                if generation == self.timer_generation[node] {
+                    if let Some(replica) = self.replicas[node].as_mut() {
+                        let step = replica.on_timeout();
+                        self.apply(node, step)?;
+                    }
+                }
+            }
+            Event::Submit { client } => self.submit(client)?,
+            Event::Answer { node, id, result } => self.answer(node, id, result)?,
+            Event::ClientGivesUp { client, seq } => self.give_up(client, seq),
+            Event::Chaos => self.chaos(),
+            Event::Restart { node } => self.restart(node)?,
+            Event::Heal => {
+                self.partition = None;
+                for node in 0..self.cfg.nodes {
+                    if self.replicas[node].is_none() {
+                        self.restart(node)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a replica's step as the node's event loop would: persist, then send, answer,
+    /// and set the timer.
+    fn apply(&mut self, node: NodeIndex, step: ReplicaStep) -> Result<(), String> {
+        let ReplicaStep {
+            persist,
+            send,
+            replies,
+            acceptances,
+            timer,
+        } = step;
+        if let Some(state) = persist {
+            self.disks[node] = Some(state);
+        }
+        for (slot, proposal) in acceptances {
+            self.acceptances
+                .entry((slot, proposal))
+                .or_default()
+                .insert(node);
+        }
+        for (to, message) in send {
+            self.send(node, to, message);
+        }
+        for (id, result) in replies {
+            let delay = self.rng.random_range(1..=self.cfg.delay_ms_max);
+            self.schedule(delay, Event::Answer { node, id, result });
+        }
+        match timer {
+            TimerChange::Arm => {
+                self.timer_generation[node] += 1;
+                let generation = self.timer_generation[node];
+                let jitter = self.rng.random_range(0..=self.cfg.timeout_ms);
+                self.schedule(
+                    self.cfg.timeout_ms + jitter,
+                    Event::Timeout { node, generation },
+                );
+            }
+            TimerChange::Cancel => self.timer_generation[node] += 1,
+            TimerChange::Unchanged => {}
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, from: NodeIndex, to: NodeIndex, message: PeerMessage) {
+        self.report.messages += 1;
+        let cut = self
+            .partition
+            .as_ref()
+            .is_some_and(|side| side[from] != side[to]);
+        if cut || (self.faulty() && self.rng.random_range(0..100) < self.cfg.drop_percent) {
+            return;
+        }
+        let copies = if self.faulty() && self.rng.random_range(0..100) < self.cfg.duplicate_percent
+        {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let delay = self.rng.random_range(1..=self.cfg.delay_ms_max);
+            self.schedule(
+                delay,
+                Event::Deliver {
+                    from,
+                    to,
+                    message: message.clone(),
+                },
+            );
+        }
+    }
+
+    fn submit(&mut self, client: usize) -> Result<(), String> {
+        if !self.faulty() {
+            return Ok(()); // no new commands while the cluster settles
+        }
+        let op = match self.rng.random_range(0..3) {
+            0 => KvOp::Read {
+                key: self.rng.random_range(0..2),
+            },
+            1 => KvOp::Write {
+                key: self.rng.random_range(0..2),
+                value: self.rng.random_range(0..5),
+            },
+            _ => KvOp::Cas {
+                key: self.rng.random_range(0..2),
+                from: self.rng.random_range(0..5),
+                to: self.rng.random_range(0..5),
+            },
+        };
+        let node = self.rng.random_range(0..self.cfg.nodes);
+        let seq = {
+            let state = &mut self.clients[client];
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            state.in_flight = Some((seq, self.now_ms));
+            seq
+        };
+        let thread = self.clients[client].thread;
+        self.history
+            .on_invoke(thread, op.clone())
+            .map_err(|error| format!("client history: {error}"))?;
+        self.report.submitted += 1;
+        let id = RequestId {
+            client: self.clients[client].name.clone(),
+            seq,
+        };
+        self.schedule(
+            self.cfg.client_timeout_ms,
+            Event::ClientGivesUp { client, seq },
+        );
+        // A command sent to a crashed node is lost; the client times out.
+        if let Some(replica) = self.replicas[node].as_mut() {
+            let step = replica.on_request(id, op);
+            self.apply(node, step)?;
+        }
+        Ok(())
+    }
+
+    fn answer(&mut self, node: NodeIndex, id: RequestId, result: KvResult) -> Result<(), String> {
+        let Some(client) = self.clients.iter().position(|c| c.name == id.client) else {
+            return Err(format!("node {node} answered an unknown client {id:?}"));
+        };
+        let state = &mut self.clients[client];
+        let Some((seq, submitted_at)) = state.in_flight else {
+            return Ok(()); // the client gave up already; its thread stays blocked
+        };
+        if seq != id.seq {
+            return Ok(());
+        }
+        state.in_flight = None;
+        let thread = state.thread;
+        self.history
+            .on_return(thread, result)
+            .map_err(|error| format!("client history: {error}"))?;
+        self.answered.insert(id);
+        self.report.answered += 1;
+        self.report
+            .commit_latencies_ms
+            .push(self.now_ms - submitted_at);
+        let pause = self.rng.random_range(0..20);
+        self.schedule(pause, Event::Submit { client });
+        Ok(())
+    }
+
+    fn give_up(&mut self, client: usize, seq: u64) {
+        let state = &mut self.clients[client];
+        if state.in_flight.map(|(pending, _)| pending) != Some(seq) {
+            return; // answered in time
+        }
+        state.in_flight = None;
+        state.thread = self.next_thread;
+        self.next_thread += 1;
+        self.schedule(0, Event::Submit { client });
+    }
+
+    /// Every 100 ms of the faulty phase: maybe crash a node (at most a minority down at once),
+    /// maybe split the network in two for a while.
+    fn chaos(&mut self) {
+        if !self.faulty() {
+            return;
+        }
+        let down = self.replicas.iter().filter(|r| r.is_none()).count();
+        if 2 * (down + 1) < self.cfg.nodes + 1
+            && self.rng.random_range(0..100) < self.cfg.crash_percent_per_100ms
+        {
+            let node = self.rng.random_range(0..self.cfg.nodes);
+            if self.replicas[node].take().is_some() {
+                self.report.crashes += 1;
+                self.timer_generation[node] += 1;
+                let down_for = self.rng.random_range(50..400);
+                self.schedule(down_for, Event::Restart { node });
+            }
+        }
+        if self.partition.is_none()
+            && self.rng.random_range(0..100) < self.cfg.partition_percent_per_100ms
+        {
+            let sides = (0..self.cfg.nodes)
+                .map(|_| self.rng.random_bool(0.5))
+                .collect();
+            self.partition = Some(sides);
+            self.report.partitions += 1;
+        } else if self.partition.is_some() && self.rng.random_range(0..100) < 30 {
+            self.partition = None;
+        }
+        self.schedule(100, Event::Chaos);
+    }
+
+    /// A node comes back with only its disk: the acceptor state it persisted.
+    fn restart(&mut self, node: NodeIndex) -> Result<(), String> {
+        if self.replicas[node].is_some() {
+            return Ok(());
+        }
+        let recovered = MultiAcceptor::recover(self.disks[node].as_ref(), self.cfg.flaw);
+        self.replicas[node] = Some(Replica::new(node, self.cfg.nodes, Some(recovered)));
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), String> {
+        let majority = self.cfg.nodes / 2 + 1;
+        let mut chosen: BTreeMap<Slot, &Entry> = BTreeMap::new();
+        for ((slot, proposal), acceptors) in &self.acceptances {
+            if acceptors.len() < majority {
+                continue;
+            }
+            if let Some(other) = chosen.insert(*slot, &proposal.value) {
+                if *other != proposal.value {
+                    return Err(format!(
+                        "slot {slot} chosen twice: {other:?} and {:?}",
+                        proposal.value
+                    ));
+                }
+            }
+        }
+        let replicas: Vec<&Replica> = self.replicas.iter().flatten().collect();
+        for replica in &replicas {
+            for (slot, entry) in &replica.log {
+                match chosen.get(slot) {
+                    Some(value) if *value == entry => {}
+                    other => {
+                        return Err(format!(
+                            "n{} learned slot {slot} as {entry:?}, but the acceptors chose \
+                             {other:?}",
+                            replica.index + 1
+                        ))
+                    }
+                }
+            }
+        }
+        let logged: BTreeSet<&RequestId> = chosen
+            .values()
+            .filter_map(|entry| match entry {
+                Entry::Command { id, .. } => Some(id),
+                Entry::Noop => None,
+            })
+            .collect();
+        if let Some(lost) = self.answered.iter().find(|id| !logged.contains(id)) {
+            return Err(format!(
+                "{lost:?} was answered but is not in the chosen log"
+            ));
+        }
+        if self.history.serialized_history().is_none() {
+            return Err(format!(
+                "the client history is not linearizable: {:?}",
+                self.history
+            ));
+        }
+        self.report.longest_log = replicas
+            .iter()
+            .map(|replica| replica.log.len())
+            .max()
+            .unwrap_or(0);
+        Ok(())
+    }
+}
+
+/// The median and 99th percentile of `values` (sorted in place), or `None` if empty.
+pub fn median_and_p99(values: &mut [u64]) -> Option<(u64, u64)> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let at = |fraction: f64| values[((values.len() - 1) as f64 * fraction).round() as usize];
+    Some((at(0.5), at(0.99)))
+}

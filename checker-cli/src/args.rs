@@ -47,7 +47,7 @@ pub struct FlawsArgs {
     /// Only these flaws (default: the whole catalogue).
     #[arg(value_name = "FLAW", value_parser = clap::builder::PossibleValuesParser::new(flaw_names()))]
     pub only: Vec<String>,
-    /// Check every flaw in the smallest configuration that exposes it, and print a table of
+    /// Check every flaw in the small configuration that exposes it, and print a table of
     /// verdicts with each shortest counterexample. Exits 1 if any flaw is not as catalogued.
     #[arg(long)]
     pub check: bool,

@@ -33,7 +33,7 @@ impl Row {
             (Consequence::Breaks(_), true) => "caught",
             (Consequence::Benign, true) => "benign",
             (Consequence::Breaks(_), false) => "MISSED",
-            (Consequence::Benign, false) => "UNSAFE",
+            (Consequence::Benign, false) => "NOT BENIGN",
         }
     }
 
@@ -51,31 +51,38 @@ impl Row {
 }
 
 /// What a `check --flaw NAME` run should add from the catalogue: that the flaw is benign, or,
-/// when the run did not catch it, where the catalogue does.
-pub fn note_on_run(flaw: Flaw, outcome: &Outcome, addr: SocketAddr) -> Option<String> {
+/// when a complete run violated nothing, where the catalogue does catch it.
+pub fn note_on_run(
+    flaw: Flaw,
+    model_name: &str,
+    flags: &[(&'static str, String)],
+    outcome: &Outcome,
+    addr: SocketAddr,
+) -> Option<String> {
     let entry = catalogue::entry_for(flaw)?;
-    match entry.consequence {
-        Consequence::Benign => Some(format!(
+    if entry.consequence == Consequence::Benign {
+        return Some(format!(
             "note: the catalogue lists {flaw} as benign: {}.",
             entry.lesson
-        )),
-        Consequence::Breaks(property) => {
-            let caught = outcome
-                .properties
-                .iter()
-                .any(|found| found.name == property && found.verdict == Verdict::Violated);
-            (!caught).then(|| {
-                format!(
-                    "note: this configuration does not expose {flaw}. The catalogue catches it \
-                     breaking \"{property}\" with {} {} (`paxos-check flaws --check`); step \
-                     through that model with:\n  {}",
-                    entry.setting.model_name(),
-                    entry.setting.brief(),
-                    Row::explore_command_for(&entry, addr)
-                )
-            })
-        }
+        ));
     }
+    let violated_any = outcome
+        .properties
+        .iter()
+        .any(|property| property.verdict == Verdict::Violated && property.excused.is_none());
+    let same_configuration =
+        entry.setting.model_name() == model_name && entry.setting.flags() == flags;
+    if violated_any || !outcome.complete || same_configuration {
+        return None;
+    }
+    Some(format!(
+        "note: this configuration does not expose {flaw}: nothing was violated in the whole \
+         state space. The catalogue catches it in {} {} (`paxos-check flaws --check {flaw}`); \
+         step through that model with:\n  {}",
+        entry.setting.model_name(),
+        entry.setting.brief(),
+        Row::explore_command_for(&entry, addr)
+    ))
 }
 
 fn expected(consequence: Consequence) -> &'static str {
@@ -122,7 +129,7 @@ fn check_one(entry: &Entry, threads: usize) -> Finding {
     };
     eprintln!(
         "{outcome}; {} states, {:.2} s",
-        finding.unique_states, finding.seconds
+        finding.states, finding.seconds
     );
     finding
 }
@@ -153,7 +160,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 
 fn list_text(rows: &[Row]) -> String {
     let mut out = String::from(
-        "Classic Paxos flaws: each bends one rule of the real protocol code.\n\
+        "Classic Paxos flaws: each bends one rule of the real protocol code (one bends two).\n\
          `paxos-check flaws --check` lets the checker catch every one; \
          `paxos-check check MODEL --flaw NAME` shows one.\n\n",
     );
@@ -220,7 +227,7 @@ fn table_row(row: &Row, addr: SocketAddr) -> Vec<String> {
         row.verdict().to_string(),
         property,
         found.map_or("-".into(), |found| found.steps.len().to_string()),
-        finding.unique_states.to_string(),
+        finding.states.to_string(),
         format!("{:.2}", finding.seconds),
         found.map_or("-".into(), |found| explorer_url(addr, &found.explorer_path)),
     ]
@@ -262,14 +269,14 @@ fn details(row: &Row, addr: SocketAddr) -> String {
             let _ = writeln!(
                 out,
                 "  NOT CAUGHT: \"{property}\" was not violated in {} states",
-                finding.unique_states
+                finding.states
             );
         }
         (None, Consequence::Benign) if finding.violated.is_empty() => {
             let _ = writeln!(
                 out,
-                "  Every safety property holds: {} reachable states, all explored.",
-                finding.unique_states
+                "  Every safety and liveness property holds: {} reachable states, all explored.",
+                finding.states
             );
             if !finding.missing_examples.is_empty() {
                 let _ = writeln!(
@@ -282,9 +289,9 @@ fn details(row: &Row, addr: SocketAddr) -> String {
         (None, Consequence::Benign) => {
             let _ = writeln!(
                 out,
-                "  UNSAFE after all: violated {}; see `{}`",
+                "  NOT BENIGN after all: violated {}; serve the model with `{}`",
                 finding.violated.join(", "),
-                row.explore_command(addr).replacen("explore", "check", 1)
+                row.explore_command(addr)
             );
         }
     }
@@ -325,7 +332,6 @@ fn json_row(row: &Row, addr: SocketAddr) -> Value {
     fields.insert("as_catalogued".into(), Value::from(row.confirmed()));
     fields.insert("complete".into(), Value::from(finding.complete));
     fields.insert("states".into(), Value::from(finding.states));
-    fields.insert("unique_states".into(), Value::from(finding.unique_states));
     fields.insert("seconds".into(), Value::from(finding.seconds));
     fields.insert("violated".into(), Value::from(finding.violated.clone()));
     fields.insert(

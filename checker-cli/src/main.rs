@@ -95,7 +95,13 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
     }
     let flaw = model.flaw();
     let outcome = run::check(model, &settings);
-    let flaw_note = flaws::note_on_run(flaw, &outcome, run.addr);
+    let flaw_note = flaws::note_on_run(
+        flaw,
+        description.model_name,
+        &description.flags,
+        &outcome,
+        run.addr,
+    );
     match run.format {
         Format::Text => {
             print!("{}", report::text(&description, &outcome));

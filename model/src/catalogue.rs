@@ -1,5 +1,6 @@
-//! The flaw catalogue as a claim the checker confirms: for every flaw, the smallest configuration
-//! that exposes it, the safety property it breaks there (or that it is benign), and the rule of
+//! The flaw catalogue as a claim the checker confirms: for every flaw, a small configuration that
+//! exposes it (two or three acceptors, two proposers or leaders, as few ballots and slots as the
+//! story needs), the safety property it breaks there (or that it is benign), and the rule of
 //! Paxos it teaches; `examine` runs the checker on one entry and returns what it found.
 //!
 //! A flawed entry is searched breadth-first for its property's first violation (`search`): BFS
@@ -250,8 +251,9 @@ pub struct Counterexample {
 pub struct Finding {
     /// The whole state space was explored (benign entries; flawed runs stop at the violation).
     pub complete: bool,
+    /// Distinct states: for a benign entry, every reachable one; for a flawed entry, those the
+    /// breadth-first search had discovered when it met the violation (deterministic, so pinned).
     pub states: usize,
-    pub unique_states: usize,
     pub seconds: f64,
     /// Safety and liveness properties the run found violated.
     pub violated: Vec<&'static str>,
@@ -265,10 +267,7 @@ impl Finding {
     /// nothing in a complete run.
     pub fn confirms(&self, consequence: Consequence) -> bool {
         match consequence {
-            Consequence::Breaks(property) => self
-                .counterexample
-                .as_ref()
-                .is_some_and(|found| found.property == property),
+            Consequence::Breaks(_) => self.counterexample.is_some(),
             Consequence::Benign => self.complete && self.violated.is_empty(),
         }
     }
@@ -315,8 +314,7 @@ fn catch<M: Checkable>(model: M, name: &'static str) -> Finding {
     });
     Finding {
         complete: counterexample.is_none(),
-        states: search.states_visited,
-        unique_states: search.states_visited,
+        states: search.states_discovered,
         seconds: started.elapsed().as_secs_f64(),
         violated: counterexample.iter().map(|_| name).collect(),
         missing_examples: Vec::new(),
@@ -348,8 +346,7 @@ fn clear<M: Checkable>(model: M, threads: usize) -> Finding {
         .collect();
     Finding {
         complete,
-        states: checker.state_count(),
-        unique_states: checker.unique_state_count(),
+        states: checker.unique_state_count(),
         seconds: started.elapsed().as_secs_f64(),
         violated,
         missing_examples,

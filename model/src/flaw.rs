@@ -2,8 +2,10 @@
 //!
 //! A flaw is a parameter of the protocol's own rules, not a second implementation: every rule in
 //! `rules`, `single` and `multi` that a flaw bends takes the flaw and deviates at exactly one
-//! branch. The checker, the node and the tests therefore all exercise the real code path, and a
-//! counterexample under a flaw shows which rule of Paxos the flaw breaks.
+//! branch. A flaw bends one rule, except `shared-ballots-and-equal-promise`, which bends the two
+//! rules of its name (each at its own branch, asked through `shares_ballots` and
+//! `promises_equal_ballot`). The checker, the node and the tests therefore all exercise the real
+//! code path, and a counterexample under a flaw shows which rule of Paxos the flaw breaks.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -2,7 +2,7 @@
 //!
 //! The pure transition functions of single-decree Paxos and Multi-Paxos (`single`, `multi`),
 //! the rules they share (`rules`), the course's safety scenarios built on them (`course`), and
-//! the flaws that each bend one rule (`flaw`) and the catalogue that shows what each one breaks
+//! the flaws that each bend one rule, or a pair (`flaw`), and the catalogue that shows what each one breaks
 //! (`catalogue`). Nothing here does I/O,
 //! reads a clock or draws a random number: the stateright models and `paxos-node` are adapters
 //! that feed inputs in and apply the steps that come out.

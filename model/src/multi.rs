@@ -13,7 +13,10 @@
 //! unless a higher ballot has reached them, in which case the leader is preempted anyway; if one
 //! of them is lost or slow, the retry timer runs Phase 1 again at a higher ballot, to everyone.
 //! Sending to the other acceptors too would add no safety and, in the model, would multiply the
-//! interleavings of each slot's late Accepts with every later slot.
+//! interleavings of each slot's late Accepts with every later slot. (Under the `minority-quorum`
+//! flaw the promisers are a minority, so no value is ever chosen by a true majority: the flaw
+//! shows as leaders that learn values no majority accepted, `logs agree`, while the single-decree
+//! model, which broadcasts, shows two values chosen.)
 
 use crate::ballot::{quorum_size, AcceptorIndex, Ballot, Proposal};
 use crate::flaw::Flaw;
@@ -200,7 +203,8 @@ pub enum LeaderStatus<V> {
         promises: BTreeMap<AcceptorIndex, Vec<(Slot, Proposal<V>)>>,
     },
     /// Phase 1 done at `ballot`: new slots go straight to Phase 2 until a refusal shows a higher
-    /// ballot. `quorum` are the acceptors whose promises established it, Phase 2's recipients.
+    /// ballot. `quorum` are Phase 2's recipients: the acceptors whose promises established the
+    /// ballot (every acceptor under `new-leader-skips-phase1`, where no Phase 1 ran).
     Leading {
         ballot: Ballot,
         quorum: BTreeSet<AcceptorIndex>,

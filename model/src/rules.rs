@@ -141,7 +141,7 @@ impl Default for Votes {
 
 /// The ballot a proposer starts after having seen rounds up to `highest_seen_round`: the next
 /// round, so that it is above every ballot the proposer knows of, tagged with the proposer's index
-/// so that it is unique. The `shared-ballots` flaw drops the tag.
+/// so that it is unique. The `shared-ballots` flaws drop the tag.
 pub fn next_ballot(highest_seen_round: u64, proposer: u32, flaw: Flaw) -> Ballot {
     let proposer = if flaw.shares_ballots() { 0 } else { proposer };
     Ballot::new(highest_seen_round + 1, proposer)

@@ -36,13 +36,14 @@ where
     search(model, property, steps_max, states_max).path
 }
 
-/// What a breadth-first search for a discovery found, and how many distinct states it visited.
+/// What a breadth-first search for a discovery found, and how many distinct states it had
+/// discovered (expanded or queued) by then.
 pub struct Search<M: Model> {
     pub path: Option<Path<M::State, M::Action>>,
-    pub states_visited: usize,
+    pub states_discovered: usize,
 }
 
-/// `shortest_discovery`, also counting the distinct states it visited on the way.
+/// `shortest_discovery`, also counting the distinct states it discovered on the way.
 pub fn search<M>(
     model: &M,
     property: &Property<M>,
@@ -56,7 +57,7 @@ where
 {
     let found = |path, parents: &HashMap<u64, Option<(u64, usize)>>| Search {
         path,
-        states_visited: parents.len(),
+        states_discovered: parents.len(),
     };
     let condition = property.condition;
     let is_discovery = |state: &M::State, terminal: bool| match property.expectation {

@@ -1,5 +1,5 @@
 //! The flaw catalogue, borne out: every flaw breaks the property the catalogue says, with a
-//! shortest counterexample of pinned length after visiting a pinned number of states; every benign
+//! shortest counterexample of pinned length after discovering a pinned number of states; every benign
 //! flaw passes an exhaustive check. A change to the protocol or the models that changes any of
 //! these shows up here, in review.
 
@@ -18,14 +18,14 @@ fn examined(flaw: Flaw) -> Finding {
 }
 
 /// `flaw` breaks `property` with a shortest counterexample of `steps` steps, found after
-/// visiting `states` distinct states breadth-first.
+/// discovering `states` distinct states breadth-first.
 fn assert_caught(flaw: Flaw, property: &'static str, steps: usize, states: usize) -> Vec<String> {
     let entry = entry_for(flaw).expect("catalogued");
     assert_eq!(entry.consequence, Consequence::Breaks(property));
     let finding = examined(flaw);
     let found = finding.counterexample.expect("a counterexample");
     assert_eq!(
-        (found.steps.len(), finding.unique_states),
+        (found.steps.len(), finding.states),
         (steps, states),
         "{flaw}: {:#?}",
         found.steps
@@ -71,7 +71,7 @@ fn promise_equal_ballot_is_benign_with_unique_ballots() {
     // The whole default single-decree space, every property as for Paxos itself.
     let finding = examined(Flaw::PromiseEqualBallot);
     assert!(finding.complete);
-    assert_eq!(finding.unique_states, 62_907);
+    assert_eq!(finding.states, 62_907);
     assert_eq!(finding.violated, Vec::<&str>::new());
     assert_eq!(finding.missing_examples, Vec::<&str>::new());
 }
@@ -82,7 +82,7 @@ fn shared_ballots_alone_is_safe_but_the_loser_never_proposes() {
     // majority; the other is refused and, with one ballot, stops. Safe, with less to see.
     let finding = examined(Flaw::SharedBallots);
     assert!(finding.complete);
-    assert_eq!(finding.unique_states, 4_169);
+    assert_eq!(finding.states, 4_169);
     assert_eq!(finding.violated, Vec::<&str>::new());
     assert_eq!(
         finding.missing_examples,

@@ -838,6 +838,40 @@ fn multi_paxos_without_phase1_for_a_new_leader_breaks_slot_agreement_and_exits_1
     );
 }
 
+/// With one slot there is no later slot to skip Phase 1 for and no second slot for another
+/// leader: those examples are not asked for, and Paxos itself still exits 0.
+#[test]
+fn multi_paxos_with_one_slot_asks_only_for_what_one_slot_can_show() {
+    let run = paxos_check(&["check", "multi", "--slots", "1"]);
+
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    let names: Vec<String> = verdict_lines(&run.stdout)
+        .iter()
+        .map(|line| line.split(' ').skip(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|line| !line.starts_with("phase 1 skipped") && !line.starts_with("leader change")),
+        "{names:?}"
+    );
+}
+
+/// Under `minority-quorum` a Multi-Paxos leader decides on a minority's say: leaders learn
+/// different commands for one slot. (Thrifty Phase 2 sends to the promisers only, so no value
+/// reaches a true majority; the single-decree model, which broadcasts, shows two values chosen.)
+#[test]
+fn multi_paxos_minority_quorum_splits_the_leaders_logs() {
+    let run = paxos_check(&["check", "multi", "--flaw", "minority-quorum"]);
+
+    assert_eq!(exit_status(&run), 1, "{}{}", run.stdout, run.stderr);
+    let verdicts = verdict_lines(&run.stdout);
+    assert!(
+        verdicts.contains(&"FAIL always logs agree violated (8 steps)".to_string()),
+        "{verdicts:?}"
+    );
+}
+
 #[test]
 fn multi_paxos_bad_flags_exit_2_naming_the_flag() {
     let cases: [(&[&str], &str); 4] = [

@@ -33,6 +33,14 @@ pub enum KvOp {
     },
 }
 
+impl KvOp {
+    pub fn key(&self) -> Key {
+        match *self {
+            KvOp::Read { key } | KvOp::Write { key, .. } | KvOp::Cas { key, .. } => key,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KvResult {
     ReadOk {

@@ -85,8 +85,37 @@ fn many_seeds() {
         .ok()
         .map(|value| value.parse().expect("SIM_SEEDS is a number"))
         .unwrap_or(100_000);
-    let (submitted, answered) = run_seeds(0..seeds, &SimConfig::default());
-    eprintln!("{seeds} seeds: {answered} of {submitted} commands answered");
+    let started = std::time::Instant::now();
+    let mut slowest = (0.0, 0);
+    let (mut submitted, mut answered) = (0, 0);
+    for seed in 0..seeds {
+        let seed_started = std::time::Instant::now();
+        let report = Simulation::new(seed, SimConfig::default())
+            .run()
+            .unwrap_or_else(|failure| panic!("{failure}"));
+        let seconds = seed_started.elapsed().as_secs_f64();
+        if seconds > slowest.0 {
+            slowest = (seconds, seed);
+        }
+        submitted += report.submitted;
+        answered += report.answered;
+        if (seed + 1) % 10_000 == 0 {
+            eprintln!(
+                "{} seeds, {:.0} s, slowest seed {} ({:.2} s)",
+                seed + 1,
+                started.elapsed().as_secs_f64(),
+                slowest.1,
+                slowest.0
+            );
+        }
+    }
+    eprintln!(
+        "{seeds} seeds: {answered} of {submitted} commands answered, {:.0} s, slowest seed {} \
+         ({:.2} s)",
+        started.elapsed().as_secs_f64(),
+        slowest.1,
+        slowest.0
+    );
 }
 
 /// The checks have teeth: nodes that restart without their disk (the `forget-on-crash` flaw)

@@ -101,6 +101,9 @@ pub struct Replica {
     /// Requests whose client waits on this node for the answer.
     pub clients: BTreeSet<RequestId>,
     pub known_leader: Option<NodeIndex>,
+    /// Where each unplaced command was last forwarded, so that it is sent once per leader (and
+    /// again after a timeout, in case the message was lost).
+    pub forwarded: BTreeMap<RequestId, NodeIndex>,
     pub highest_ballot_seen: Option<Ballot>,
     /// The timer is running, and `applied_below` when it was armed (to tell progress).
     pub timer_armed_at: Option<Slot>,
@@ -138,6 +141,7 @@ impl Replica {
             unplaced: BTreeMap::new(),
             clients: BTreeSet::new(),
             known_leader: None,
+            forwarded: BTreeMap::new(),
             highest_ballot_seen: None,
             timer_armed_at: None,
         }
@@ -148,10 +152,7 @@ impl Replica {
         let mut step = ReplicaStep::default();
         if !self.applied.contains(&id) {
             self.clients.insert(id.clone());
-            self.unplaced.insert(id.clone(), op.clone());
-            if !self.leads_or_campaigns() {
-                self.forward_or_campaign(&mut step, Some((id, op)));
-            }
+            self.unplaced.insert(id, op);
         }
         self.finish(step)
     }
@@ -163,10 +164,7 @@ impl Replica {
             PeerMessage::Paxos(message) => self.deliver(from, message, &mut step),
             PeerMessage::Forward { id, op } => {
                 if !self.applied.contains(&id) && !self.in_log(&id) {
-                    self.unplaced.insert(id.clone(), op.clone());
-                    if !self.leads_or_campaigns() {
-                        self.forward_or_campaign(&mut step, Some((id, op)));
-                    }
+                    self.unplaced.insert(id, op);
                 }
             }
             PeerMessage::Chosen { slot, entry } => self.learn(slot, entry, &mut step),
@@ -188,6 +186,7 @@ impl Replica {
     pub fn on_timeout(&mut self) -> ReplicaStep {
         let mut step = ReplicaStep::default();
         let armed_at = self.timer_armed_at.take();
+        self.forwarded.clear(); // a Forward may have been lost: send again
         if self.outstanding() && armed_at == Some(self.applied_below) {
             let leader_step = if self.leader.is_leading() {
                 self.leader.on_timeout(Flaw::None)
@@ -241,13 +240,23 @@ impl Replica {
         !self.unplaced.is_empty() || !self.leader.in_flight.is_empty() || self.has_hole()
     }
 
-    /// Without a ballot of its own: forward to the leader it knows, or campaign if it knows none
-    /// (or believes it is the leader itself, after a restart).
-    fn forward_or_campaign(&mut self, step: &mut ReplicaStep, command: Option<(RequestId, KvOp)>) {
+    /// Without a ballot of its own: forward unplaced commands to the leader it knows, or
+    /// campaign if it knows none (or believes it is the leader itself, after a restart).
+    fn forward_or_campaign(&mut self, step: &mut ReplicaStep) {
+        if self.unplaced.is_empty() {
+            return;
+        }
         match self.known_leader {
             Some(leader) if leader != self.index => {
-                if let Some((id, op)) = command {
-                    step.send.push((leader, PeerMessage::Forward { id, op }));
+                for (id, op) in &self.unplaced {
+                    if self.forwarded.get(id) != Some(&leader) {
+                        let forward = PeerMessage::Forward {
+                            id: id.clone(),
+                            op: op.clone(),
+                        };
+                        step.send.push((leader, forward));
+                        self.forwarded.insert(id.clone(), leader);
+                    }
                 }
             }
             _ => {
@@ -375,16 +384,19 @@ impl Replica {
                     }
                 }
                 self.unplaced.remove(id);
+                self.forwarded.remove(id);
             }
             self.applied_below += 1;
         }
     }
 
-    /// Every handler ends here: a leader places what is unplaced and fills holes, and the timer
-    /// follows whether work is outstanding.
+    /// Every handler ends here: a leader places what is unplaced and fills holes, a node without
+    /// a ballot forwards it, and the timer follows whether work is outstanding.
     fn finish(&mut self, mut step: ReplicaStep) -> ReplicaStep {
         if self.leader.is_leading() {
             self.place_commands(&mut step);
+        } else if !self.leads_or_campaigns() {
+            self.forward_or_campaign(&mut step);
         }
         match (self.outstanding(), self.timer_armed_at) {
             (true, None) => {

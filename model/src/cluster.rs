@@ -149,12 +149,11 @@ impl Replica {
 
     /// A client asks this node to run `op`.
     pub fn on_request(&mut self, id: RequestId, op: KvOp) -> ReplicaStep {
-        let mut step = ReplicaStep::default();
         if !self.applied.contains(&id) {
             self.clients.insert(id.clone());
             self.unplaced.insert(id, op);
         }
-        self.finish(step)
+        self.finish(ReplicaStep::default())
     }
 
     pub fn on_peer(&mut self, from: NodeIndex, message: PeerMessage) -> ReplicaStep {

@@ -136,6 +136,16 @@ impl Body {
         as_u64(self.required(field)?, field)
     }
 
+    pub fn i64(&self, field: &str) -> Result<i64, RequestError> {
+        self.required(field)?.as_i64().ok_or_else(|| {
+            RequestError::malformed(format!(
+                "field {field} must be an integer from {} to {}",
+                i64::MIN,
+                i64::MAX
+            ))
+        })
+    }
+
     pub fn optional_u64(&self, field: &str) -> Result<Option<u64>, RequestError> {
         match self.0.get(field) {
             None | Some(Value::Null) => Ok(None),

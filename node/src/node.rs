@@ -3,20 +3,32 @@
 //!
 //! The node hosts a single-decree acceptor and learner (tasks 7-3-1, 7-3-2), a Multi-Paxos
 //! acceptor and leader (7-3-4), and runs the course's safety experiments (7-3-3) on the model's
-//! roles. It does no I/O: `handle_line` takes one input line and returns the messages to write,
-//! in order, plus anything worth logging.
+//! roles. With more than one node in `node_ids` it is also one replica of a cluster serving
+//! Maelstrom's `lin-kv` workload (`cluster`). It does no network I/O: `handle_line` takes one
+//! input line and returns the messages to write, in order, plus anything worth logging, and the
+//! event loop owns the clock; the one thing it writes itself is the acceptor's state under
+//! `--data-dir`, which must be durable before the messages it returns leave.
+
+mod cluster;
 
 use crate::codec::{self, Body, ErrorCode, Item, ParsedLine, Reply, RequestError};
+use paxos_model::cluster::Replica;
 use paxos_model::course::{self, NewProposalOutcome, ProposalRecord, SafetyScenario};
 use paxos_model::multi::{
     Addressed, Decision, Leader, LeaderStep, MultiAcceptor, MultiMessage, Slot,
 };
-use paxos_model::rules::ValueSource;
+use paxos_model::rules::{TimerChange, ValueSource};
 use paxos_model::single::{Acceptor, Learner, Message};
 use paxos_model::{Ballot, Flaw, Proposal};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
+use std::path::PathBuf;
+
+/// An error the node cannot serve on from: its acceptor state could not be made durable, so any
+/// promise it sent might be forgotten. The event loop stops the process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeError(pub String);
 
 /// A message for the event loop to write.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,12 +45,18 @@ impl Outgoing {
     }
 }
 
-/// What one input line produced.
+/// What one input line (or a timeout) produced.
 #[derive(Debug, Default)]
 pub struct LineOutcome {
     pub messages: Vec<Outgoing>,
     /// A line that could not be answered, or was answered with an error: worth a log line.
     pub diagnostic: Option<String>,
+    /// Notes from the cluster replica (dropped peer messages), worth a log line each.
+    pub notes: Vec<String>,
+    /// How the retry timer changes; the event loop keeps the deadline.
+    pub timer: TimerChange,
+    /// The node must stop: see `ServeError`.
+    pub fatal: Option<String>,
 }
 
 struct Membership {
@@ -61,16 +79,23 @@ pub struct Node {
     multi_acceptor: MultiAcceptor<Value>,
     leader: Option<Leader<Value>>,
     waiting: BTreeMap<Slot, Vec<Waiter>>,
+    /// The lin-kv replica, for every cluster size (a single node is a cluster of one).
+    replica: Option<Replica>,
+    /// Where the replica's acceptor persists; `None` keeps it in memory only.
+    data_dir: Option<PathBuf>,
+    timer: TimerChange,
+    notes: Vec<String>,
+    fatal: Option<String>,
 }
 
 impl Default for Node {
     fn default() -> Self {
-        Node::new()
+        Node::new(None)
     }
 }
 
 impl Node {
-    pub fn new() -> Self {
+    pub fn new(data_dir: Option<PathBuf>) -> Self {
         Node {
             membership: None,
             next_msg_id: 0,
@@ -79,10 +104,62 @@ impl Node {
             multi_acceptor: MultiAcceptor::new(),
             leader: None,
             waiting: BTreeMap::new(),
+            replica: None,
+            data_dir,
+            timer: TimerChange::Unchanged,
+            notes: Vec::new(),
+            fatal: None,
         }
     }
 
+    /// The retry timer fired: the cluster replica's turn.
+    pub fn handle_timeout(&mut self) -> LineOutcome {
+        let replies = self.on_timer().unwrap_or_else(|error| {
+            self.fatal = Some(error.0);
+            vec![]
+        });
+        let src = self.own_id().unwrap_or_default().to_owned();
+        let messages = replies
+            .into_iter()
+            .map(|(dest, reply)| self.stamp(src.clone(), dest, reply))
+            .collect();
+        self.finish_outcome(LineOutcome {
+            messages,
+            ..LineOutcome::default()
+        })
+    }
+
+    /// How long the retry timer waits: the configured timeout, plus a share of it by this node's
+    /// index, so that after a leader fails the nodes do not all campaign at the same moment.
+    pub fn timer_delay(&self, timeout: std::time::Duration) -> std::time::Duration {
+        let (index, count) = match &self.membership {
+            Some(membership) => (self.own_index(), membership.ids.len()),
+            None => (0, 1),
+        };
+        timeout + timeout.mul_f64(index as f64 / count as f64)
+    }
+
+    fn log(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
+    /// Hands the timer change, the notes and any fatal error over to the event loop.
+    fn finish_outcome(&mut self, mut outcome: LineOutcome) -> LineOutcome {
+        outcome.timer = std::mem::take(&mut self.timer);
+        outcome.notes = std::mem::take(&mut self.notes);
+        outcome.fatal = self.fatal.take();
+        if outcome.fatal.is_some() {
+            outcome.messages.clear(); // nothing may leave after a failed persist
+        }
+        outcome
+    }
+
     pub fn handle_line(&mut self, line: &str) -> LineOutcome {
+        let outcome = self.handle_line_inner(line);
+        self.finish_outcome(outcome)
+    }
+
+    fn handle_line_inner(&mut self, line: &str) -> LineOutcome {
         let envelope = match codec::parse_line(line) {
             Ok(ParsedLine::Message(envelope)) => envelope,
             Ok(ParsedLine::BadEnvelope(bad)) => {
@@ -92,15 +169,19 @@ impl Node {
                 return LineOutcome {
                     messages: vec![message],
                     diagnostic,
+                    ..LineOutcome::default()
                 };
             }
             Err(unanswerable) => {
                 return LineOutcome {
-                    messages: vec![],
                     diagnostic: Some(format!("skipped line: {}", unanswerable.0)),
+                    ..LineOutcome::default()
                 };
             }
         };
+        if self.is_peer(&envelope.src) {
+            return self.serve_peer(&envelope.src, &envelope.body);
+        }
         let msg_id = envelope.body.msg_id();
         let src = self.own_id().unwrap_or(&envelope.dest).to_owned();
         // The core asserts its invariants; should one ever fail, answer with Maelstrom's `crash`
@@ -122,7 +203,7 @@ impl Node {
                     .collect();
                 LineOutcome {
                     messages,
-                    diagnostic: None,
+                    ..LineOutcome::default()
                 }
             }
             Err(error) => {
@@ -131,8 +212,45 @@ impl Node {
                 LineOutcome {
                     messages: vec![message],
                     diagnostic,
+                    ..LineOutcome::default()
                 }
             }
+        }
+    }
+
+    /// A line from another node of the cluster: a peer message, or something to log and drop.
+    fn serve_peer(&mut self, src: &str, body: &Body) -> LineOutcome {
+        let message_type = body.message_type().unwrap_or("(no type)").to_owned();
+        if !cluster::PEER_TYPES.contains(&message_type.as_str()) {
+            return LineOutcome {
+                diagnostic: Some(format!(
+                    "dropped a '{message_type}' message from peer {src}: not a peer message"
+                )),
+                ..LineOutcome::default()
+            };
+        }
+        let served = panic::catch_unwind(AssertUnwindSafe(|| self.peer_message(src, body)));
+        let replies = match served {
+            Ok(Ok(replies)) => replies,
+            Ok(Err(error)) => {
+                self.fatal = Some(error.0);
+                vec![]
+            }
+            Err(_) => {
+                self.log(format!(
+                    "internal error on a '{message_type}' message from peer {src}; dropped"
+                ));
+                vec![]
+            }
+        };
+        let own = self.own_id().expect("peers exist after init").to_owned();
+        let messages = replies
+            .into_iter()
+            .map(|(dest, reply)| self.stamp(own.clone(), dest, reply))
+            .collect();
+        LineOutcome {
+            messages,
+            ..LineOutcome::default()
         }
     }
 
@@ -163,7 +281,7 @@ impl Node {
         if message_type == "init" {
             return self.init(body).map(reply_to_sender);
         }
-        if !KNOWN_TYPES.contains(&message_type) {
+        if !KNOWN_TYPES.contains(&message_type) && !cluster::KV_TYPES.contains(&message_type) {
             return Err(RequestError {
                 code: ErrorCode::NotSupported,
                 text: format!("message type '{message_type}' is not supported"),
@@ -182,8 +300,12 @@ impl Node {
             "paxos_safety_test" => safety_test(body, msg_id).map(reply_to_sender),
             "paxos_invariant_check" => invariant_check(body, msg_id).map(reply_to_sender),
             "multi_paxos_propose" => self.multi_propose(src, body, msg_id),
+            "multi_paxos_log" if self.membership().ids.len() > 1 => {
+                Ok(reply_to_sender(self.cluster_log(msg_id)))
+            }
             "multi_paxos_log" => Ok(reply_to_sender(self.multi_log(msg_id))),
-            _ => unreachable!("KNOWN_TYPES and this match list the same types"),
+            "read" | "write" | "cas" => self.kv_request(src, message_type, body, msg_id),
+            _ => unreachable!("KNOWN_TYPES, KV_TYPES and this match list the same types"),
         }
     }
 
@@ -216,6 +338,12 @@ impl Node {
         self.learner = Some(Learner::new(acceptor_count));
         let index = u32::try_from(self.own_index()).expect("a node index fits u32");
         self.leader = Some(Leader::new(index, acceptor_count, u32::MAX));
+        let persisted =
+            cluster::load_acceptor(self.data_dir.as_deref(), id).map_err(|error| RequestError {
+                code: ErrorCode::Crash,
+                text: error.0,
+            })?;
+        self.replica = Some(Replica::new(self.own_index(), acceptor_count, persisted));
         Ok(Reply::new("init_ok", body.msg_id()))
     }
 

@@ -1,0 +1,250 @@
+//! The node as one replica of a cluster: Maelstrom's `lin-kv` workload (`read`, `write`, `cas`)
+//! served by `paxos_model::cluster::Replica`, peer messages between nodes, the retry timer, and
+//! the acceptor's durable state.
+//!
+//! Peer messages travel as Maelstrom messages between node ids. Their `type` names the protocol
+//! step (`paxos_prepare`, `paxos_promise`, ..., `paxos_forward`, `paxos_learn`,
+//! `paxos_catch_up`) and their `payload` is the core's message, as the core serialises it. A
+//! message from a peer is never answered with an error: two nodes that disagree about a message
+//! would otherwise bounce errors at each other forever; it is logged and dropped.
+
+use super::{Node, ServeError};
+use crate::codec::{Body, ErrorCode, Reply, RequestError};
+use paxos_model::cluster::{Entry, PeerMessage, Replica, ReplicaStep, RequestId};
+use paxos_model::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
+use paxos_model::multi::{MultiAcceptor, MultiMessage};
+use paxos_model::rules::TimerChange;
+use serde_json::Value;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The `type` of each peer message.
+pub const PEER_TYPES: [&str; 9] = [
+    "paxos_prepare",
+    "paxos_promise",
+    "paxos_prepare_refused",
+    "paxos_accept",
+    "paxos_accepted",
+    "paxos_accept_refused",
+    "paxos_forward",
+    "paxos_learn",
+    "paxos_catch_up",
+];
+
+/// The `lin-kv` client requests.
+pub const KV_TYPES: [&str; 3] = ["read", "write", "cas"];
+
+fn peer_type(message: &PeerMessage) -> &'static str {
+    match message {
+        PeerMessage::Paxos(MultiMessage::Prepare { .. }) => "paxos_prepare",
+        PeerMessage::Paxos(MultiMessage::Promise { .. }) => "paxos_promise",
+        PeerMessage::Paxos(MultiMessage::PrepareRefused { .. }) => "paxos_prepare_refused",
+        PeerMessage::Paxos(MultiMessage::Accept { .. }) => "paxos_accept",
+        PeerMessage::Paxos(MultiMessage::Accepted { .. }) => "paxos_accepted",
+        PeerMessage::Paxos(MultiMessage::AcceptRefused { .. }) => "paxos_accept_refused",
+        PeerMessage::Forward { .. } => "paxos_forward",
+        PeerMessage::Chosen { .. } => "paxos_learn",
+        PeerMessage::CatchUp { .. } => "paxos_catch_up",
+    }
+}
+
+/// Where the acceptor of node `id` keeps its state under `--data-dir`.
+pub fn state_file(data_dir: &Path, id: &str) -> PathBuf {
+    data_dir.join(format!("{id}.acceptor.json"))
+}
+
+/// The acceptor state a previous run of this node persisted, if any.
+pub fn load_acceptor(
+    data_dir: Option<&Path>,
+    id: &str,
+) -> Result<Option<MultiAcceptor<Entry>>, ServeError> {
+    let Some(data_dir) = data_dir else {
+        return Ok(None);
+    };
+    let path = state_file(data_dir, id);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
+            ServeError(format!("{}: not acceptor state: {error}", path.display()))
+        }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ServeError(format!("{}: {error}", path.display()))),
+    }
+}
+
+/// Makes the acceptor's state durable: write a temporary file, fsync it, rename it over the old
+/// one and fsync the directory, so that a crash leaves either the old state or the new.
+fn persist(data_dir: &Path, id: &str, state: &MultiAcceptor<Entry>) -> Result<(), ServeError> {
+    let path = state_file(data_dir, id);
+    let temporary = path.with_extension("json.tmp");
+    let failed = |error: std::io::Error| ServeError(format!("{}: {error}", path.display()));
+    let bytes = serde_json::to_vec(state).expect("acceptor state serialises");
+    let mut file = fs::File::create(&temporary).map_err(failed)?;
+    file.write_all(&bytes).map_err(failed)?;
+    file.sync_all().map_err(failed)?;
+    fs::rename(&temporary, &path).map_err(failed)?;
+    fs::File::open(data_dir)
+        .and_then(|directory| directory.sync_all())
+        .map_err(failed)
+}
+
+impl Node {
+    pub(super) fn replica_mut(&mut self) -> &mut Replica {
+        self.replica.as_mut().expect("created by init")
+    }
+
+    fn node_index(&self, id: &str) -> Option<usize> {
+        self.membership
+            .as_ref()
+            .and_then(|membership| membership.ids.iter().position(|peer| peer == id))
+    }
+
+    /// Whether `src` is another node of this cluster (peer messages come only from those).
+    pub(super) fn is_peer(&self, src: &str) -> bool {
+        self.node_index(src).is_some() && self.own_id() != Some(src)
+    }
+
+    /// A message from a peer: handed to the replica, or logged and dropped if it is not one.
+    pub(super) fn peer_message(
+        &mut self,
+        src: &str,
+        body: &Body,
+    ) -> Result<Vec<(String, Reply)>, ServeError> {
+        let from = self.node_index(src).expect("checked by is_peer");
+        let message = match body
+            .0
+            .get("payload")
+            .cloned()
+            .map(serde_json::from_value::<PeerMessage>)
+        {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => {
+                self.log(format!(
+                    "dropped a message from peer {src}: bad payload: {error}"
+                ));
+                return Ok(vec![]);
+            }
+            None => {
+                self.log(format!("dropped a message from peer {src}: no payload"));
+                return Ok(vec![]);
+            }
+        };
+        let step = self.replica_mut().on_peer(from, message);
+        self.apply_replica_step(step)
+    }
+
+    /// A `lin-kv` request: it becomes a command of the replicated log, answered once applied.
+    pub(super) fn kv_request(
+        &mut self,
+        src: &str,
+        message_type: &str,
+        body: &Body,
+        msg_id: Option<u64>,
+    ) -> Result<Vec<(String, Reply)>, RequestError> {
+        let seq = msg_id.ok_or_else(|| {
+            RequestError::malformed("field msg_id is missing (a lin-kv request needs one)")
+        })?;
+        let key = body.i64("key")?;
+        let op = match message_type {
+            "read" => KvOp::Read { key },
+            "write" => KvOp::Write {
+                key,
+                value: body.i64("value")?,
+            },
+            "cas" => KvOp::Cas {
+                key,
+                from: body.i64("from")?,
+                to: body.i64("to")?,
+            },
+            other => unreachable!("not a lin-kv type: {other}"),
+        };
+        let id = RequestId {
+            client: src.to_owned(),
+            seq,
+        };
+        let step = self.replica_mut().on_request(id, op);
+        self.apply_replica_step(step).map_err(|error| RequestError {
+            code: ErrorCode::Crash,
+            text: error.0,
+        })
+    }
+
+    /// The retry timer fired.
+    pub fn on_timer(&mut self) -> Result<Vec<(String, Reply)>, ServeError> {
+        let Some(replica) = self.replica.as_mut() else {
+            return Ok(vec![]);
+        };
+        let step = replica.on_timeout();
+        self.apply_replica_step(step)
+    }
+
+    /// Persist, then send, then answer; the timer change is left for the event loop.
+    fn apply_replica_step(
+        &mut self,
+        step: ReplicaStep,
+    ) -> Result<Vec<(String, Reply)>, ServeError> {
+        let ReplicaStep {
+            persist: state,
+            send,
+            replies,
+            acceptances: _,
+            timer,
+        } = step;
+        if let (Some(state), Some(data_dir)) = (state, self.data_dir.clone()) {
+            let id = self.own_id().expect("initialised").to_owned();
+            persist(&data_dir, &id, &state)?;
+        }
+        if timer != TimerChange::Unchanged {
+            self.timer = timer;
+        }
+        let ids = self.membership.as_ref().expect("initialised").ids.clone();
+        let mut out = Vec::with_capacity(send.len() + replies.len());
+        for (to, message) in send {
+            let payload = serde_json::to_value(&message).expect("peer messages serialise");
+            out.push((
+                ids[to].clone(),
+                Reply::new(peer_type(&message), None).with("payload", payload),
+            ));
+        }
+        for (id, result) in replies {
+            out.push((id.client, kv_reply(id.seq, result)));
+        }
+        Ok(out)
+    }
+
+    /// `multi_paxos_log` for a cluster: the chosen prefix this node has learned.
+    pub(super) fn cluster_log(&self, msg_id: Option<u64>) -> Reply {
+        let replica = self.replica.as_ref().expect("created by init");
+        let log: Vec<Value> = replica
+            .chosen_prefix()
+            .map(|(slot, entry)| {
+                let mut item = serde_json::Map::new();
+                item.insert("slot".into(), Value::from(*slot));
+                let value = serde_json::to_value(entry).expect("entries serialise");
+                item.insert("value".into(), value);
+                item.insert("status".into(), Value::from("chosen"));
+                Value::Object(item)
+            })
+            .collect();
+        Reply::new("multi_paxos_log_ok", msg_id).with("log", log)
+    }
+}
+
+fn kv_reply(in_reply_to: u64, result: KvResult) -> Reply {
+    let msg_id = Some(in_reply_to);
+    match result {
+        KvResult::ReadOk { value } => Reply::new("read_ok", msg_id).with("value", value),
+        KvResult::WriteOk => Reply::new("write_ok", msg_id),
+        KvResult::CasOk => Reply::new("cas_ok", msg_id),
+        KvResult::Error { code } => {
+            let text = if code == KEY_DOES_NOT_EXIST {
+                "key does not exist"
+            } else {
+                "precondition failed: the current value is not 'from'"
+            };
+            Reply::new("error", msg_id)
+                .with("code", code)
+                .with("text", text)
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! Three real `paxos-node` processes as a cluster (issue 6, "Against the real binary"): a router
+//! in this test moves every line a node writes to the stdin of the node it names, dropping some
+//! peer messages, while a client sends `lin-kv` commands to nodes chosen at random. Midway one
+//! node is killed with SIGKILL and restarted on the same `--data-dir`; garbage lines and unknown
+//! or malformed peer messages are thrown at another. Afterwards: every node's learned log agrees
+//! slot by slot, every acknowledged command is in the log, and each key's history is
+//! linearizable.
+
+use paxos_e2e::binary;
+use paxos_model::kv::{KvOp, KvResult, KvStore};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::{json, Value};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const NODES: usize = 3;
+const COMMANDS: u64 = 40;
+/// How long the client waits for one answer before counting it as unknown.
+const ANSWER_LIMIT: Duration = Duration::from_secs(3);
+
+struct Process {
+    child: Child,
+    stdin: ChildStdin,
+}
+
+struct Cluster {
+    nodes: Vec<Option<Process>>,
+    lines: mpsc::Receiver<(usize, String)>,
+    line_sender: mpsc::Sender<(usize, String)>,
+    data_dir: PathBuf,
+    rng: ChaCha8Rng,
+    /// Answers to the client, by `in_reply_to`.
+    answers: BTreeMap<u64, Value>,
+    peer_messages_dropped: usize,
+}
+
+fn node_id(index: usize) -> String {
+    format!("n{}", index + 1)
+}
+
+impl Cluster {
+    fn start(data_dir: PathBuf) -> Self {
+        let (line_sender, lines) = mpsc::channel();
+        let mut cluster = Cluster {
+            nodes: (0..NODES).map(|_| None).collect(),
+            lines,
+            line_sender,
+            data_dir,
+            rng: ChaCha8Rng::seed_from_u64(6),
+            answers: BTreeMap::new(),
+            peer_messages_dropped: 0,
+        };
+        for index in 0..NODES {
+            cluster.spawn(index);
+        }
+        cluster
+    }
+
+    /// Starts node `index` (again) on the cluster's data directory and initialises it.
+    fn spawn(&mut self, index: usize) {
+        let mut child = Command::new(binary("paxos-node"))
+            .args(["--data-dir", self.data_dir.to_str().expect("UTF-8 path")])
+            .args(["--timeout-ms", "100"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("paxos-node starts");
+        let stdout = child.stdout.take().expect("piped");
+        let sender = self.line_sender.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send((index, line)).is_err() {
+                    break;
+                }
+            }
+        });
+        let stdin = child.stdin.take().expect("piped");
+        self.nodes[index] = Some(Process { child, stdin });
+        let ids: Vec<String> = (0..NODES).map(node_id).collect();
+        let init = json!({"src": "c0", "dest": node_id(index), "body": {
+            "type": "init", "msg_id": 0, "node_id": node_id(index), "node_ids": ids}});
+        self.write_line(index, &init.to_string());
+    }
+
+    fn kill(&mut self, index: usize) {
+        if let Some(mut process) = self.nodes[index].take() {
+            process.child.kill().expect("SIGKILL");
+            process.child.wait().expect("reaped");
+        }
+    }
+
+    fn write_line(&mut self, index: usize, line: &str) {
+        if let Some(process) = self.nodes[index].as_mut() {
+            // A node that just died cannot read; the router treats that as a lost message.
+            let _ = writeln!(process.stdin, "{line}").and_then(|()| process.stdin.flush());
+        }
+    }
+
+    /// Routes lines until `until` says stop or `limit` passes; returns whether it stopped.
+    fn pump(&mut self, limit: Duration, until: impl Fn(&Cluster) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        while !until(self) {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            let Ok((from, line)) = self.lines.recv_timeout(left) else {
+                continue;
+            };
+            let message: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
+                panic!("node {from} wrote a line that is not JSON ({error}): {line}")
+            });
+            let dest = message["dest"].as_str().expect("every message has a dest");
+            match (0..NODES).find(|index| node_id(*index) == dest) {
+                Some(to) => {
+                    if self.rng.random_range(0..100) < 10 {
+                        self.peer_messages_dropped += 1;
+                    } else {
+                        self.write_line(to, &line);
+                    }
+                }
+                None if dest == "c1" => {
+                    if let Some(in_reply_to) = message["body"]["in_reply_to"].as_u64() {
+                        self.answers.insert(in_reply_to, message["body"].clone());
+                    }
+                }
+                None => {} // init_ok to c0
+            }
+        }
+        true
+    }
+
+    fn request(&mut self, node: usize, msg_id: u64, body: Value) -> Option<Value> {
+        let mut body = body;
+        body["msg_id"] = json!(msg_id);
+        let line = json!({"src": "c1", "dest": node_id(node), "body": body}).to_string();
+        self.write_line(node, &line);
+        self.pump(ANSWER_LIMIT, |cluster| {
+            cluster.answers.contains_key(&msg_id)
+        });
+        self.answers.remove(&msg_id)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for index in 0..NODES {
+            self.kill(index);
+        }
+    }
+}
+
+fn kv_body(op: &KvOp) -> Value {
+    match *op {
+        KvOp::Read { key } => json!({"type": "read", "key": key}),
+        KvOp::Write { key, value } => json!({"type": "write", "key": key, "value": value}),
+        KvOp::Cas { key, from, to } => json!({"type": "cas", "key": key, "from": from, "to": to}),
+    }
+}
+
+fn kv_result(answer: &Value) -> KvResult {
+    match answer["type"].as_str() {
+        Some("read_ok") => KvResult::ReadOk {
+            value: answer["value"].as_i64().expect("a value"),
+        },
+        Some("write_ok") => KvResult::WriteOk,
+        Some("cas_ok") => KvResult::CasOk,
+        Some("error") => KvResult::Error {
+            code: answer["code"].as_u64().expect("a code"),
+        },
+        other => panic!("not a lin-kv answer: {other:?} in {answer}"),
+    }
+}
+
+#[test]
+fn three_processes_agree_under_loss_a_kill_and_garbage() {
+    let data_dir = std::env::temp_dir().join(format!("paxos-cluster-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).expect("a data directory");
+    let mut cluster = Cluster::start(data_dir.clone());
+    let mut histories: BTreeMap<i64, LinearizabilityTester<u64, KvStore>> = BTreeMap::new();
+    let mut thread = 0;
+    let mut acknowledged = BTreeSet::new();
+    let mut unknown = 0;
+    for msg_id in 1..=COMMANDS {
+        if msg_id == 15 {
+            cluster.kill(1);
+        }
+        if msg_id == 25 {
+            cluster.spawn(1);
+        }
+        if msg_id == 20 {
+            for garbage in [
+                "this is not json".to_string(),
+                json!({"src": "n3", "dest": "n1", "body": {"type": "bogus"}}).to_string(),
+                json!({"src": "n3", "dest": "n1", "body": {"type": "paxos_promise", "payload": 42}})
+                    .to_string(),
+                json!({"src": "n2", "dest": "n1", "body": {"type": "error", "code": 13}})
+                    .to_string(),
+            ] {
+                cluster.write_line(0, &garbage);
+            }
+        }
+        let key = cluster.rng.random_range(0..2);
+        let op = match cluster.rng.random_range(0..3) {
+            0 => KvOp::Read { key },
+            1 => KvOp::Write {
+                key,
+                value: cluster.rng.random_range(0..5),
+            },
+            _ => KvOp::Cas {
+                key,
+                from: cluster.rng.random_range(0..5),
+                to: cluster.rng.random_range(0..5),
+            },
+        };
+        let live: Vec<usize> = (0..NODES).filter(|i| cluster.nodes[*i].is_some()).collect();
+        let node = live[cluster.rng.random_range(0..live.len())];
+        let history = histories
+            .entry(key)
+            .or_insert_with(|| LinearizabilityTester::new(KvStore::default()));
+        history
+            .on_invoke(thread, op.clone())
+            .expect("one op per thread");
+        match cluster.request(node, msg_id, kv_body(&op)) {
+            Some(answer) => {
+                history
+                    .on_return(thread, kv_result(&answer))
+                    .expect("answered once");
+                acknowledged.insert(msg_id);
+            }
+            None => {
+                unknown += 1;
+                thread += 1; // the outcome is unknown: that thread stays blocked
+            }
+        }
+    }
+    // Let the learners catch up, then read every node's log.
+    cluster.pump(Duration::from_millis(500), |_| false);
+    let mut logs = Vec::new();
+    for node in 0..NODES {
+        let answer = cluster
+            .request(
+                node,
+                1_000 + node as u64,
+                json!({"type": "multi_paxos_log"}),
+            )
+            .unwrap_or_else(|| panic!("n{} answers multi_paxos_log after the run", node + 1));
+        logs.push(answer["log"].as_array().expect("a log").clone());
+    }
+    for (index, log) in logs.iter().enumerate() {
+        for other in &logs[index + 1..] {
+            for (mine, theirs) in log.iter().zip(other) {
+                assert_eq!(mine, theirs, "two nodes' logs differ");
+            }
+        }
+    }
+    let longest = logs.iter().max_by_key(|log| log.len()).expect("three logs");
+    let logged: BTreeSet<u64> = longest
+        .iter()
+        .filter_map(|entry| entry["value"]["Command"]["id"]["seq"].as_u64())
+        .collect();
+    let missing: Vec<&u64> = acknowledged.difference(&logged).collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged but not in the chosen log: {missing:?}"
+    );
+    for (key, history) in &histories {
+        assert!(
+            history.serialized_history().is_some(),
+            "key {key}: not linearizable: {history:?}"
+        );
+    }
+    assert!(
+        acknowledged.len() as u64 >= COMMANDS / 2,
+        "only {} of {COMMANDS} commands were answered ({unknown} unknown)",
+        acknowledged.len()
+    );
+    eprintln!(
+        "{} of {COMMANDS} answered, {unknown} unknown, {} peer messages dropped, log of {} slots",
+        acknowledged.len(),
+        cluster.peer_messages_dropped,
+        longest.len()
+    );
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -143,4 +143,5 @@ pub fn first_difference(actual: &str, expected: &str) -> Option<String> {
     }
     None
 }
+pub mod router;
 pub mod simulator;

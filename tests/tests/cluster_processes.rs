@@ -6,156 +6,15 @@
 //! slot by slot, every acknowledged command is in the log, and each key's history is
 //! linearizable.
 
-use paxos_e2e::binary;
+use paxos_e2e::router::{Cluster, NODES};
 use paxos_model::kv::{KvOp, KvResult, KvStore};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use serde_json::{json, Value};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const NODES: usize = 3;
 const COMMANDS: u64 = 40;
-/// How long the client waits for one answer before counting it as unknown.
-const ANSWER_LIMIT: Duration = Duration::from_secs(3);
-
-struct Process {
-    child: Child,
-    stdin: ChildStdin,
-}
-
-struct Cluster {
-    nodes: Vec<Option<Process>>,
-    lines: mpsc::Receiver<(usize, String)>,
-    line_sender: mpsc::Sender<(usize, String)>,
-    data_dir: PathBuf,
-    rng: ChaCha8Rng,
-    /// Answers to the client, by `in_reply_to`.
-    answers: BTreeMap<u64, Value>,
-    peer_messages_dropped: usize,
-}
-
-fn node_id(index: usize) -> String {
-    format!("n{}", index + 1)
-}
-
-impl Cluster {
-    fn start(data_dir: PathBuf) -> Self {
-        let (line_sender, lines) = mpsc::channel();
-        let mut cluster = Cluster {
-            nodes: (0..NODES).map(|_| None).collect(),
-            lines,
-            line_sender,
-            data_dir,
-            rng: ChaCha8Rng::seed_from_u64(6),
-            answers: BTreeMap::new(),
-            peer_messages_dropped: 0,
-        };
-        for index in 0..NODES {
-            cluster.spawn(index);
-        }
-        cluster
-    }
-
-    /// Starts node `index` (again) on the cluster's data directory and initialises it.
-    fn spawn(&mut self, index: usize) {
-        let mut child = Command::new(binary("paxos-node"))
-            .args(["--data-dir", self.data_dir.to_str().expect("UTF-8 path")])
-            .args(["--timeout-ms", "100"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("paxos-node starts");
-        let stdout = child.stdout.take().expect("piped");
-        let sender = self.line_sender.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send((index, line)).is_err() {
-                    break;
-                }
-            }
-        });
-        let stdin = child.stdin.take().expect("piped");
-        self.nodes[index] = Some(Process { child, stdin });
-        let ids: Vec<String> = (0..NODES).map(node_id).collect();
-        let init = json!({"src": "c0", "dest": node_id(index), "body": {
-            "type": "init", "msg_id": 0, "node_id": node_id(index), "node_ids": ids}});
-        self.write_line(index, &init.to_string());
-    }
-
-    fn kill(&mut self, index: usize) {
-        if let Some(mut process) = self.nodes[index].take() {
-            process.child.kill().expect("SIGKILL");
-            process.child.wait().expect("reaped");
-        }
-    }
-
-    fn write_line(&mut self, index: usize, line: &str) {
-        if let Some(process) = self.nodes[index].as_mut() {
-            // A node that just died cannot read; the router treats that as a lost message.
-            let _ = writeln!(process.stdin, "{line}").and_then(|()| process.stdin.flush());
-        }
-    }
-
-    /// Routes lines until `until` says stop or `limit` passes; returns whether it stopped.
-    fn pump(&mut self, limit: Duration, until: impl Fn(&Cluster) -> bool) -> bool {
-        let deadline = Instant::now() + limit;
-        while !until(self) {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return false;
-            };
-            let Ok((from, line)) = self.lines.recv_timeout(left) else {
-                continue;
-            };
-            let message: Value = serde_json::from_str(&line).unwrap_or_else(|error| {
-                panic!("node {from} wrote a line that is not JSON ({error}): {line}")
-            });
-            let dest = message["dest"].as_str().expect("every message has a dest");
-            match (0..NODES).find(|index| node_id(*index) == dest) {
-                Some(to) => {
-                    if self.rng.random_range(0..100) < 10 {
-                        self.peer_messages_dropped += 1;
-                    } else {
-                        self.write_line(to, &line);
-                    }
-                }
-                None if dest == "c1" => {
-                    if let Some(in_reply_to) = message["body"]["in_reply_to"].as_u64() {
-                        self.answers.insert(in_reply_to, message["body"].clone());
-                    }
-                }
-                None => {} // init_ok to c0
-            }
-        }
-        true
-    }
-
-    fn request(&mut self, node: usize, msg_id: u64, body: Value) -> Option<Value> {
-        let mut body = body;
-        body["msg_id"] = json!(msg_id);
-        let line = json!({"src": "c1", "dest": node_id(node), "body": body}).to_string();
-        self.write_line(node, &line);
-        self.pump(ANSWER_LIMIT, |cluster| {
-            cluster.answers.contains_key(&msg_id)
-        });
-        self.answers.remove(&msg_id)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        for index in 0..NODES {
-            self.kill(index);
-        }
-    }
-}
 
 fn kv_body(op: &KvOp) -> Value {
     match *op {
@@ -184,7 +43,7 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
     let data_dir = std::env::temp_dir().join(format!("paxos-cluster-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir).expect("a data directory");
-    let mut cluster = Cluster::start(data_dir.clone());
+    let mut cluster = Cluster::start(data_dir.clone(), 10);
     let mut histories: BTreeMap<i64, LinearizabilityTester<u64, KvStore>> = BTreeMap::new();
     let mut thread = 0;
     let mut acknowledged = BTreeSet::new();

@@ -19,6 +19,9 @@
 //!   preempted leader waits for its timer rather than duel the rival at once.
 //! - A new leader fills any hole below the slots Phase 1 reported with a no-op, so that no
 //!   node's log stalls on a slot nobody will ever propose.
+//! - A client may also ask for a value in a named slot (the course's `multi_paxos_propose`):
+//!   the value is proposed there (by the leader, to which others forward it), and every client
+//!   that asked about the slot, wherever, is answered with what the slot chose.
 
 use crate::ballot::{Ballot, Proposal};
 use crate::flaw::Flaw;
@@ -46,6 +49,10 @@ pub enum Entry {
         id: RequestId,
         op: KvOp,
     },
+    /// A value a client asked for in a named slot, as JSON text (the core does not parse it).
+    Value {
+        json: String,
+    },
     /// A new leader's filler for a hole below slots already in use.
     Noop,
 }
@@ -58,6 +65,11 @@ pub enum PeerMessage {
     Forward {
         id: RequestId,
         op: KvOp,
+    },
+    /// The same for a value a client asked for in a named slot.
+    ForwardSlot {
+        slot: Slot,
+        json: String,
     },
     /// A slot's chosen entry, from a node that knows it.
     Chosen {
@@ -81,7 +93,18 @@ pub struct ReplicaStep {
     /// Every acceptance this node's acceptor made, for observers: a simulator's ghost history
     /// decides what is chosen from these, independently of what any node learned.
     pub acceptances: Vec<(Slot, Proposal<Entry>)>,
+    /// Answers for clients that asked for a named slot: the slot's chosen entry.
+    pub slot_replies: Vec<(RequestId, SlotDecision)>,
     pub timer: TimerChange,
+}
+
+/// What a named slot chose, as a client that asked for it is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SlotDecision {
+    pub slot: Slot,
+    pub entry: Entry,
+    /// This node's leader got the slot chosen by Phase 2 alone.
+    pub phase1_skipped: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -104,6 +127,13 @@ pub struct Replica {
     /// Where each unplaced command was last forwarded, so that it is sent once per leader (and
     /// again after a timeout, in case the message was lost).
     pub forwarded: BTreeMap<RequestId, NodeIndex>,
+    /// Values clients asked for in named slots not yet chosen, and where each was forwarded.
+    pub slot_requests: BTreeMap<Slot, String>,
+    pub slots_forwarded: BTreeMap<Slot, NodeIndex>,
+    /// Clients waiting for a named slot's decision.
+    pub slot_waiters: BTreeMap<Slot, Vec<RequestId>>,
+    /// Slots this node's leader got chosen without Phase 1.
+    pub phase1_skipped: BTreeSet<Slot>,
     pub highest_ballot_seen: Option<Ballot>,
     /// The timer is running, and `applied_below` when it was armed (to tell progress).
     pub timer_armed_at: Option<Slot>,
@@ -142,6 +172,10 @@ impl Replica {
             clients: BTreeSet::new(),
             known_leader: None,
             forwarded: BTreeMap::new(),
+            slot_requests: BTreeMap::new(),
+            slots_forwarded: BTreeMap::new(),
+            slot_waiters: BTreeMap::new(),
+            phase1_skipped: BTreeSet::new(),
             highest_ballot_seen: None,
             timer_armed_at: None,
         }
@@ -156,6 +190,30 @@ impl Replica {
         self.finish(ReplicaStep::default())
     }
 
+    /// A client asks for `json` in `slot`; it is answered with whatever the slot chooses.
+    pub fn on_propose(&mut self, id: RequestId, slot: Slot, json: String) -> ReplicaStep {
+        let mut step = ReplicaStep::default();
+        match self.log.get(&slot) {
+            Some(entry) => {
+                let decision = self.slot_decision(slot, entry.clone());
+                step.slot_replies.push((id, decision));
+            }
+            None => {
+                self.slot_waiters.entry(slot).or_default().push(id);
+                self.slot_requests.entry(slot).or_insert(json);
+            }
+        }
+        self.finish(step)
+    }
+
+    fn slot_decision(&self, slot: Slot, entry: Entry) -> SlotDecision {
+        SlotDecision {
+            slot,
+            entry,
+            phase1_skipped: self.phase1_skipped.contains(&slot),
+        }
+    }
+
     pub fn on_peer(&mut self, from: NodeIndex, message: PeerMessage) -> ReplicaStep {
         assert!(from < self.cluster_size, "message from unknown node {from}");
         let mut step = ReplicaStep::default();
@@ -164,6 +222,11 @@ impl Replica {
             PeerMessage::Forward { id, op } => {
                 if !self.applied.contains(&id) && !self.in_log(&id) {
                     self.unplaced.insert(id, op);
+                }
+            }
+            PeerMessage::ForwardSlot { slot, json } => {
+                if !self.log.contains_key(&slot) {
+                    self.slot_requests.entry(slot).or_insert(json);
                 }
             }
             PeerMessage::Chosen { slot, entry } => self.learn(slot, entry, &mut step),
@@ -185,7 +248,9 @@ impl Replica {
     pub fn on_timeout(&mut self) -> ReplicaStep {
         let mut step = ReplicaStep::default();
         let armed_at = self.timer_armed_at.take();
-        self.forwarded.clear(); // a Forward may have been lost: send again
+        // A Forward may have been lost: send again.
+        self.forwarded.clear();
+        self.slots_forwarded.clear();
         if self.outstanding() && armed_at == Some(self.applied_below) {
             let leader_step = if self.leader.is_leading() {
                 self.leader.on_timeout(Flaw::None)
@@ -234,15 +299,19 @@ impl Replica {
             && !self.log.contains_key(&self.applied_below)
     }
 
-    /// Work that needs the timer: a command not yet applied, a slot in flight, a hole.
+    /// Work that needs the timer: a command not yet applied, a named slot not yet chosen, a slot
+    /// in flight, a hole.
     fn outstanding(&self) -> bool {
-        !self.unplaced.is_empty() || !self.leader.in_flight.is_empty() || self.has_hole()
+        !self.unplaced.is_empty()
+            || !self.slot_requests.is_empty()
+            || !self.leader.in_flight.is_empty()
+            || self.has_hole()
     }
 
     /// Without a ballot of its own: forward unplaced commands to the leader it knows, or
     /// campaign if it knows none (or believes it is the leader itself, after a restart).
     fn forward_or_campaign(&mut self, step: &mut ReplicaStep) {
-        if self.unplaced.is_empty() {
+        if self.unplaced.is_empty() && self.slot_requests.is_empty() {
             return;
         }
         match self.known_leader {
@@ -255,6 +324,16 @@ impl Replica {
                         };
                         step.send.push((leader, forward));
                         self.forwarded.insert(id.clone(), leader);
+                    }
+                }
+                for (slot, json) in &self.slot_requests {
+                    if self.slots_forwarded.get(slot) != Some(&leader) {
+                        let forward = PeerMessage::ForwardSlot {
+                            slot: *slot,
+                            json: json.clone(),
+                        };
+                        step.send.push((leader, forward));
+                        self.slots_forwarded.insert(*slot, leader);
                     }
                 }
             }
@@ -326,6 +405,9 @@ impl Replica {
         step: &mut ReplicaStep,
     ) -> Vec<(NodeIndex, MultiMessage<Entry>)> {
         for decision in leader_step.decided {
+            if decision.phase1_skipped {
+                self.phase1_skipped.insert(decision.slot);
+            }
             let entry = decision.value;
             for peer in self.peers() {
                 let chosen = PeerMessage::Chosen {
@@ -373,7 +455,13 @@ impl Replica {
             return;
         }
         self.log.insert(slot, entry.clone());
-        self.leader.learn(slot, entry);
+        self.leader.learn(slot, entry.clone());
+        self.slot_requests.remove(&slot);
+        self.slots_forwarded.remove(&slot);
+        for id in self.slot_waiters.remove(&slot).unwrap_or_default() {
+            let decision = self.slot_decision(slot, entry.clone());
+            step.slot_replies.push((id, decision));
+        }
         while let Some(entry) = self.log.get(&self.applied_below) {
             if let Entry::Command { id, op } = entry {
                 if self.applied.insert(id.clone()) {
@@ -426,7 +514,7 @@ impl Replica {
             )
             .filter_map(|entry| match entry {
                 Entry::Command { id, .. } => Some(id.clone()),
-                Entry::Noop => None,
+                Entry::Value { .. } | Entry::Noop => None,
             })
             .collect();
         let waiting: Vec<(RequestId, KvOp)> = self
@@ -442,7 +530,24 @@ impl Replica {
                     && !self.leader.in_flight.contains_key(slot)
             })
             .collect();
+        let named: Vec<(Slot, String)> = self
+            .slot_requests
+            .iter()
+            .filter(|(slot, _)| {
+                !self.leader.chosen.contains_key(slot)
+                    && !self.leader.requests.contains_key(slot)
+                    && !self.leader.in_flight.contains_key(slot)
+            })
+            .map(|(slot, json)| (*slot, json.clone()))
+            .collect();
+        for (slot, json) in named {
+            let leader_step = self.leader.propose(slot, Entry::Value { json }, Flaw::None);
+            self.drive(leader_step, step);
+        }
         for slot in holes {
+            if self.leader.requests.contains_key(&slot) || self.leader.chosen.contains_key(&slot) {
+                continue; // a named slot's value took it
+            }
             let leader_step = self.leader.propose(slot, Entry::Noop, Flaw::None);
             self.drive(leader_step, step);
         }
@@ -501,5 +606,33 @@ mod tests {
             assert_eq!(replica.applied_below, 2, "every log has both slots");
         }
         assert!(replicas[1].clients.is_empty(), "n2's client was answered");
+    }
+
+    #[test]
+    fn two_clients_asking_different_values_for_one_slot_both_hear_the_chosen_one() {
+        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(i, 3, None)).collect();
+        let mut pending = Vec::new();
+        let mut answers = Vec::new();
+        for (node, client, value) in [(0, "c1", "\"x\""), (2, "c2", "\"y\"")] {
+            let step = replicas[node].on_propose(request(client, 1), 3, value.into());
+            answers.extend(step.slot_replies);
+            pending.extend(step.send.into_iter().map(|(to, m)| (node, to, m)));
+        }
+        while let Some((from, to, message)) = pending.pop() {
+            let step = replicas[to].on_peer(from, message);
+            answers.extend(step.slot_replies);
+            pending.extend(step.send.into_iter().map(|(dest, m)| (to, dest, m)));
+        }
+        assert_eq!(answers.len(), 2, "{answers:?}");
+        assert_eq!(answers[0].1.entry, answers[1].1.entry, "one value per slot");
+        assert!(matches!(answers[0].1.entry, Entry::Value { .. }));
+        for replica in &replicas {
+            assert_eq!(replica.log.get(&3), Some(&answers[0].1.entry));
+            assert_eq!(
+                replica.chosen_prefix().count(),
+                4,
+                "slots 0 to 2 were filled with no-ops"
+            );
+        }
     }
 }

@@ -436,17 +436,11 @@ impl Node {
         body: &Body,
         msg_id: Option<u64>,
     ) -> Result<Vec<(String, Reply)>, RequestError> {
+        if self.membership().ids.len() > 1 {
+            return self.cluster_propose(src, body, msg_id);
+        }
         let slot = body.u64("slot")?;
         let value = body.value("value")?;
-        if self.membership().ids.len() > 1 {
-            return Err(RequestError {
-                code: ErrorCode::TemporarilyUnavailable,
-                text:
-                    "multi_paxos_propose needs peer messaging for clusters of more than one node, \
-                       which this node does not speak yet"
-                        .into(),
-            });
-        }
         self.waiting.entry(slot).or_default().push(Waiter {
             client: src.to_owned(),
             msg_id,

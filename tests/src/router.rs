@@ -138,10 +138,19 @@ impl Cluster {
 
     /// Sends `body` from client `c1` to `node` and routes until its answer comes (or not).
     pub fn request(&mut self, node: usize, msg_id: u64, body: Value) -> Option<Value> {
-        let mut body = body;
+        self.send_request(node, msg_id, body);
+        self.wait_answer(msg_id)
+    }
+
+    /// Sends `body` from client `c1` to `node` with `msg_id`, without waiting.
+    pub fn send_request(&mut self, node: usize, msg_id: u64, mut body: Value) {
         body["msg_id"] = json!(msg_id);
         let line = json!({"src": "c1", "dest": node_id(node), "body": body}).to_string();
         self.write_line(node, &line);
+    }
+
+    /// Routes until the answer to `msg_id` comes, or `ANSWER_LIMIT` passes.
+    pub fn wait_answer(&mut self, msg_id: u64) -> Option<Value> {
         self.pump(ANSWER_LIMIT, |cluster| {
             cluster.answers.contains_key(&msg_id)
         });

@@ -278,6 +278,7 @@ impl Simulation {
             send,
             replies,
             acceptances,
+            slot_replies: _, // the simulated clients use lin-kv commands only
             timer,
         } = step;
         if let Some(state) = persist {
@@ -505,7 +506,7 @@ impl Simulation {
             .values()
             .filter_map(|entry| match entry {
                 Entry::Command { id, .. } => Some(id),
-                Entry::Noop => None,
+                Entry::Value { .. } | Entry::Noop => None,
             })
             .collect();
         if let Some(lost) = self.answered.iter().find(|id| !logged.contains(id)) {

@@ -3,8 +3,8 @@
 //! peer messages, while a client sends `lin-kv` commands to nodes chosen at random. Midway one
 //! node is killed with SIGKILL and restarted on the same `--data-dir`; garbage lines and unknown
 //! or malformed peer messages are thrown at another. Afterwards: every node's learned log agrees
-//! slot by slot, every acknowledged command is in the log, and each key's history is
-//! linearizable.
+//! slot by slot, every acknowledged command is in the log, each key's history is linearizable,
+//! and two clients that ask for different values in one slot at two nodes hear the same one.
 
 use paxos_e2e::router::{Cluster, NODES};
 use paxos_model::kv::{KvOp, KvResult, KvStore};
@@ -101,6 +101,31 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
             }
         }
     }
+    // Two clients ask for different values in one slot at two different nodes, at once: both
+    // hear the one value the slot chose.
+    let slot = 60;
+    cluster.send_request(
+        0,
+        2_001,
+        json!({"type": "multi_paxos_propose", "slot": slot, "value": "from-n1"}),
+    );
+    cluster.send_request(
+        2,
+        2_002,
+        json!({"type": "multi_paxos_propose", "slot": slot, "value": "from-n3"}),
+    );
+    let first = cluster.wait_answer(2_001).expect("n1 answers the proposal");
+    let second = cluster.wait_answer(2_002).expect("n3 answers the proposal");
+    assert_eq!(first["type"], "multi_paxos_propose_ok", "{first}");
+    assert_eq!(
+        (first["slot"].clone(), second["slot"].clone()),
+        (json!(slot), json!(slot))
+    );
+    assert_eq!(first["value"], second["value"], "one value per slot");
+    assert!(
+        first["value"] == "from-n1" || first["value"] == "from-n3",
+        "{first}"
+    );
     // Let the learners catch up, then read every node's log.
     cluster.pump(Duration::from_millis(500), |_| false);
     let mut logs = Vec::new();

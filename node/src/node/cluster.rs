@@ -3,8 +3,8 @@
 //! the acceptor's durable state.
 //!
 //! Peer messages travel as Maelstrom messages between node ids. Their `type` names the protocol
-//! step (`paxos_prepare`, `paxos_promise`, ..., `paxos_forward`, `paxos_learn`,
-//! `paxos_catch_up`) and their `payload` is the core's message, as the core serialises it. A
+//! step (`paxos_prepare`, `paxos_promise`, ..., `paxos_forward`, `paxos_forward_slot`,
+//! `paxos_learn`, `paxos_catch_up`) and their `payload` is the core's message, as the core serialises it. A
 //! message from a peer is never answered with an error: two nodes that disagree about a message
 //! would otherwise bounce errors at each other forever; it is logged and dropped.
 
@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The `type` of each peer message.
-pub const PEER_TYPES: [&str; 9] = [
+pub const PEER_TYPES: [&str; 10] = [
     "paxos_prepare",
     "paxos_promise",
     "paxos_prepare_refused",
@@ -28,6 +28,7 @@ pub const PEER_TYPES: [&str; 9] = [
     "paxos_accepted",
     "paxos_accept_refused",
     "paxos_forward",
+    "paxos_forward_slot",
     "paxos_learn",
     "paxos_catch_up",
 ];
@@ -44,6 +45,7 @@ fn peer_type(message: &PeerMessage) -> &'static str {
         PeerMessage::Paxos(MultiMessage::Accepted { .. }) => "paxos_accepted",
         PeerMessage::Paxos(MultiMessage::AcceptRefused { .. }) => "paxos_accept_refused",
         PeerMessage::Forward { .. } => "paxos_forward",
+        PeerMessage::ForwardSlot { .. } => "paxos_forward_slot",
         PeerMessage::Chosen { .. } => "paxos_learn",
         PeerMessage::CatchUp { .. } => "paxos_catch_up",
     }
@@ -188,6 +190,7 @@ impl Node {
             send,
             replies,
             acceptances: _,
+            slot_replies,
             timer,
         } = step;
         if let (Some(state), Some(data_dir)) = (state, self.data_dir.clone()) {
@@ -209,7 +212,39 @@ impl Node {
         for (id, result) in replies {
             out.push((id.client, kv_reply(id.seq, result)));
         }
+        for (id, decision) in slot_replies {
+            let reply = Reply::new("multi_paxos_propose_ok", Some(id.seq))
+                .with("slot", decision.slot)
+                .with("phase1_skipped", decision.phase1_skipped)
+                .with("chosen", true)
+                .with("value", entry_value(&decision.entry));
+            out.push((id.client, reply));
+        }
         Ok(out)
+    }
+
+    /// `multi_paxos_propose` in a cluster: the value goes to the named slot through the leader,
+    /// and the answer, from this node, is whatever the slot chose.
+    pub(super) fn cluster_propose(
+        &mut self,
+        src: &str,
+        body: &Body,
+        msg_id: Option<u64>,
+    ) -> Result<Vec<(String, Reply)>, RequestError> {
+        let seq = msg_id.ok_or_else(|| {
+            RequestError::malformed("field msg_id is missing (a cluster proposal needs one)")
+        })?;
+        let slot = body.u64("slot")?;
+        let value = body.value("value")?;
+        let id = RequestId {
+            client: src.to_owned(),
+            seq,
+        };
+        let step = self.replica_mut().on_propose(id, slot, value.to_string());
+        self.apply_replica_step(step).map_err(|error| RequestError {
+            code: ErrorCode::Crash,
+            text: error.0,
+        })
     }
 
     /// `multi_paxos_log` for a cluster: the chosen prefix this node has learned.
@@ -220,13 +255,21 @@ impl Node {
             .map(|(slot, entry)| {
                 let mut item = serde_json::Map::new();
                 item.insert("slot".into(), Value::from(*slot));
-                let value = serde_json::to_value(entry).expect("entries serialise");
-                item.insert("value".into(), value);
+                item.insert("value".into(), entry_value(entry));
                 item.insert("status".into(), Value::from("chosen"));
                 Value::Object(item)
             })
             .collect();
         Reply::new("multi_paxos_log_ok", msg_id).with("log", log)
+    }
+}
+
+/// A log entry as clients see it: a proposed value as itself, a lin-kv command or a no-op as the
+/// core's entry.
+fn entry_value(entry: &Entry) -> Value {
+    match entry {
+        Entry::Value { json } => serde_json::from_str(json).expect("stored as JSON text"),
+        other => serde_json::to_value(other).expect("entries serialise"),
     }
 }
 

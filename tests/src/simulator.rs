@@ -12,7 +12,9 @@
 //! key: it is compositional (a history is linearizable exactly when each object's is), and the
 //! search over one key's few operations stays small where the whole history's can explode.
 
-use paxos_model::cluster::{Entry, NodeIndex, PeerMessage, Replica, ReplicaStep, RequestId};
+use paxos_model::cluster::{
+    Entry, NodeIndex, PeerMessage, Replica, ReplicaStep, RequestId, SlotDecision,
+};
 use paxos_model::kv::{Key, KvOp, KvResult, KvStore};
 use paxos_model::multi::{MultiAcceptor, Slot};
 use paxos_model::rules::TimerChange;
@@ -43,6 +45,8 @@ pub struct SimConfig {
     pub client_timeout_ms: u64,
     /// `forget-on-crash` restarts nodes without their disk, to show the checks have teeth.
     pub flaw: Flaw,
+    /// Clients that ask for values in named slots (`multi_paxos_propose`), one at a time each.
+    pub slot_proposers: usize,
 }
 
 impl Default for SimConfig {
@@ -60,6 +64,7 @@ impl Default for SimConfig {
             timeout_ms: 100,
             client_timeout_ms: 600,
             flaw: Flaw::None,
+            slot_proposers: 1,
         }
     }
 }
@@ -70,6 +75,8 @@ pub struct SimReport {
     pub seed: u64,
     pub submitted: usize,
     pub answered: usize,
+    /// Answers to named-slot proposals (checked against what the slot chose).
+    pub slot_answers: usize,
     pub messages: usize,
     pub crashes: usize,
     pub partitions: usize,
@@ -119,6 +126,16 @@ enum Event {
         client: usize,
         seq: u64,
     },
+    /// A slot proposer's next proposal; with `unless_answered`, a give-up timer that proposes
+    /// again only if that proposal is still unanswered.
+    SubmitSlot {
+        proposer: usize,
+        unless_answered: Option<u64>,
+    },
+    SlotAnswer {
+        id: RequestId,
+        decision: SlotDecision,
+    },
     /// A periodic draw of crashes and partitions.
     Chaos,
     Restart {
@@ -157,6 +174,10 @@ pub struct Simulation {
     /// Every acceptance any acceptor made: (slot, proposal) -> acceptors.
     acceptances: BTreeMap<(Slot, Proposal<Entry>), BTreeSet<NodeIndex>>,
     answered: BTreeSet<RequestId>,
+    /// Every answer a slot proposer got: the slot and the entry it was told was chosen.
+    slot_answers: Vec<(Slot, Entry)>,
+    /// Each slot proposer's next sequence number and the one awaiting its answer.
+    slot_proposers: Vec<(u64, Option<u64>)>,
     report: SimReport,
 }
 
@@ -188,6 +209,8 @@ impl Simulation {
             histories: BTreeMap::new(),
             acceptances: BTreeMap::new(),
             answered: BTreeSet::new(),
+            slot_answers: Vec::new(),
+            slot_proposers: vec![(1, None); cfg.slot_proposers],
             report: SimReport {
                 seed,
                 ..SimReport::default()
@@ -197,6 +220,14 @@ impl Simulation {
         for client in 0..simulation.cfg.clients {
             let start = simulation.rng.random_range(0..50);
             simulation.schedule(start, Event::Submit { client });
+        }
+        for proposer in 0..simulation.cfg.slot_proposers {
+            let start = simulation.rng.random_range(0..50);
+            let submit = Event::SubmitSlot {
+                proposer,
+                unless_answered: None,
+            };
+            simulation.schedule(start, submit);
         }
         simulation.schedule(100, Event::Chaos);
         let heal_at = simulation.cfg.faulty_ms;
@@ -256,6 +287,11 @@ impl Simulation {
             Event::Submit { client } => self.submit(client)?,
             Event::Answer { node, id, result } => self.answer(node, id, result)?,
             Event::ClientGivesUp { client, seq } => self.give_up(client, seq),
+            Event::SubmitSlot {
+                proposer,
+                unless_answered,
+            } => self.submit_slot(proposer, unless_answered)?,
+            Event::SlotAnswer { id, decision } => self.slot_answer(id, decision),
             Event::Chaos => self.chaos(),
             Event::Restart { node } => self.restart(node)?,
             Event::Heal => {
@@ -278,7 +314,7 @@ impl Simulation {
             send,
             replies,
             acceptances,
-            slot_replies: _, // the simulated clients use lin-kv commands only
+            slot_replies,
             timer,
         } = step;
         if let Some(state) = persist {
@@ -296,6 +332,10 @@ impl Simulation {
         for (id, result) in replies {
             let delay = self.rng.random_range(1..=self.cfg.delay_ms_max);
             self.schedule(delay, Event::Answer { node, id, result });
+        }
+        for (id, decision) in slot_replies {
+            let delay = self.rng.random_range(1..=self.cfg.delay_ms_max);
+            self.schedule(delay, Event::SlotAnswer { id, decision });
         }
         match timer {
             TimerChange::Arm => {
@@ -388,6 +428,52 @@ impl Simulation {
             self.apply(node, step)?;
         }
         Ok(())
+    }
+
+    /// A slot proposer asks a random node for its own value in one of the first 24 slots, and
+    /// moves on when answered (or after the client timeout).
+    fn submit_slot(&mut self, proposer: usize, unless_answered: Option<u64>) -> Result<(), String> {
+        let faulty = self.faulty();
+        let (next_seq, in_flight) = &mut self.slot_proposers[proposer];
+        if !faulty || (unless_answered.is_some() && *in_flight != unless_answered) {
+            return Ok(()); // settling, or answered in time (its answer proposed again)
+        }
+        let seq = *next_seq;
+        *next_seq += 1;
+        *in_flight = Some(seq);
+        let id = RequestId {
+            client: format!("p{}", proposer + 1),
+            seq,
+        };
+        let json = format!("\"{}-{seq}\"", id.client);
+        let slot = self.rng.random_range(0..24);
+        let node = self.rng.random_range(0..self.cfg.nodes);
+        let give_up = Event::SubmitSlot {
+            proposer,
+            unless_answered: Some(seq),
+        };
+        self.schedule(self.cfg.client_timeout_ms, give_up);
+        if let Some(replica) = self.replicas[node].as_mut() {
+            let step = replica.on_propose(id, slot, json);
+            self.apply(node, step)?;
+        }
+        Ok(())
+    }
+
+    fn slot_answer(&mut self, id: RequestId, decision: SlotDecision) {
+        self.slot_answers.push((decision.slot, decision.entry));
+        self.report.slot_answers += 1;
+        let proposer: usize = id.client[1..].parse::<usize>().expect("p<n>") - 1;
+        let in_flight = &mut self.slot_proposers[proposer].1;
+        if *in_flight == Some(id.seq) {
+            *in_flight = None;
+            let pause = self.rng.random_range(0..20);
+            let next = Event::SubmitSlot {
+                proposer,
+                unless_answered: None,
+            };
+            self.schedule(pause, next);
+        }
     }
 
     fn answer(&mut self, node: NodeIndex, id: RequestId, result: KvResult) -> Result<(), String> {
@@ -509,6 +595,14 @@ impl Simulation {
                 Entry::Value { .. } | Entry::Noop => None,
             })
             .collect();
+        for (slot, entry) in &self.slot_answers {
+            if chosen.get(slot) != Some(&entry) {
+                return Err(format!(
+                    "a client was told slot {slot} chose {entry:?}, but the acceptors chose {:?}",
+                    chosen.get(slot)
+                ));
+            }
+        }
         if let Some(lost) = self.answered.iter().find(|id| !logged.contains(id)) {
             return Err(format!(
                 "{lost:?} was answered but is not in the chosen log"

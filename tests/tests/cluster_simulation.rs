@@ -65,10 +65,11 @@ fn replay_one_seed() {
         .run()
         .unwrap_or_else(|failure| panic!("{failure}"));
     eprintln!(
-        "seed {seed}: {} of {} answered, {} messages, {} crashes, {} partitions, log {} slots, \
-         latency median/p99 {:?} ms",
+        "seed {seed}: {} of {} answered, {} named-slot answers, {} messages, {} crashes, {} \
+         partitions, log {} slots, latency median/p99 {:?} ms",
         report.answered,
         report.submitted,
+        report.slot_answers,
         report.messages,
         report.crashes,
         report.partitions,

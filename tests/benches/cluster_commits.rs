@@ -25,14 +25,19 @@ fn main() {
         .ok()
         .map(|value| value.parse().expect("SIM_BENCH_SEEDS is a number"))
         .unwrap_or(2_000);
+    // lin-kv commands only: named-slot proposals would load the log without being counted.
+    let faulty = SimConfig {
+        slot_proposers: 0,
+        ..SimConfig::default()
+    };
     let healthy = SimConfig {
         drop_percent: 0,
         duplicate_percent: 0,
         crash_percent_per_100ms: 0,
         partition_percent_per_100ms: 0,
-        ..SimConfig::default()
+        ..faulty.clone()
     };
-    for (name, cfg) in [("healthy", healthy), ("faulty", SimConfig::default())] {
+    for (name, cfg) in [("healthy", healthy), ("faulty", faulty)] {
         measure(name, seeds, &cfg);
     }
     let commands: u64 = std::env::var("REAL_BENCH_COMMANDS")

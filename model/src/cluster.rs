@@ -98,6 +98,15 @@ pub struct ReplicaStep {
     pub timer: TimerChange,
 }
 
+/// How far beyond its applied log a node accepts a named slot.
+pub const SLOT_WINDOW: Slot = 1_000;
+
+/// A named slot beyond `SLOT_WINDOW`: `slot_max` is the highest this node accepts now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotTooFar {
+    pub slot_max: Slot,
+}
+
 /// What a named slot chose, as a client that asked for it is told.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SlotDecision {
@@ -190,8 +199,19 @@ impl Replica {
         self.finish(ReplicaStep::default())
     }
 
-    /// A client asks for `json` in `slot`; it is answered with whatever the slot chooses.
-    pub fn on_propose(&mut self, id: RequestId, slot: Slot, json: String) -> ReplicaStep {
+    /// A client asks for `json` in `slot`; it is answered with whatever the slot chooses. A slot
+    /// more than `SLOT_WINDOW` beyond this node's applied log is refused: the leader fills every
+    /// hole below a named slot, and a client must not make it propose a billion no-ops.
+    pub fn on_propose(
+        &mut self,
+        id: RequestId,
+        slot: Slot,
+        json: String,
+    ) -> Result<ReplicaStep, SlotTooFar> {
+        let slot_max = self.applied_below.saturating_add(SLOT_WINDOW);
+        if slot > slot_max {
+            return Err(SlotTooFar { slot_max });
+        }
         let mut step = ReplicaStep::default();
         match self.log.get(&slot) {
             Some(entry) => {
@@ -203,7 +223,29 @@ impl Replica {
                 self.slot_requests.entry(slot).or_insert(json);
             }
         }
-        self.finish(step)
+        Ok(self.finish(step))
+    }
+
+    /// Every ballot in `message` was started by a node of this cluster.
+    fn ballots_are_ours(&self, message: &PeerMessage) -> bool {
+        let ballots = match message {
+            PeerMessage::Paxos(MultiMessage::Prepare { ballot, .. }) => vec![*ballot],
+            PeerMessage::Paxos(MultiMessage::Promise { ballot, accepted }) => {
+                let mut ballots = vec![*ballot];
+                ballots.extend(accepted.iter().map(|(_, proposal)| proposal.ballot));
+                ballots
+            }
+            PeerMessage::Paxos(MultiMessage::PrepareRefused { ballot, promised })
+            | PeerMessage::Paxos(MultiMessage::AcceptRefused {
+                ballot, promised, ..
+            }) => vec![*ballot, *promised],
+            PeerMessage::Paxos(MultiMessage::Accept { proposal, .. })
+            | PeerMessage::Paxos(MultiMessage::Accepted { proposal, .. }) => vec![proposal.ballot],
+            _ => vec![],
+        };
+        ballots
+            .iter()
+            .all(|ballot| (ballot.proposer as usize) < self.cluster_size)
     }
 
     fn slot_decision(&self, slot: Slot, entry: Entry) -> SlotDecision {
@@ -217,6 +259,9 @@ impl Replica {
     pub fn on_peer(&mut self, from: NodeIndex, message: PeerMessage) -> ReplicaStep {
         assert!(from < self.cluster_size, "message from unknown node {from}");
         let mut step = ReplicaStep::default();
+        if !self.ballots_are_ours(&message) {
+            return step; // a ballot no node of this cluster can have started: not ours to act on
+        }
         match message {
             PeerMessage::Paxos(message) => self.deliver(from, message, &mut step),
             PeerMessage::Forward { id, op } => {
@@ -252,12 +297,21 @@ impl Replica {
         self.forwarded.clear();
         self.slots_forwarded.clear();
         if self.outstanding() && armed_at == Some(self.applied_below) {
-            let leader_step = if self.leader.is_leading() {
-                self.leader.on_timeout(Flaw::None)
+            let own_ballot = self.leader.current_ballot();
+            let rival_is_ahead = own_ballot < self.highest_ballot_seen
+                && self.known_leader.is_some_and(|leader| leader != self.index);
+            if own_ballot.is_some() && !self.leader.is_leading() && rival_is_ahead {
+                // Stuck preparing below a rival's ballot (its refusals may be lost): stand down
+                // and forward to the rival; if it is gone too, the next timeout campaigns.
+                self.leader.stand_down();
             } else {
-                self.leader.campaign(Flaw::None)
-            };
-            self.drive(leader_step, &mut step);
+                let leader_step = if self.leader.is_leading() {
+                    self.leader.on_timeout(Flaw::None)
+                } else {
+                    self.leader.campaign(Flaw::None)
+                };
+                self.drive(leader_step, &mut step);
+            }
             if self.has_hole() {
                 let from_slot = self.applied_below;
                 for peer in self.peers() {
@@ -418,7 +472,7 @@ impl Replica {
             }
             self.learn(decision.slot, entry, step);
         }
-        if self.leader.is_leading() {
+        if self.leader.is_leading() && self.leader.current_ballot() >= self.highest_ballot_seen {
             self.known_leader = Some(self.index);
         }
         let mut out = Vec::new();
@@ -442,6 +496,7 @@ impl Replica {
     }
 
     fn saw_ballot(&mut self, ballot: Ballot) {
+        self.leader.resume_above(Some(ballot)); // a takeover must go above every ballot seen
         if self.highest_ballot_seen.is_none_or(|seen| ballot > seen) {
             self.highest_ballot_seen = Some(ballot);
             self.known_leader = Some(ballot.proposer as NodeIndex);
@@ -541,10 +596,16 @@ impl Replica {
             .map(|(slot, json)| (*slot, json.clone()))
             .collect();
         for (slot, json) in named {
+            if !self.leader.is_leading() {
+                return; // preempted on the way: the timer takes it from here
+            }
             let leader_step = self.leader.propose(slot, Entry::Value { json }, Flaw::None);
             self.drive(leader_step, step);
         }
         for slot in holes {
+            if !self.leader.is_leading() {
+                return;
+            }
             if self.leader.requests.contains_key(&slot) || self.leader.chosen.contains_key(&slot) {
                 continue; // a named slot's value took it
             }
@@ -614,7 +675,9 @@ mod tests {
         let mut pending = Vec::new();
         let mut answers = Vec::new();
         for (node, client, value) in [(0, "c1", "\"x\""), (2, "c2", "\"y\"")] {
-            let step = replicas[node].on_propose(request(client, 1), 3, value.into());
+            let step = replicas[node]
+                .on_propose(request(client, 1), 3, value.into())
+                .expect("slot 3 is within the window");
             answers.extend(step.slot_replies);
             pending.extend(step.send.into_iter().map(|(to, m)| (node, to, m)));
         }

@@ -344,6 +344,14 @@ impl<V: Clone + PartialEq> Leader<V> {
         self.start_phase1(flaw)
     }
 
+    /// Gives up the ballot under way without a retry: a node of a cluster that finds a rival
+    /// ahead lets it lead. What it was asked for is the caller's to forward.
+    pub fn stand_down(&mut self) {
+        self.status = LeaderStatus::Idle;
+        self.in_flight.clear();
+        self.requests.clear();
+    }
+
     /// After a restart, a ballot above every one this node may have used before: its own
     /// acceptor promised each of its ballots (it hears them first) and persisted that promise.
     pub fn resume_above(&mut self, promised: Option<Ballot>) {

@@ -25,6 +25,12 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 
+/// Why a panic stops a cluster node: the replica may be half-way through a step, with state
+/// changed in memory that is not on disk and a timer it believes is running. Restarting from
+/// `--data-dir` is the safe way on.
+const HALF_APPLIED: &str =
+    "internal error in the cluster replica; its state may be half-applied, so the node stops";
+
 /// An error the node cannot serve on from: its acceptor state could not be made durable, so any
 /// promise it sent might be forgotten. The event loop stops the process.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,10 +120,18 @@ impl Node {
 
     /// The retry timer fired: the cluster replica's turn.
     pub fn handle_timeout(&mut self) -> LineOutcome {
-        let replies = self.on_timer().unwrap_or_else(|error| {
-            self.fatal = Some(error.0);
-            vec![]
-        });
+        let served = panic::catch_unwind(AssertUnwindSafe(|| self.on_timer()));
+        let replies = match served {
+            Ok(Ok(replies)) => replies,
+            Ok(Err(error)) => {
+                self.fatal = Some(error.0);
+                vec![]
+            }
+            Err(_) => {
+                self.fatal = Some(HALF_APPLIED.into());
+                vec![]
+            }
+        };
         let src = self.own_id().unwrap_or_default().to_owned();
         let messages = replies
             .into_iter()
@@ -190,6 +204,13 @@ impl Node {
             self.dispatch(&envelope.src, &envelope.body)
         }));
         let served = served.unwrap_or_else(|_| {
+            if self
+                .replica
+                .as_ref()
+                .is_some_and(|replica| replica.cluster_size > 1)
+            {
+                self.fatal = Some(HALF_APPLIED.into());
+            }
             Err(RequestError {
                 code: ErrorCode::Crash,
                 text: "internal error while serving this request".into(),
@@ -237,8 +258,8 @@ impl Node {
                 vec![]
             }
             Err(_) => {
-                self.log(format!(
-                    "internal error on a '{message_type}' message from peer {src}; dropped"
+                self.fatal = Some(format!(
+                    "on a '{message_type}' message from {src}: {HALF_APPLIED}"
                 ));
                 vec![]
             }

@@ -85,10 +85,11 @@ pub struct SimReport {
     pub longest_log: usize,
 }
 
-/// A failed check, with the seed that replays it.
+/// A failed check, with the seed (and cluster size) that replays it.
 #[derive(Debug)]
 pub struct SimFailure {
     pub seed: u64,
+    pub nodes: usize,
     pub what: String,
 }
 
@@ -96,9 +97,9 @@ impl fmt::Display for SimFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "seed {} failed: {}\nreplay it with: SIM_SEED={} cargo test -p paxos-e2e --test \
-             cluster_simulation replay_one_seed -- --nocapture",
-            self.seed, self.what, self.seed
+            "seed {} failed: {}\nreplay it with: SIM_SEED={} SIM_NODES={} cargo test -p \
+             paxos-e2e --test cluster_simulation replay_one_seed -- --ignored --nocapture",
+            self.seed, self.what, self.seed, self.nodes
         )
     }
 }
@@ -235,6 +236,25 @@ impl Simulation {
         simulation
     }
 
+    /// Runs `seed` to the end and checks it; a panic inside a replica is a failure of the seed
+    /// too, reported with it.
+    pub fn run_seed(seed: u64, cfg: &SimConfig) -> Result<SimReport, SimFailure> {
+        let nodes = cfg.nodes;
+        let run = std::panic::catch_unwind(|| Simulation::new(seed, cfg.clone()).run());
+        run.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+                .unwrap_or_else(|| "a panic".into());
+            Err(SimFailure {
+                seed,
+                nodes,
+                what: format!("panicked: {what}"),
+            })
+        })
+    }
+
     /// Runs the seed to the end and checks it.
     pub fn run(mut self) -> Result<SimReport, SimFailure> {
         let end = self.cfg.faulty_ms + self.cfg.settle_ms;
@@ -253,6 +273,7 @@ impl Simulation {
     fn failure(&self, what: String) -> SimFailure {
         SimFailure {
             seed: self.report.seed,
+            nodes: self.cfg.nodes,
             what,
         }
     }
@@ -454,7 +475,9 @@ impl Simulation {
         };
         self.schedule(self.cfg.client_timeout_ms, give_up);
         if let Some(replica) = self.replicas[node].as_mut() {
-            let step = replica.on_propose(id, slot, json);
+            let step = replica
+                .on_propose(id, slot, json)
+                .expect("slots 0-23 are within the window");
             self.apply(node, step)?;
         }
         Ok(())
@@ -612,6 +635,22 @@ impl Simulation {
             if history.serialized_history().is_none() {
                 return Err(format!(
                     "the client history of key {key} is not linearizable: {history:?}"
+                ));
+            }
+        }
+        // Liveness after healing: every command a live node holds for a client, and every named
+        // slot asked for, got into the log in the settle time.
+        for replica in &replicas {
+            if let Some(stuck) = replica.unplaced.keys().next() {
+                return Err(format!(
+                    "n{} still holds {stuck:?} after the cluster healed",
+                    replica.index + 1
+                ));
+            }
+            if let Some(slot) = replica.slot_requests.keys().next() {
+                return Err(format!(
+                    "n{} still waits for slot {slot} after the cluster healed",
+                    replica.index + 1
                 ));
             }
         }

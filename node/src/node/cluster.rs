@@ -9,8 +9,8 @@
 //! would otherwise bounce errors at each other forever; it is logged and dropped.
 
 use super::{Node, ServeError};
-use crate::codec::{Body, ErrorCode, Reply, RequestError};
-use paxos_model::cluster::{Entry, PeerMessage, Replica, ReplicaStep, RequestId};
+use crate::codec::{Body, Reply, RequestError};
+use paxos_model::cluster::{Entry, PeerMessage, Replica, ReplicaStep, RequestId, SLOT_WINDOW};
 use paxos_model::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
 use paxos_model::multi::{MultiAcceptor, MultiMessage};
 use paxos_model::rules::TimerChange;
@@ -165,9 +165,14 @@ impl Node {
             seq,
         };
         let step = self.replica_mut().on_request(id, op);
-        self.apply_replica_step(step).map_err(|error| RequestError {
-            code: ErrorCode::Crash,
-            text: error.0,
+        Ok(self.apply_or_stop(step))
+    }
+
+    /// Applies a step; if its state cannot be made durable, the node must stop (nothing is sent).
+    fn apply_or_stop(&mut self, step: ReplicaStep) -> Vec<(String, Reply)> {
+        self.apply_replica_step(step).unwrap_or_else(|error| {
+            self.fatal = Some(error.0);
+            vec![]
         })
     }
 
@@ -240,11 +245,17 @@ impl Node {
             client: src.to_owned(),
             seq,
         };
-        let step = self.replica_mut().on_propose(id, slot, value.to_string());
-        self.apply_replica_step(step).map_err(|error| RequestError {
-            code: ErrorCode::Crash,
-            text: error.0,
-        })
+        let step = self
+            .replica_mut()
+            .on_propose(id, slot, value.to_string())
+            .map_err(|too_far| {
+                RequestError::malformed(format!(
+                    "field slot must be at most {} (this node accepts slots up to {SLOT_WINDOW} \
+                     beyond the log it has applied)",
+                    too_far.slot_max
+                ))
+            })?;
+        Ok(self.apply_or_stop(step))
     }
 
     /// `multi_paxos_log` for a cluster: the chosen prefix this node has learned.

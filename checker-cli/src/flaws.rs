@@ -75,10 +75,13 @@ pub fn note_on_run(
     if violated_any || !outcome.complete || same_configuration {
         return None;
     }
+    let Consequence::Breaks(property) = entry.consequence else {
+        unreachable!("benign entries returned above");
+    };
     Some(format!(
         "note: this configuration does not expose {flaw}: nothing was violated in the whole \
-         state space. The catalogue catches it in {} {} (`paxos-check flaws --check {flaw}`); \
-         step through that model with:\n  {}",
+         state space. The catalogue catches it breaking \"{property}\" in {} {} \
+         (`paxos-check flaws --check {flaw}`); step through that model with:\n  {}",
         entry.setting.model_name(),
         entry.setting.brief(),
         Row::explore_command_for(&entry, addr)

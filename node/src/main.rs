@@ -29,7 +29,7 @@ Reads one JSON message per line on stdin, answers on stdout, logs to stderr.
 Messages: init, paxos_prepare, paxos_accept, paxos_chosen, paxos_safety_test,
 paxos_invariant_check, multi_paxos_propose, multi_paxos_log, read, write, cas;
 between nodes: paxos_prepare, paxos_promise, paxos_accept, paxos_accepted (and their
-refusals), paxos_forward, paxos_learn, paxos_catch_up.";
+refusals), paxos_forward, paxos_forward_slot, paxos_learn, paxos_catch_up.";
 
 struct Options {
     data_dir: Option<PathBuf>,

@@ -1010,9 +1010,9 @@ fn a_flaw_the_configuration_cannot_expose_is_pointed_to_the_catalogue() {
     assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.contains(
-            "note: this configuration does not expose lowest-accepted-value. The catalogue \
-             catches it breaking \"agreement\" with single 3 acceptors, 2 proposers, 2 ballots, \
-             FIFO links"
+            "note: this configuration does not expose lowest-accepted-value: nothing was violated \
+             in the whole state space. The catalogue catches it breaking \"agreement\" in single \
+             3 acceptors, 2 proposers, 2 ballots, FIFO links"
         ),
         "{}",
         run.stdout

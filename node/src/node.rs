@@ -120,27 +120,41 @@ impl Node {
 
     /// The retry timer fired: the cluster replica's turn.
     pub fn handle_timeout(&mut self) -> LineOutcome {
-        let served = panic::catch_unwind(AssertUnwindSafe(|| self.on_timer()));
-        let replies = match served {
+        let replies = self.serve_cluster("on the retry timer", Node::on_timer);
+        let outcome = self.stamped(replies);
+        self.finish_outcome(outcome)
+    }
+
+    /// Runs one cluster step; a failed persist or a panic stops the node (see `HALF_APPLIED`).
+    fn serve_cluster(
+        &mut self,
+        context: &str,
+        step: impl FnOnce(&mut Node) -> Result<Vec<(String, Reply)>, ServeError>,
+    ) -> Vec<(String, Reply)> {
+        match panic::catch_unwind(AssertUnwindSafe(|| step(self))) {
             Ok(Ok(replies)) => replies,
             Ok(Err(error)) => {
                 self.fatal = Some(error.0);
                 vec![]
             }
             Err(_) => {
-                self.fatal = Some(HALF_APPLIED.into());
+                self.fatal = Some(format!("{context}: {HALF_APPLIED}"));
                 vec![]
             }
-        };
+        }
+    }
+
+    /// This node's replies as numbered messages.
+    fn stamped(&mut self, replies: Vec<(String, Reply)>) -> LineOutcome {
         let src = self.own_id().unwrap_or_default().to_owned();
         let messages = replies
             .into_iter()
             .map(|(dest, reply)| self.stamp(src.clone(), dest, reply))
             .collect();
-        self.finish_outcome(LineOutcome {
+        LineOutcome {
             messages,
             ..LineOutcome::default()
-        })
+        }
     }
 
     /// How long the retry timer waits: the configured timeout, plus a share of it by this node's
@@ -217,16 +231,7 @@ impl Node {
             })
         });
         match served {
-            Ok(replies) => {
-                let messages = replies
-                    .into_iter()
-                    .map(|(dest, reply)| self.stamp(src.clone(), dest, reply))
-                    .collect();
-                LineOutcome {
-                    messages,
-                    ..LineOutcome::default()
-                }
-            }
+            Ok(replies) => self.stamped(replies),
             Err(error) => {
                 let diagnostic = Some(format!("request from {} refused: {error}", envelope.src));
                 let message = self.stamp(src, envelope.src, Reply::error(msg_id, &error));
@@ -250,29 +255,9 @@ impl Node {
                 ..LineOutcome::default()
             };
         }
-        let served = panic::catch_unwind(AssertUnwindSafe(|| self.peer_message(src, body)));
-        let replies = match served {
-            Ok(Ok(replies)) => replies,
-            Ok(Err(error)) => {
-                self.fatal = Some(error.0);
-                vec![]
-            }
-            Err(_) => {
-                self.fatal = Some(format!(
-                    "on a '{message_type}' message from {src}: {HALF_APPLIED}"
-                ));
-                vec![]
-            }
-        };
-        let own = self.own_id().expect("peers exist after init").to_owned();
-        let messages = replies
-            .into_iter()
-            .map(|(dest, reply)| self.stamp(own.clone(), dest, reply))
-            .collect();
-        LineOutcome {
-            messages,
-            ..LineOutcome::default()
-        }
+        let context = format!("on a '{message_type}' message from {src}");
+        let replies = self.serve_cluster(&context, |node| node.peer_message(src, body));
+        self.stamped(replies)
     }
 
     fn own_id(&self) -> Option<&str> {

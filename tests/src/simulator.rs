@@ -581,7 +581,7 @@ impl Simulation {
     }
 
     fn check(&mut self) -> Result<(), String> {
-        let majority = self.cfg.nodes / 2 + 1;
+        let majority = paxos_model::majority(self.cfg.nodes); // Lamport: chosen by a majority
         let mut chosen: BTreeMap<Slot, &Entry> = BTreeMap::new();
         for ((slot, proposal), acceptors) in &self.acceptances {
             if acceptors.len() < majority {

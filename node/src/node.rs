@@ -336,6 +336,20 @@ impl Node {
                 membership.id
             )));
         }
+        let names_a_file = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if self.data_dir.is_some() && !id.chars().all(names_a_file) {
+            return Err(RequestError::malformed(format!(
+                "field node_id must be letters, digits, '-' or '_' with --data-dir, where it names \
+                 the state file (got {id:?})"
+            )));
+        }
+        // Read the durable state before taking the membership: a node that cannot read it must
+        // stay uninitialised (and say why), not serve without its promises.
+        let persisted =
+            cluster::load_acceptor(self.data_dir.as_deref(), id).map_err(|error| RequestError {
+                code: ErrorCode::Crash,
+                text: error.0,
+            })?;
         let acceptor_count = ids.len();
         self.membership = Some(Membership {
             id: id.to_owned(),
@@ -344,11 +358,6 @@ impl Node {
         self.learner = Some(Learner::new(acceptor_count));
         let index = u32::try_from(self.own_index()).expect("a node index fits u32");
         self.leader = Some(Leader::new(index, acceptor_count, u32::MAX));
-        let persisted =
-            cluster::load_acceptor(self.data_dir.as_deref(), id).map_err(|error| RequestError {
-                code: ErrorCode::Crash,
-                text: error.0,
-            })?;
         self.replica = Some(Replica::new(self.own_index(), acceptor_count, persisted));
         Ok(Reply::new("init_ok", body.msg_id()))
     }

@@ -176,3 +176,41 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
     drop(cluster);
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// Bad durable state is refused, not served around: a node whose state file is not acceptor
+/// state answers init with error 13 and stays uninitialised (error 11 after), and a node id that
+/// would name a file outside `--data-dir` is refused with error 12 naming the field.
+#[test]
+fn a_node_that_cannot_read_its_state_stays_uninitialised() {
+    let data_dir = std::env::temp_dir().join(format!("paxos-bad-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).expect("a data directory");
+    std::fs::write(data_dir.join("n1.acceptor.json"), "not json").expect("written");
+    let input = [
+        json!({"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1", "n2"]}}),
+        json!({"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 2, "node_id": "../x", "node_ids": ["../x", "n2"]}}),
+        json!({"src": "c1", "dest": "n1", "body": {"type": "read", "msg_id": 3, "key": 1}}),
+    ]
+    .map(|line| line.to_string())
+    .join("\n");
+    let run = paxos_e2e::run_with_input(
+        &paxos_e2e::binary("paxos-node"),
+        &["--data-dir", data_dir.to_str().expect("UTF-8 path")],
+        &input,
+        Duration::from_secs(30),
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+    assert!(run.status.success(), "{}", run.stderr);
+    let codes: Vec<Value> = run
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON")["body"]["code"].clone())
+        .collect();
+    assert_eq!(codes, [json!(13), json!(12), json!(11)], "{}", run.stdout);
+    assert!(run.stdout.contains("not acceptor state"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("field node_id must be"),
+        "{}",
+        run.stdout
+    );
+}

@@ -88,6 +88,11 @@ pub fn note_on_run(
     ))
 }
 
+/// 1 when a checked entry is not as catalogued, else 0 (listing alone always succeeds).
+fn exit_status(rows: &[Row], checked: bool) -> u8 {
+    u8::from(checked && !rows.iter().all(Row::confirmed))
+}
+
 fn expected(consequence: Consequence) -> &'static str {
     match consequence {
         Consequence::Breaks(property) => property,
@@ -113,12 +118,7 @@ pub fn run(args: &FlawsArgs) -> ExitCode {
         (Format::Text, true) => print!("{}", check_text(&rows, args.addr, seconds)),
         (Format::Json, _) => println!("{}", json_report(&rows, args, seconds)),
     }
-    let all_confirmed = rows.iter().all(Row::confirmed);
-    if args.check && !all_confirmed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    ExitCode::from(exit_status(&rows, args.check))
 }
 
 /// Runs the checker on one entry, with a line of progress on stderr.
@@ -310,8 +310,7 @@ fn json_report(rows: &[Row], args: &FlawsArgs, seconds: f64) -> Value {
         fields.insert("as_catalogued".into(), Value::from(confirmed));
         fields.insert("total".into(), Value::from(rows.len()));
         fields.insert("seconds".into(), Value::from(seconds));
-        let exit_status = if confirmed == rows.len() { 0 } else { 1 };
-        fields.insert("exit_status".into(), Value::from(exit_status));
+        fields.insert("exit_status".into(), Value::from(exit_status(rows, true)));
     }
     report
 }

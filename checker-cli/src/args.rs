@@ -2,9 +2,8 @@
 //! model crate's validated configurations by `config`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use paxos_model::multi_model::{self, MultiPaxosConfig};
-use paxos_model::single_model::{self, SingleDecreeConfig};
-use paxos_model::system::{Faults, NetworkKind};
+use paxos_model::check::paxos::{self as models, MultiPaxosConfig, SingleDecreeConfig};
+use paxos_model::check::settings::{Faults, NetworkKind};
 use paxos_model::{ConfigError, Flaw};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -103,16 +102,16 @@ pub enum ExploreModel {
 #[derive(Args, Debug, Clone)]
 pub struct MultiArgs {
     /// Number of acceptors.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=multi_model::ACCEPTORS_MAX as u64))]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=models::ACCEPTORS_MAX as u64))]
     pub acceptors: u64,
     /// Number of leaders; each has its own queue of distinct commands.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=multi_model::LEADERS_MAX as u64))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=models::PROPOSERS_MAX as u64))]
     pub leaders: u64,
     /// Length of the log.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=multi_model::SLOTS_MAX as u64))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=models::SLOTS_MAX as u64))]
     pub slots: u64,
     /// Ballots (Phase 1 runs) each leader may start.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=multi_model::ROUNDS_MAX as i64))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=models::ROUNDS_MAX as i64))]
     pub rounds: u32,
     #[command(flatten)]
     pub faults: FaultArgs,
@@ -127,6 +126,7 @@ impl MultiArgs {
             rounds: self.rounds,
             faults: self.faults.faults(),
             flaw: self.faults.flaw(),
+            symmetry: self.faults.symmetry == Switch::On,
         };
         config.validate()?;
         Ok(config)
@@ -137,13 +137,13 @@ impl MultiArgs {
 #[derive(Args, Debug, Clone)]
 pub struct SingleArgs {
     /// Number of acceptors.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=single_model::ACCEPTORS_MAX as u64))]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=models::ACCEPTORS_MAX as u64))]
     pub acceptors: u64,
     /// Number of proposers; each proposes its own value (A, B, ...).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=single_model::PROPOSERS_MAX as u64))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=models::PROPOSERS_MAX as u64))]
     pub proposers: u64,
     /// Ballots each proposer may start (it retries after a refusal, or a timeout on a lossy network).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=single_model::ROUNDS_MAX as i64))]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=models::ROUNDS_MAX as i64))]
     pub rounds: u32,
     #[command(flatten)]
     pub faults: FaultArgs,
@@ -168,6 +168,17 @@ pub struct FaultArgs {
     /// Run a deliberately flawed protocol (see the flaw catalogue); `none` is Paxos itself.
     #[arg(long, default_value = "none", value_parser = clap::builder::PossibleValuesParser::new(Flaw::names()))]
     pub flaw: String,
+    /// Treat states that differ only by a renaming of acceptors as one (acceptors are
+    /// interchangeable). Counts classes of states; verdicts and shortest counterexamples are
+    /// the same either way.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub symmetry: Switch,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 /// The catalogue's flaw names (Paxos itself, `none`, is not a flaw of the catalogue).
@@ -213,12 +224,24 @@ pub struct RunArgs {
     /// Checker threads. One thread makes BFS counterexamples shortest.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
-    /// Stop after generating this many states (the run is then incomplete).
+    /// Stop after discovering this many distinct states (the run is then incomplete, exit
+    /// status 3 unless something failed).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_states: Option<u64>,
-    /// Stop after this many seconds (the run is then incomplete).
+    /// Stop after this many seconds (the run is then incomplete, exit status 3 unless
+    /// something failed).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
+    /// Stop when the process's resident memory reaches this (e.g. 4G, 512M, or bytes), with a
+    /// report of what was explored and exit status 3. Default: three quarters of the memory
+    /// available when the run starts.
+    #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
+    pub max_memory: Option<u64>,
+    /// Go on after the first violation until every property is decided (by default the run
+    /// stops at the first violated always- or eventually-property, as TLC does, and the other
+    /// properties are unknown).
+    #[arg(long)]
+    pub keep_going: bool,
     /// Seed for `--strategy simulation`.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -279,8 +302,69 @@ impl SingleArgs {
             rounds: self.rounds,
             faults: self.faults.faults(),
             flaw: self.faults.flaw(),
+            symmetry: self.faults.symmetry == Switch::On,
         };
         config.validate()?;
         Ok(config)
+    }
+}
+
+/// A memory size: a whole number of bytes, or one with a suffix K, M, G or T (powers of 1024),
+/// at least 16 MiB.
+fn parse_memory_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((index, _)) => trimmed.split_at(index),
+        None => (trimmed, ""),
+    };
+    let shift = match unit
+        .trim_end_matches(['B', 'b', 'i'])
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => {
+            return Err(format!(
+                "'{text}' is not a size: use bytes or a number with K, M, G or T (e.g. 4G)"
+            ))
+        }
+    };
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size: use a whole number (e.g. 4G)"))?;
+    let bytes = number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("'{text}' is too large"))?;
+    const MINIMUM: u64 = 16 << 20;
+    if bytes < MINIMUM {
+        return Err(format!("'{text}' is below the minimum of 16M"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_memory_size;
+
+    #[test]
+    fn memory_sizes_take_binary_suffixes_and_refuse_nonsense() {
+        assert_eq!(parse_memory_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_memory_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_memory_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_memory_size("1073741824"), Ok(1 << 30));
+        assert!(parse_memory_size("1M")
+            .unwrap_err()
+            .contains("minimum of 16M"));
+        assert!(parse_memory_size("lots")
+            .unwrap_err()
+            .contains("not a size"));
+        assert!(parse_memory_size("4X").unwrap_err().contains("not a size"));
+        assert!(parse_memory_size("99999999999T")
+            .unwrap_err()
+            .contains("too large"));
     }
 }

@@ -2,7 +2,7 @@
 //! be served (stateright itself would panic on a busy one).
 
 use crate::args::ExplorerArgs;
-use paxos_model::system::Checkable;
+use paxos_model::check::settings::Checkable;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
 

@@ -6,7 +6,7 @@
 use crate::args::{FlawsArgs, Format};
 use crate::report::{config_json, explore_command, explorer_url};
 use crate::run::{Outcome, Verdict};
-use paxos_model::catalogue::{self, catalogue, examine, Consequence, Entry, Finding};
+use paxos_model::check::catalogue::{self, catalogue, examine, Consequence, Entry, Finding};
 use paxos_model::Flaw;
 use serde_json::{json, Value};
 use std::fmt::Write;

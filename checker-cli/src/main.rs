@@ -12,13 +12,14 @@ mod run;
 
 use args::{CheckModel, Cli, Command, ExploreModel, Format, RunArgs};
 use clap::Parser;
-use paxos_model::multi_model::multi_paxos_model;
-use paxos_model::single_model::single_decree_model;
-use paxos_model::system::Checkable;
+use paxos_model::check::paxos::{multi_paxos_model, single_decree_model};
+use paxos_model::check::settings::Checkable;
 use paxos_model::ConfigError;
 use report::RunDescription;
 use run::RunSettings;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Exit status for usage and configuration errors (clap uses it too).
@@ -67,8 +68,11 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         threads: run.threads as usize,
         max_states: run.max_states.map(|n| n as usize),
         timeout: run.timeout.map(Duration::from_secs),
+        max_memory: run.max_memory.or_else(default_memory_limit),
         seed: run.seed,
+        keep_going: run.keep_going,
         progress: true,
+        interrupt: Some(interrupt_flag()),
     };
     let description = RunDescription {
         model_name: model.name(),
@@ -85,6 +89,12 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
     {
         eprintln!("error: --strategy simulation never exhausts the state space; give it --timeout or --max-states");
         return ExitCode::from(USAGE_ERROR);
+    }
+    if run.strategy != args::Strategy::Simulation && run.seed != 0 {
+        eprintln!(
+            "warning: --seed has no effect with --strategy {}: only simulation draws random numbers",
+            if run.strategy == args::Strategy::Bfs { "bfs" } else { "dfs" }
+        );
     }
     // Fail on an unwritable --svg now, not after a long run.
     if let Some(path) = &run.svg {
@@ -133,4 +143,27 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         }
     }
     ExitCode::from(outcome.exit_code() as u8)
+}
+
+/// The memory guard when `--max-memory` is not given: three quarters of what the machine has
+/// available now, so that the run stops with a report well before the kernel would kill it.
+fn default_memory_limit() -> Option<u64> {
+    paxos_model::check::engine::available_memory_bytes().map(|available| available / 4 * 3)
+}
+
+/// A flag that the first Ctrl-C raises, so that the run stops and reports what it explored; a
+/// second Ctrl-C ends the process at once.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let raised = Arc::clone(&flag);
+    let installed = ctrlc::set_handler(move || {
+        if raised.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: stopping the run and reporting what was explored (Ctrl-C again to quit at once)");
+    });
+    if let Err(error) = installed {
+        eprintln!("warning: Ctrl-C will end the run without a report: {error}");
+    }
+    flag
 }

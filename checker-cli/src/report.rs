@@ -1,7 +1,7 @@
 //! Reports of a check: readable text, or one JSON object for tools.
 
 use crate::args::Strategy;
-use crate::run::{expectation_name, Outcome, Verdict};
+use crate::run::{expectation_name, mebibytes, Outcome, Verdict};
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::net::SocketAddr;
@@ -93,22 +93,27 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
         outcome.seconds,
         outcome.states_per_second()
     );
+    if let Some(peak) = outcome.peak_memory_bytes {
+        let per_state = peak as f64 / outcome.unique_states.max(1) as f64;
+        let _ = writeln!(
+            out,
+            "peak memory {} ({per_state:.0} bytes per unique state)",
+            mebibytes(peak)
+        );
+    }
     match &outcome.stopped_by {
         None => {
             let _ = writeln!(out, "complete: every reachable state was explored");
         }
-        Some(limit) => {
+        Some(why) if outcome.limit_reached => {
             let _ = writeln!(
                 out,
-                "INCOMPLETE: {limit}; undiscovered properties are unknown"
+                "INCOMPLETE: {why}; undiscovered properties are unknown"
             );
         }
-    }
-    if run.strategy == Strategy::Bfs && run.threads > 1 {
-        let _ = writeln!(
-            out,
-            "note: with more than one thread, BFS paths need not be the shortest"
-        );
+        Some(why) => {
+            let _ = writeln!(out, "incomplete: {why}");
+        }
     }
     let _ = writeln!(out);
     let name_width = outcome
@@ -127,7 +132,11 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
             .excused
             .map(|why| format!(" - expected here: {why}"))
             .unwrap_or_default();
-        let mark = if property.fails() { "FAIL" } else { "ok  " };
+        let mark = match property.verdict {
+            _ if property.fails() => "FAIL",
+            Verdict::Unknown => "?   ",
+            _ => "ok  ",
+        };
         let _ = writeln!(
             out,
             "{mark} {:<10} {:<name_width$}  {}{steps}{excused}",
@@ -151,6 +160,12 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
         let _ = writeln!(out, "{heading} for \"{}\":", property.name);
         for (index, step) in property.trace.iter().flatten().enumerate() {
             let _ = writeln!(out, "  {:>3}. {step}", index + 1);
+        }
+        if !property.shortest {
+            let _ = writeln!(
+                out,
+                "  (the search for a shorter path was cut off by the limit; this one may not be shortest)"
+            );
         }
         if let Some(path) = &property.explorer_path {
             let _ = writeln!(out, "  Explorer: {}", run.explorer_url(path));
@@ -190,12 +205,13 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
             let mut entry = json!({
                 "name": property.name,
                 "expectation": expectation_name(&property.expectation),
-                "verdict": property.verdict.name(),
+                "verdict": property.verdict.id(),
             });
             let fields = entry.as_object_mut().expect("an object");
             if let Some(trace) = &property.trace {
                 fields.insert("steps".into(), Value::from(trace.len()));
                 fields.insert("trace".into(), Value::from(trace.clone()));
+                fields.insert("shortest".into(), Value::from(property.shortest));
             }
             if let Some(path) = &property.explorer_path {
                 fields.insert("explorer_path".into(), Value::from(path.clone()));
@@ -214,6 +230,8 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "threads": run.threads,
         "complete": outcome.complete,
         "stopped_by": outcome.stopped_by,
+        "limit_reached": outcome.limit_reached,
+        "peak_memory_bytes": outcome.peak_memory_bytes,
         "states": outcome.states,
         "unique_states": outcome.unique_states,
         "max_depth": outcome.max_depth,

@@ -1,17 +1,16 @@
-//! Running a check: drives stateright's checker over a model with progress on stderr, then
-//! turns what it found into an `Outcome` with a verdict per property. Knows nothing of any
-//! particular model beyond `ModelConfig`.
+//! Running a check: drives the model crate's search engine over a model with progress on
+//! stderr, then turns what it found into an `Outcome` with a verdict per property. Knows nothing
+//! of any particular model beyond `Checkable`.
 
 use crate::args::Strategy;
-use paxos_model::search::{describe_path, shortest_discovery};
-use paxos_model::system::Checkable;
-use stateright::{Checker, Expectation, Model, UniformChooser};
+use paxos_model::check::describe_path;
+use paxos_model::check::engine::{self, Exploration, Goal, Limits, SearchOptions, Stop};
+use paxos_model::check::settings::Checkable;
+use stateright::{Expectation, Model};
 use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// The most states the search for a shortest discovery may visit, per property, before the
-/// report settles for the path the checker found (which is then not necessarily shortest).
-const SHORTEST_SEARCH_STATES_MAX: usize = 2_000_000;
 
 /// How to run the checker.
 #[derive(Clone, Debug)]
@@ -20,9 +19,15 @@ pub struct RunSettings {
     pub threads: usize,
     pub max_states: Option<usize>,
     pub timeout: Option<Duration>,
+    /// Resident memory, in bytes, at which the run stops (exit status 3).
+    pub max_memory: Option<u64>,
     pub seed: u64,
+    /// Go on after the first violation until every property is decided.
+    pub keep_going: bool,
     /// Report progress on stderr while running.
     pub progress: bool,
+    /// Raised on Ctrl-C.
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,18 +40,30 @@ pub enum Verdict {
     Example,
     /// A sometimes property with no example in a complete run.
     Missing,
-    /// Not decided: the run stopped at a limit first.
+    /// Not decided: the run stopped before it could tell.
     Unknown,
 }
 
 impl Verdict {
-    pub fn name(self) -> &'static str {
+    /// The verdict in one word, as the JSON report gives it.
+    pub fn id(self) -> &'static str {
         match self {
             Verdict::Holds => "holds",
             Verdict::Violated => "violated",
             Verdict::Example => "example",
             Verdict::Missing => "missing",
             Verdict::Unknown => "unknown",
+        }
+    }
+
+    /// The verdict as the text report says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Violated => "violated",
+            Verdict::Example => "example",
+            Verdict::Missing => "missing",
+            Verdict::Unknown => "unknown (run incomplete)",
         }
     }
 }
@@ -67,6 +84,8 @@ pub struct PropertyOutcome {
     pub verdict: Verdict,
     /// The discovery as numbered, readable steps.
     pub trace: Option<Vec<String>>,
+    /// Whether the trace is a shortest one (false only when a limit cut the search for one).
+    pub shortest: bool,
     /// The discovery as stateright's action-index path, for the Explorer's `#/steps/...`.
     pub explorer_path: Option<String>,
     /// Why a violation does not count against this configuration, if it does not.
@@ -86,10 +105,13 @@ pub struct Outcome {
     pub unique_states: usize,
     pub max_depth: usize,
     pub seconds: f64,
+    pub peak_memory_bytes: Option<u64>,
     /// The whole reachable state space was explored.
     pub complete: bool,
-    /// Which limit stopped an incomplete run.
+    /// Why an incomplete run ended: a limit, or the first violation.
     pub stopped_by: Option<String>,
+    /// A limit (not a violation) ended the run.
+    pub limit_reached: bool,
     pub properties: Vec<PropertyOutcome>,
     /// The SVG sequence diagram of the first counterexample (else the first example), with the
     /// property it shows.
@@ -120,48 +142,65 @@ impl Outcome {
 /// Checks `model` with `settings`; the liveness property counts only where the model's
 /// faults promise it.
 pub fn check<M: Checkable>(model: M, settings: &RunSettings) -> Outcome {
-    let started = Instant::now();
-    let mut builder = model.clone().checker().threads(settings.threads);
-    if let Some(max_states) = settings.max_states {
-        builder = builder.target_state_count(max_states);
-    }
-    if let Some(timeout) = settings.timeout {
-        builder = builder.timeout(timeout);
-    }
-    match settings.strategy {
-        Strategy::Bfs => finish(builder.spawn_bfs(), &model, settings, started),
-        Strategy::Dfs => finish(builder.spawn_dfs(), &model, settings, started),
-        Strategy::Simulation => finish(
-            builder.spawn_simulation(settings.seed, UniformChooser),
-            &model,
-            settings,
-            started,
-        ),
-    }
+    let liveness_caveat = model.liveness_caveat();
+    let excused = |expectation: &Expectation| {
+        (*expectation == Expectation::Eventually)
+            .then_some(liveness_caveat)
+            .flatten()
+    };
+    // Stop at the first violation that counts, as TLC does, unless told to decide everything.
+    let goal = if settings.keep_going {
+        Goal::EveryProperty
+    } else {
+        Goal::AnyOf(
+            model
+                .properties()
+                .iter()
+                .filter(|p| {
+                    p.expectation != Expectation::Sometimes && excused(&p.expectation).is_none()
+                })
+                .map(|p| p.name)
+                .collect(),
+        )
+    };
+    let options = SearchOptions {
+        strategy: match settings.strategy {
+            Strategy::Bfs => engine::Strategy::BreadthFirst,
+            Strategy::Dfs => engine::Strategy::DepthFirst,
+            Strategy::Simulation => engine::Strategy::RandomWalks {
+                seed: settings.seed,
+            },
+        },
+        threads: settings.threads,
+        goal,
+        limits: Limits {
+            deadline: settings.timeout.map(|timeout| Instant::now() + timeout),
+            max_states: settings.max_states,
+            max_memory_bytes: settings.max_memory,
+            interrupt: settings.interrupt.clone(),
+            max_depth: None,
+        },
+    };
+    let progress = Progress::new(settings.progress);
+    let exploration = engine::explore(&model, &options, &|snapshot| progress.show(snapshot));
+    progress.finish();
+    outcome(&model, settings, exploration, excused)
 }
 
-fn finish<M: Checkable, K: Checker<M>>(
-    checker: K,
+fn outcome<M: Checkable>(
     model: &M,
     settings: &RunSettings,
-    started: Instant,
+    exploration: Exploration<M>,
+    excused: impl Fn(&Expectation) -> Option<&'static str>,
 ) -> Outcome {
-    if settings.progress {
-        show_progress(&checker, started);
-    }
-    let checker = checker.join();
-    let seconds = started.elapsed().as_secs_f64();
-    let stopped_by = stopping_limit(&checker, settings, seconds);
-    let complete = stopped_by.is_none();
-    let liveness_caveat = model.faults().liveness_caveat();
+    let complete = exploration.complete();
+    let stopped_by = exploration
+        .stopped_by
+        .map(|stop| describe_stop(stop, settings, &exploration));
+    let limit_reached = exploration.stopped_by.is_some_and(Stop::is_limit);
     let mut svg: Option<(&'static str, String)> = None;
     let mut properties = Vec::new();
-    for property in model.properties() {
-        // stateright keeps the last path that discovered a property; report a shortest one.
-        let discovery = checker.discovery(property.name).map(|found| {
-            let steps = found.clone().into_actions().len();
-            shortest_discovery(model, &property, steps, SHORTEST_SEARCH_STATES_MAX).unwrap_or(found)
-        });
+    for (property, discovery) in model.properties().into_iter().zip(exploration.discoveries) {
         let verdict = match (&property.expectation, &discovery, complete) {
             (Expectation::Sometimes, Some(_), _) => Verdict::Example,
             (Expectation::Sometimes, None, true) => Verdict::Missing,
@@ -169,22 +208,26 @@ fn finish<M: Checkable, K: Checker<M>>(
             (_, None, true) => Verdict::Holds,
             (_, None, false) => Verdict::Unknown,
         };
-        let excused = match (&property.expectation, verdict) {
-            (Expectation::Eventually, Verdict::Violated) => liveness_caveat,
+        let excused = match verdict {
+            Verdict::Violated => excused(&property.expectation),
             _ => None,
         };
-        let (trace, explorer_path) = match &discovery {
-            Some(path) => (Some(describe_path(model, path)), Some(path.encode(model))),
-            None => (None, None),
+        let (trace, explorer_path, shortest) = match &discovery {
+            Some(found) => (
+                Some(describe_path(model, &found.path)),
+                Some(found.path.encode(model)),
+                found.shortest,
+            ),
+            None => (None, None, true),
         };
-        if let Some(path) = discovery {
+        if let Some(found) = discovery {
             let is_failure = verdict == Verdict::Violated;
             let replace = match &svg {
                 None => true,
                 Some((shown, _)) => is_failure && !is_failure_of(&properties, shown),
             };
             if replace {
-                if let Some(diagram) = model.as_svg(path) {
+                if let Some(diagram) = model.as_svg(found.path) {
                     svg = Some((property.name, diagram));
                 }
             }
@@ -194,17 +237,20 @@ fn finish<M: Checkable, K: Checker<M>>(
             expectation: property.expectation,
             verdict,
             trace,
+            shortest,
             explorer_path,
             excused,
         });
     }
     Outcome {
-        states: checker.state_count(),
-        unique_states: checker.unique_state_count(),
-        max_depth: checker.max_depth(),
-        seconds,
+        states: exploration.states,
+        unique_states: exploration.unique_states,
+        max_depth: exploration.max_depth,
+        seconds: exploration.elapsed.as_secs_f64(),
+        peak_memory_bytes: exploration.peak_memory_bytes,
         complete,
         stopped_by,
+        limit_reached,
         properties,
         svg,
     }
@@ -216,60 +262,98 @@ fn is_failure_of(properties: &[PropertyOutcome], name: &str) -> bool {
         .any(|property| property.name == name && property.verdict == Verdict::Violated)
 }
 
-/// Why the run is incomplete, if it is.
-fn stopping_limit<M: Model, K: Checker<M>>(
-    checker: &K,
+/// Why the run ended early, in the words of the flag that set the limit.
+fn describe_stop<M: Model>(
+    stop: Stop,
     settings: &RunSettings,
-    seconds: f64,
-) -> Option<String> {
-    if settings.strategy == Strategy::Simulation {
-        return Some("simulation samples paths; it never exhausts the state space".into());
-    }
-    if let Some(max_states) = settings.max_states {
-        if checker.state_count() >= max_states {
-            return Some(format!("--max-states {max_states} reached"));
+    exploration: &Exploration<M>,
+) -> String {
+    match stop {
+        Stop::GoalMet if settings.keep_going => {
+            "every property was decided before the state space was exhausted".into()
+        }
+        Stop::GoalMet => {
+            "stopped at the first violation; --keep-going decides every property".into()
+        }
+        Stop::Deadline => format!(
+            "--timeout {}s reached",
+            settings.timeout.map_or(0, |timeout| timeout.as_secs())
+        ),
+        Stop::StateBudget => format!(
+            "--max-states {} reached",
+            settings.max_states.unwrap_or_default()
+        ),
+        Stop::MemoryGuard => format!(
+            "memory guard reached: {} resident, limit {} (--max-memory sets it)",
+            mebibytes(exploration.peak_memory_bytes.unwrap_or_default()),
+            mebibytes(settings.max_memory.unwrap_or_default())
+        ),
+        Stop::Interrupted => "interrupted (Ctrl-C)".into(),
+        Stop::NotExhaustive => {
+            "random walks (--strategy simulation) sample paths; they never exhaust the state space"
+                .into()
         }
     }
-    if let Some(timeout) = settings.timeout {
-        if seconds >= timeout.as_secs_f64() {
-            return Some(format!("--timeout {}s reached", timeout.as_secs()));
-        }
-    }
-    None
 }
 
-/// Progress on stderr until the checker is done: a live line on a terminal, a line every few
+/// `1,234 MiB`.
+pub fn mebibytes(bytes: u64) -> String {
+    format!("{} MiB", bytes / (1 << 20))
+}
+
+/// Progress on stderr while the search runs: a live line on a terminal, a line every five
 /// seconds otherwise (so that logs show a long run is alive).
-fn show_progress<M: Model, K: Checker<M>>(checker: &K, started: Instant) {
-    let interactive = std::io::stderr().is_terminal();
-    let bar = if interactive {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Some(bar)
-    } else {
-        None
-    };
-    let mut last_line = Instant::now();
-    while !checker.is_done() {
-        std::thread::sleep(Duration::from_millis(100));
-        let elapsed = started.elapsed().as_secs_f64().max(1e-9);
-        let states = checker.state_count();
-        let line = format!(
-            "states {states}, unique {}, depth {}, {:.0} states/s, {elapsed:.0} s",
-            checker.unique_state_count(),
-            checker.max_depth(),
-            states as f64 / elapsed
-        );
-        match &bar {
-            Some(bar) => bar.set_message(line),
-            None if last_line.elapsed() >= Duration::from_secs(5) => {
-                eprintln!("progress: {line}");
-                last_line = Instant::now();
-            }
-            None => {}
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    enabled: bool,
+    last_line: std::sync::Mutex<Instant>,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Self {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress {
+            bar,
+            enabled,
+            last_line: std::sync::Mutex::new(Instant::now()),
         }
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+
+    fn show(&self, snapshot: &engine::Progress) {
+        if !self.enabled {
+            return;
+        }
+        let elapsed = snapshot.elapsed.as_secs_f64().max(1e-9);
+        let memory = snapshot
+            .memory_bytes
+            .map(|bytes| format!(", {}", mebibytes(bytes)))
+            .unwrap_or_default();
+        let line = format!(
+            "states {}, unique {}, depth {}, {:.0} states/s, {elapsed:.0} s{memory}",
+            snapshot.states,
+            snapshot.unique_states,
+            snapshot.depth,
+            snapshot.states as f64 / elapsed
+        );
+        match &self.bar {
+            Some(bar) => bar.set_message(line),
+            None => {
+                let mut last_line = self.last_line.lock().expect("not poisoned");
+                if last_line.elapsed() >= Duration::from_secs(5) {
+                    eprintln!("progress: {line}");
+                    *last_line = Instant::now();
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

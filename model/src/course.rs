@@ -5,10 +5,12 @@
 //! possible quorum, using the same acceptor and proposer code as the node and the model.
 //! `check_invariant` judges a list of proposals against the definition of "chosen".
 
-use crate::ballot::{majority, quorum_size, AcceptorIndex, Ballot, Proposal};
-use crate::flaw::{Flaw, FlawScope};
-use crate::rules::ValueSource;
-use crate::single::{Acceptor, Message, Proposer};
+use crate::protocol::acceptor::Acceptor;
+use crate::protocol::ballot::{majority, quorum_size, AcceptorIndex, Ballot, Proposal};
+use crate::protocol::flaw::{Flaw, FlawScope};
+use crate::protocol::message::Message;
+use crate::protocol::proposer::{Proposer, ProposerConfig, ProposerInput, ProposerStep};
+use crate::protocol::rules::ValueSource;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -155,63 +157,88 @@ fn run_with_quorum<V: Clone + PartialEq>(
     let mut acceptors = vec![Acceptor::new(); nodes];
     let first_majority: Vec<AcceptorIndex> = (0..majority(nodes)).collect();
     // The chosen value is set up by correct Paxos: the flaw under study is the new proposer's.
-    let mut first = Proposer::new(0, nodes, scenario.chosen_value.clone(), 1);
-    let chosen = run_ballot(
-        &mut first,
+    let (chosen, decided) = run_ballot(
+        &proposer_config(0, nodes, Flaw::None),
         scenario.chosen_at,
+        scenario.chosen_value.clone(),
         &mut acceptors,
         &first_majority,
-        Flaw::None,
     );
     let NewProposalOutcome::Proposed { proposal, .. } = chosen else {
         unreachable!("fresh acceptors promise any first ballot");
     };
     assert!(
-        proposal.value == scenario.chosen_value && first.has_learned(),
+        proposal.value == scenario.chosen_value && decided,
         "the setup must choose the value"
     );
-
-    let mut second = Proposer::new(1, nodes, scenario.new_proposer_value.clone(), 1);
-    let outcome = run_ballot(
-        &mut second,
+    let (outcome, _) = run_ballot(
+        &proposer_config(1, nodes, scenario.flaw),
         scenario.new_ballot,
+        scenario.new_proposer_value.clone(),
         &mut acceptors,
         &quorum,
-        scenario.flaw,
     );
     QuorumRun { quorum, outcome }
 }
 
-/// Phase 1 and Phase 2 of one ballot against `quorum`, every message delivered in order.
+fn proposer_config(index: u32, acceptor_count: usize, flaw: Flaw) -> ProposerConfig {
+    ProposerConfig {
+        index,
+        acceptor_count,
+        rounds_max: 1,
+        flaw,
+        defer_to_rival: false,
+    }
+}
+
+/// Phase 1 and Phase 2 of one ballot of a fresh proposer asked for `value` in the one slot,
+/// against `quorum`, every message delivered in order; whether the proposer learned its value.
 fn run_ballot<V: Clone + PartialEq>(
-    proposer: &mut Proposer<V>,
+    config: &ProposerConfig,
     ballot: Ballot,
+    value: V,
     acceptors: &mut [Acceptor<V>],
     quorum: &[AcceptorIndex],
-    flaw: Flaw,
-) -> NewProposalOutcome<V> {
-    proposer.start_ballot(ballot);
-    let mut proposed = None;
-    for &index in quorum {
-        match acceptors[index].on_prepare(ballot, flaw).reply {
-            Message::Promise { ballot, accepted } => {
-                proposed = proposed.or(proposer.on_promise(index, ballot, accepted, flaw).proposed);
+) -> (NewProposalOutcome<V>, bool) {
+    let mut proposer = Proposer::new();
+    let mut requests = proposer.campaign_at(config, ballot);
+    requests.outgoing.extend(
+        proposer
+            .step(config, ProposerInput::Propose { slot: 0, value })
+            .outgoing,
+    );
+    let mut decision = None;
+    // Phase 1, then Phase 2: each round of requests goes to the quorum, in its order.
+    while !requests.outgoing.is_empty() {
+        let mut next = ProposerStep::default();
+        for outgoing in std::mem::take(&mut requests.outgoing) {
+            for &index in quorum.iter().filter(|index| outgoing.to.includes(**index)) {
+                let step = acceptors[index]
+                    .step(outgoing.message.clone(), config.flaw)
+                    .expect("a proposer sends requests");
+                if matches!(
+                    step.reply,
+                    Message::PrepareRefused { .. } | Message::AcceptRefused { .. }
+                ) {
+                    return (NewProposalOutcome::Refused { by: index }, false);
+                }
+                let reply = ProposerInput::Reply {
+                    from: index,
+                    message: step.reply,
+                };
+                let step = proposer.step(config, reply);
+                decision = decision.or(step.decided.into_iter().next());
+                next.outgoing.extend(step.outgoing);
             }
-            Message::PrepareRefused { .. } => return NewProposalOutcome::Refused { by: index },
-            _ => unreachable!("an acceptor answers a prepare with a promise or a refusal"),
         }
+        requests = next;
     }
-    let (proposal, source) = proposed.expect("a whole quorum promised");
-    for &index in quorum {
-        match acceptors[index].on_accept(proposal.clone(), flaw).reply {
-            Message::Accepted { proposal } => {
-                proposer.on_accepted(index, proposal, flaw);
-            }
-            Message::AcceptRefused { .. } => return NewProposalOutcome::Refused { by: index },
-            _ => unreachable!("an acceptor answers an accept with an acceptance or a refusal"),
-        }
-    }
-    NewProposalOutcome::Proposed { proposal, source }
+    let decision = decision.expect("a whole quorum promised and accepted");
+    let outcome = NewProposalOutcome::Proposed {
+        proposal: decision.proposal,
+        source: decision.source,
+    };
+    (outcome, true)
 }
 
 /// Every `size`-subset of `0..count`, in lexicographic order.

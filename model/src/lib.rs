@@ -1,28 +1,16 @@
-//! `paxos-model`: the protocol, once.
+//! `paxos-model`: the protocol, once, and the models that check it.
 //!
-//! The pure transition functions of single-decree Paxos and Multi-Paxos (`single`, `multi`),
-//! the rules they share (`rules`), the course's safety scenarios built on them (`course`), and
-//! the flaws that each bend one rule, or a pair (`flaw`), and the catalogue that shows what each one breaks
-//! (`catalogue`). Nothing here does I/O,
-//! reads a clock or draws a random number: the stateright models and `paxos-node` are adapters
-//! that feed inputs in and apply the steps that come out.
+//! - `protocol`: the pure transition functions of Paxos and Multi-Paxos (no I/O, no clock, no
+//!   randomness, no stateright): what `paxos-node` runs;
+//! - `check`: the stateright models built on them, the search engine, the flaw catalogue;
+//! - `course`: the course's safety experiments (task 7-3-3), run on the protocol's roles.
 
-pub mod ballot;
-pub mod catalogue;
-pub mod cluster;
+pub mod check;
 pub mod course;
-pub mod flaw;
-pub mod kv;
-pub mod multi;
-pub mod multi_model;
-pub mod rules;
-pub mod search;
-pub mod single;
-pub mod single_model;
-pub mod system;
+pub mod protocol;
 
-pub use ballot::{majority, quorum_size, AcceptorIndex, Ballot, Proposal};
-pub use flaw::Flaw;
+pub use protocol::ballot::{majority, quorum_size, AcceptorIndex, Ballot, Proposal};
+pub use protocol::flaw::Flaw;
 
 /// A model configuration value outside what the model supports, named as the CLI flag is.
 #[derive(Clone, Debug, PartialEq, Eq)]

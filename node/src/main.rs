@@ -6,7 +6,7 @@
 mod codec;
 mod node;
 
-use paxos_model::rules::TimerChange;
+use paxos_model::protocol::rules::TimerChange;
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 use std::sync::mpsc;

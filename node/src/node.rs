@@ -1,27 +1,27 @@
 //! One `paxos-node` process: membership, message numbering, and the protocol roles it hosts,
 //! each driven only through `paxos-model`'s transition functions.
 //!
-//! The node hosts a single-decree acceptor and learner (tasks 7-3-1, 7-3-2), a Multi-Paxos
-//! acceptor and leader (7-3-4), and runs the course's safety experiments (7-3-3) on the model's
-//! roles. With more than one node in `node_ids` it is also one replica of a cluster serving
-//! Maelstrom's `lin-kv` workload (`cluster`). It does no network I/O: `handle_line` takes one
-//! input line and returns the messages to write, in order, plus anything worth logging, and the
-//! event loop owns the clock; the one thing it writes itself is the acceptor's state under
-//! `--data-dir`, which must be durable before the messages it returns leave.
+//! The node hosts a single-decree acceptor and the record of what it accepted (tasks 7-3-1,
+//! 7-3-2), runs the course's safety experiments (7-3-3) on the protocol's roles, and is one
+//! replica of a key-value store replicated by Multi-Paxos (`cluster`), which serves the course's
+//! `multi_paxos_propose` and `multi_paxos_log` (7-3-4) and Maelstrom's `lin-kv` workload, for
+//! one node or many alike. It does no network I/O: `handle_line` takes one input line and
+//! returns the messages to write, in order, plus anything worth logging, and the event loop owns
+//! the clock; the one thing it writes itself is its acceptors' state under `--data-dir`, which
+//! must be durable before the messages it returns leave.
 
 mod cluster;
 
 use crate::codec::{self, Body, ErrorCode, Item, ParsedLine, Reply, RequestError};
-use paxos_model::cluster::Replica;
 use paxos_model::course::{self, NewProposalOutcome, ProposalRecord, SafetyScenario};
-use paxos_model::multi::{
-    Addressed, Decision, Leader, LeaderStep, MultiAcceptor, MultiMessage, Slot,
-};
-use paxos_model::rules::{TimerChange, ValueSource};
-use paxos_model::single::{Acceptor, Learner, Message};
+use paxos_model::protocol::acceptor::Acceptor;
+use paxos_model::protocol::chosen::ChosenTracker;
+use paxos_model::protocol::message::Message;
+use paxos_model::protocol::replica::{Replica, ReplicaConfig};
+use paxos_model::protocol::rules::{TimerChange, ValueSource};
 use paxos_model::{Ballot, Flaw, Proposal};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 
@@ -70,24 +70,17 @@ struct Membership {
     ids: Vec<String>,
 }
 
-/// A client waiting for a slot's decision.
-struct Waiter {
-    client: String,
-    msg_id: Option<u64>,
-}
-
 pub struct Node {
     membership: Option<Membership>,
     /// The node numbers every message it sends, from 0 (the `init_ok`).
     next_msg_id: u64,
+    /// The course's single-decree acceptor (7-3-1, 7-3-2): slot 0 of a log of its own.
     acceptor: Acceptor<Value>,
-    learner: Option<Learner<Value>>,
-    multi_acceptor: MultiAcceptor<Value>,
-    leader: Option<Leader<Value>>,
-    waiting: BTreeMap<Slot, Vec<Waiter>>,
-    /// The lin-kv replica, for every cluster size (a single node is a cluster of one).
+    /// What the course's acceptor accepted, judged for `paxos_chosen` by Lamport's definition.
+    accepted: Option<ChosenTracker<Value>>,
+    /// The Multi-Paxos replica, for every cluster size (a single node is a cluster of one).
     replica: Option<Replica>,
-    /// Where the replica's acceptor persists; `None` keeps it in memory only.
+    /// Where the acceptors persist; `None` keeps them in memory only.
     data_dir: Option<PathBuf>,
     timer: TimerChange,
     notes: Vec<String>,
@@ -106,10 +99,7 @@ impl Node {
             membership: None,
             next_msg_id: 0,
             acceptor: Acceptor::new(),
-            learner: None,
-            multi_acceptor: MultiAcceptor::new(),
-            leader: None,
-            waiting: BTreeMap::new(),
+            accepted: None,
             replica: None,
             data_dir,
             timer: TimerChange::Unchanged,
@@ -218,11 +208,7 @@ impl Node {
             self.dispatch(&envelope.src, &envelope.body)
         }));
         let served = served.unwrap_or_else(|_| {
-            if self
-                .replica
-                .as_ref()
-                .is_some_and(|replica| replica.cluster_size > 1)
-            {
+            if self.replica.is_some() {
                 self.fatal = Some(HALF_APPLIED.into());
             }
             Err(RequestError {
@@ -305,11 +291,8 @@ impl Node {
             "paxos_chosen" => Ok(reply_to_sender(self.chosen(msg_id))),
             "paxos_safety_test" => safety_test(body, msg_id).map(reply_to_sender),
             "paxos_invariant_check" => invariant_check(body, msg_id).map(reply_to_sender),
-            "multi_paxos_propose" => self.multi_propose(src, body, msg_id),
-            "multi_paxos_log" if self.membership().ids.len() > 1 => {
-                Ok(reply_to_sender(self.cluster_log(msg_id)))
-            }
-            "multi_paxos_log" => Ok(reply_to_sender(self.multi_log(msg_id))),
+            "multi_paxos_propose" => self.cluster_propose(src, body, msg_id),
+            "multi_paxos_log" => Ok(reply_to_sender(self.cluster_log(msg_id))),
             "read" | "write" | "cas" => self.kv_request(src, message_type, body, msg_id),
             _ => unreachable!("KNOWN_TYPES, KV_TYPES and this match list the same types"),
         }
@@ -345,20 +328,30 @@ impl Node {
         }
         // Read the durable state before taking the membership: a node that cannot read it must
         // stay uninitialised (and say why), not serve without its promises.
-        let persisted =
-            cluster::load_acceptor(self.data_dir.as_deref(), id).map_err(|error| RequestError {
-                code: ErrorCode::Crash,
-                text: error.0,
-            })?;
+        let unreadable = |error: ServeError| RequestError {
+            code: ErrorCode::Crash,
+            text: error.0,
+        };
+        let persisted = cluster::load_acceptor(self.data_dir.as_deref(), id).map_err(unreadable)?;
+        let course_acceptor =
+            cluster::load_course_acceptor(self.data_dir.as_deref(), id).map_err(unreadable)?;
         let acceptor_count = ids.len();
         self.membership = Some(Membership {
             id: id.to_owned(),
             ids: ids.iter().map(|id| id.to_string()).collect(),
         });
-        self.learner = Some(Learner::new(acceptor_count));
-        let index = u32::try_from(self.own_index()).expect("a node index fits u32");
-        self.leader = Some(Leader::new(index, acceptor_count, u32::MAX));
-        self.replica = Some(Replica::new(self.own_index(), acceptor_count, persisted));
+        self.acceptor = course_acceptor.unwrap_or_default();
+        let mut accepted = ChosenTracker::new(acceptor_count);
+        if let Some(proposal) = self.acceptor.accepted.get(0) {
+            accepted.record(0, proposal, self.own_index());
+        }
+        self.accepted = Some(accepted);
+        let config = ReplicaConfig {
+            index: self.own_index(),
+            cluster_size: acceptor_count,
+            flaw: Flaw::None,
+        };
+        self.replica = Some(Replica::new(config, persisted));
         Ok(Reply::new("init_ok", body.msg_id()))
     }
 
@@ -378,59 +371,89 @@ impl Node {
     /// Task 7-3-1: this node is one acceptor; the client is the proposer and names the ballot.
     fn prepare(&mut self, body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
         let ballot = Ballot::from_course_number(body.u64("proposal_n")?);
-        let step = self.acceptor.on_prepare(ballot, Flaw::None);
-        // Persist-then-send: this node's acceptor state is in memory, so there is nothing to write.
-        let reply = Reply::new("paxos_promise", msg_id);
-        Ok(match step.reply {
+        let request = Message::Prepare {
+            ballot,
+            from_slot: 0,
+        };
+        let reply = self.course_acceptor_step(request)?;
+        let promise = Reply::new("paxos_promise", msg_id);
+        Ok(match reply {
             Message::Promise { accepted, .. } => {
-                let (accepted_n, accepted_value) = match accepted {
-                    Some(proposal) => (course_number(proposal.ballot).into(), proposal.value),
+                let (accepted_n, accepted_value) = match accepted.into_iter().next() {
+                    Some((_, proposal)) => (course_number(proposal.ballot).into(), proposal.value),
                     None => (Value::Null, Value::Null),
                 };
-                reply
+                promise
                     .with("promised", true)
                     .with("accepted_n", accepted_n)
                     .with("accepted_value", accepted_value)
             }
-            Message::PrepareRefused { promised, .. } => reply
+            Message::PrepareRefused { promised, .. } => promise
                 .with("promised", false)
                 .with("highest_promised", course_number(promised)),
             other => unreachable!("an acceptor answers a prepare with {other:?}"),
         })
     }
 
-    /// Task 7-3-2: accept if no higher ballot was promised; this node's learner counts its own
-    /// acceptance, which decides the value when the node is the whole cluster.
+    /// Task 7-3-2: accept if no higher ballot was promised; the acceptance is recorded, and it
+    /// chooses the value when the node is the whole cluster (a majority of one).
     fn accept(&mut self, body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
         let ballot = Ballot::from_course_number(body.u64("proposal_n")?);
         let value = body.value("value")?;
-        let step = self
-            .acceptor
-            .on_accept(Proposal::new(ballot, value), Flaw::None);
-        let reply = Reply::new("paxos_accepted", msg_id);
-        Ok(match step.reply {
-            Message::Accepted { proposal } => {
+        let request = Message::Accept {
+            slot: 0,
+            proposal: Proposal::new(ballot, value),
+        };
+        let reply = self.course_acceptor_step(request)?;
+        let accepted = Reply::new("paxos_accepted", msg_id);
+        Ok(match reply {
+            Message::Accepted { proposal, .. } => {
                 let own_index = self.own_index();
-                let learner = self.learner.as_mut().expect("created by init");
-                learner.on_accepted(own_index, proposal.clone(), Flaw::None);
-                reply
+                let record = self.accepted.as_mut().expect("created by init");
+                record.record(0, &proposal, own_index);
+                accepted
                     .with("accepted", true)
                     .with("proposal_n", course_number(proposal.ballot))
                     .with("value", proposal.value)
             }
-            Message::AcceptRefused { promised, .. } => reply
+            Message::AcceptRefused { promised, .. } => accepted
                 .with("accepted", false)
                 .with("highest_promised", course_number(promised)),
             other => unreachable!("an acceptor answers an accept with {other:?}"),
         })
     }
 
-    /// What this node has learned is chosen; nulls while it knows of no majority.
+    /// One request to the course's acceptor: its change is made durable (under `--data-dir`)
+    /// before the reply is returned; if that fails, the node stops.
+    fn course_acceptor_step(
+        &mut self,
+        request: Message<Value>,
+    ) -> Result<Message<Value>, RequestError> {
+        let step = self
+            .acceptor
+            .step(request, Flaw::None)
+            .expect("a request for the acceptor");
+        if step.change.is_some() {
+            if let (Some(data_dir), Some(id)) = (self.data_dir.clone(), self.own_id()) {
+                if let Err(error) = cluster::persist_course_acceptor(&data_dir, id, &self.acceptor)
+                {
+                    self.fatal = Some(error.0.clone());
+                    return Err(RequestError {
+                        code: ErrorCode::Crash,
+                        text: "the acceptor's state could not be made durable".into(),
+                    });
+                }
+            }
+        }
+        Ok(step.reply)
+    }
+
+    /// What this node knows a majority accepted; nulls while it knows of none.
     fn chosen(&self, msg_id: Option<u64>) -> Reply {
         let chosen = self
-            .learner
+            .accepted
             .as_ref()
-            .and_then(|learner| learner.chosen.as_ref());
+            .and_then(|accepted| accepted.chosen_in(0));
         let (value, chosen_at_n) = match chosen {
             Some(proposal) => (
                 proposal.value.clone(),
@@ -441,109 +464,6 @@ impl Node {
         Reply::new("paxos_chosen_ok", msg_id)
             .with("value", value)
             .with("chosen_at_n", chosen_at_n)
-    }
-
-    /// Task 7-3-4: drive `value` into `slot` with this node as leader, and answer once the slot
-    /// is chosen (at once, when the node is the whole cluster).
-    fn multi_propose(
-        &mut self,
-        src: &str,
-        body: &Body,
-        msg_id: Option<u64>,
-    ) -> Result<Vec<(String, Reply)>, RequestError> {
-        if self.membership().ids.len() > 1 {
-            return self.cluster_propose(src, body, msg_id);
-        }
-        let slot = body.u64("slot")?;
-        let value = body.value("value")?;
-        self.waiting.entry(slot).or_default().push(Waiter {
-            client: src.to_owned(),
-            msg_id,
-        });
-        let step = self.leader_mut().propose(slot, value, Flaw::None);
-        let decisions = self.run_leader_locally(step);
-        Ok(decisions
-            .into_iter()
-            .flat_map(|decision| self.answer_waiters(decision))
-            .collect())
-    }
-
-    fn leader_mut(&mut self) -> &mut Leader<Value> {
-        self.leader.as_mut().expect("created by init")
-    }
-
-    /// Delivers the leader's messages to this node's own acceptor and the acceptor's replies back
-    /// to the leader until nothing is left in flight; returns every decision on the way.
-    fn run_leader_locally(&mut self, step: LeaderStep<Value>) -> Vec<Decision<Value>> {
-        let own_index = self.own_index();
-        let mut decisions = step.decided;
-        let mut to_acceptor: VecDeque<Addressed<Value>> = step.outgoing.into();
-        while let Some(Addressed { to, message }) = to_acceptor.pop_front() {
-            if !to.includes(own_index) {
-                continue;
-            }
-            let reply = match message {
-                MultiMessage::Prepare { ballot, from_slot } => {
-                    self.multi_acceptor
-                        .on_prepare(ballot, from_slot, Flaw::None)
-                        .reply
-                }
-                MultiMessage::Accept { slot, proposal } => {
-                    self.multi_acceptor
-                        .on_accept(slot, proposal, Flaw::None)
-                        .reply
-                }
-                other => unreachable!("a leader sends no {other:?}"),
-            };
-            let leader = self.leader_mut();
-            let step = match reply {
-                MultiMessage::Promise { ballot, accepted } => {
-                    leader.on_promise(own_index, ballot, accepted, Flaw::None)
-                }
-                MultiMessage::Accepted { slot, proposal } => {
-                    leader.on_accepted(own_index, slot, proposal, Flaw::None)
-                }
-                MultiMessage::PrepareRefused { ballot, promised }
-                | MultiMessage::AcceptRefused {
-                    ballot, promised, ..
-                } => leader.on_refused(ballot, promised, Flaw::None),
-                other => unreachable!("an acceptor sends no {other:?}"),
-            };
-            decisions.extend(step.decided);
-            to_acceptor.extend(step.outgoing);
-        }
-        decisions
-    }
-
-    fn answer_waiters(&mut self, decision: Decision<Value>) -> Vec<(String, Reply)> {
-        let waiters = self.waiting.remove(&decision.slot).unwrap_or_default();
-        waiters
-            .into_iter()
-            .map(|waiter| {
-                let reply = Reply::new("multi_paxos_propose_ok", waiter.msg_id)
-                    .with("slot", decision.slot)
-                    .with("phase1_skipped", decision.phase1_skipped)
-                    .with("chosen", true)
-                    .with("value", decision.value.clone());
-                (waiter.client, reply)
-            })
-            .collect()
-    }
-
-    fn multi_log(&self, msg_id: Option<u64>) -> Reply {
-        let chosen = self.leader.as_ref().map(|leader| &leader.chosen);
-        let log: Vec<Value> = chosen
-            .into_iter()
-            .flatten()
-            .map(|(slot, value)| {
-                let mut entry = serde_json::Map::new();
-                entry.insert("slot".into(), Value::from(*slot));
-                entry.insert("value".into(), value.clone());
-                entry.insert("status".into(), Value::from("chosen"));
-                Value::Object(entry)
-            })
-            .collect();
-        Reply::new("multi_paxos_log_ok", msg_id).with("log", log)
     }
 }
 

@@ -12,13 +12,15 @@
 //! key: it is compositional (a history is linearizable exactly when each object's is), and the
 //! search over one key's few operations stays small where the whole history's can explode.
 
-use paxos_model::cluster::{
-    Entry, NodeIndex, PeerMessage, Replica, ReplicaStep, RequestId, SlotDecision,
+use paxos_model::protocol::acceptor::Acceptor;
+use paxos_model::protocol::chosen::ChosenTracker;
+use paxos_model::protocol::kv::{Key, KvOp, KvResult, KvStore};
+use paxos_model::protocol::replica::{
+    Entry, NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, RequestId, SlotDecision,
 };
-use paxos_model::kv::{Key, KvOp, KvResult, KvStore};
-use paxos_model::multi::{MultiAcceptor, Slot};
-use paxos_model::rules::TimerChange;
-use paxos_model::{Flaw, Proposal};
+use paxos_model::protocol::rules::TimerChange;
+use paxos_model::protocol::slots::Slot;
+use paxos_model::Flaw;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
@@ -164,7 +166,7 @@ pub struct Simulation {
     events: BTreeMap<u64, Event>,
     next_event: u64,
     replicas: Vec<Option<Replica>>,
-    disks: Vec<Option<MultiAcceptor<Entry>>>,
+    disks: Vec<Option<Acceptor<Entry>>>,
     timer_generation: Vec<u64>,
     /// Which side of a partition each node is on; `None` when the network is whole.
     partition: Option<Vec<bool>>,
@@ -172,8 +174,8 @@ pub struct Simulation {
     next_thread: usize,
     /// Each key's history of client operations, by client thread.
     histories: BTreeMap<Key, LinearizabilityTester<usize, KvStore>>,
-    /// Every acceptance any acceptor made: (slot, proposal) -> acceptors.
-    acceptances: BTreeMap<(Slot, Proposal<Entry>), BTreeSet<NodeIndex>>,
+    /// Every acceptance any acceptor made: what was chosen, by Lamport's definition.
+    acceptances: ChosenTracker<Entry>,
     answered: BTreeSet<RequestId>,
     /// Every answer a slot proposer got: the slot and the entry it was told was chosen.
     slot_answers: Vec<(Slot, Entry)>,
@@ -193,7 +195,7 @@ impl Simulation {
             })
             .collect();
         let replicas = (0..cfg.nodes)
-            .map(|index| Some(Replica::new(index, cfg.nodes, None)))
+            .map(|index| Some(Replica::new(replica_config(&cfg, index), None)))
             .collect();
         let mut simulation = Simulation {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -208,7 +210,7 @@ impl Simulation {
             clients,
             next_thread: cfg.clients,
             histories: BTreeMap::new(),
-            acceptances: BTreeMap::new(),
+            acceptances: ChosenTracker::new(cfg.nodes),
             answered: BTreeSet::new(),
             slot_answers: Vec::new(),
             slot_proposers: vec![(1, None); cfg.slot_proposers],
@@ -337,15 +339,17 @@ impl Simulation {
             acceptances,
             slot_replies,
             timer,
+            rejected: _,
         } = step;
-        if let Some(state) = persist {
-            self.disks[node] = Some(state);
+        if !persist.is_empty() {
+            // The disk holds what the node persisted: its acceptor's changes, replayed.
+            let disk = self.disks[node].get_or_insert_with(Acceptor::new);
+            for change in &persist {
+                disk.apply(change);
+            }
         }
         for (slot, proposal) in acceptances {
-            self.acceptances
-                .entry((slot, proposal))
-                .or_default()
-                .insert(node);
+            self.acceptances.record(slot, &proposal, node);
         }
         for (to, message) in send {
             self.send(node, to, message);
@@ -575,37 +579,38 @@ impl Simulation {
         if self.replicas[node].is_some() {
             return Ok(());
         }
-        let recovered = MultiAcceptor::recover(self.disks[node].as_ref(), self.cfg.flaw);
-        self.replicas[node] = Some(Replica::new(node, self.cfg.nodes, Some(recovered)));
+        let recovered = Acceptor::recover(self.disks[node].as_ref(), self.cfg.flaw);
+        let config = replica_config(&self.cfg, node);
+        self.replicas[node] = Some(Replica::new(config, Some(recovered)));
         Ok(())
     }
 
     fn check(&mut self) -> Result<(), String> {
-        let majority = paxos_model::majority(self.cfg.nodes); // Lamport: chosen by a majority
-        let mut chosen: BTreeMap<Slot, &Entry> = BTreeMap::new();
-        for ((slot, proposal), acceptors) in &self.acceptances {
-            if acceptors.len() < majority {
-                continue;
-            }
-            if let Some(other) = chosen.insert(*slot, &proposal.value) {
-                if *other != proposal.value {
-                    return Err(format!(
-                        "slot {slot} chosen twice: {other:?} and {:?}",
-                        proposal.value
-                    ));
-                }
-            }
+        if let Some(slot) = self.acceptances.disagreement() {
+            return Err(format!(
+                "slot {slot} chosen twice: {:?}",
+                self.acceptances
+                    .chosen()
+                    .filter(|(chosen_slot, _)| *chosen_slot == slot)
+                    .map(|(_, proposal)| &proposal.value)
+                    .collect::<Vec<_>>()
+            ));
         }
+        let chosen: BTreeMap<Slot, &Entry> = self
+            .acceptances
+            .chosen()
+            .map(|(slot, proposal)| (slot, &proposal.value))
+            .collect();
         let replicas: Vec<&Replica> = self.replicas.iter().flatten().collect();
         for replica in &replicas {
-            for (slot, entry) in &replica.log {
-                match chosen.get(slot) {
+            for (slot, entry) in replica.log.iter() {
+                match chosen.get(&slot) {
                     Some(value) if *value == entry => {}
                     other => {
                         return Err(format!(
                             "n{} learned slot {slot} as {entry:?}, but the acceptors chose \
                              {other:?}",
-                            replica.index + 1
+                            replica.index() + 1
                         ))
                     }
                 }
@@ -644,13 +649,13 @@ impl Simulation {
             if let Some(stuck) = replica.unplaced.keys().next() {
                 return Err(format!(
                     "n{} still holds {stuck:?} after the cluster healed",
-                    replica.index + 1
+                    replica.index() + 1
                 ));
             }
             if let Some(slot) = replica.slot_requests.keys().next() {
                 return Err(format!(
                     "n{} still waits for slot {slot} after the cluster healed",
-                    replica.index + 1
+                    replica.index() + 1
                 ));
             }
         }
@@ -664,6 +669,14 @@ impl Simulation {
 }
 
 /// The median and 99th percentile of `values` (sorted in place), or `None` if empty.
+fn replica_config(cfg: &SimConfig, index: NodeIndex) -> ReplicaConfig {
+    ReplicaConfig {
+        index,
+        cluster_size: cfg.nodes,
+        flaw: cfg.flaw,
+    }
+}
+
 pub fn median_and_p99(values: &mut [u64]) -> Option<(u64, u64)> {
     if values.is_empty() {
         return None;

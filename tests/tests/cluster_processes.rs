@@ -7,7 +7,7 @@
 //! and two clients that ask for different values in one slot at two nodes hear the same one.
 
 use paxos_e2e::router::{Cluster, NODES};
-use paxos_model::kv::{KvOp, KvResult, KvStore};
+use paxos_model::protocol::kv::{KvOp, KvResult, KvStore};
 use rand::Rng;
 use serde_json::{json, Value};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};

@@ -20,9 +20,9 @@ const RUN_LIMIT: Duration = Duration::from_secs(120);
 /// How long the Explorer may take to answer its first request.
 const EXPLORER_STARTUP_LIMIT: Duration = Duration::from_secs(30);
 
-/// Unique states of the default configuration (3 acceptors, 2 proposers, 1 ballot each,
-/// unordered lossless network), as the model crate pins them.
-const DEFAULT_UNIQUE_STATES: u64 = 62_907;
+/// Unique states (up to a renaming of acceptors) of the default configuration (3 acceptors, 2
+/// proposers, 1 ballot each, unordered lossless network), as the model crate pins them.
+const DEFAULT_UNIQUE_STATES: u64 = 2_367;
 
 fn paxos_check(args: &[&str]) -> Finished {
     run_with_input(&binary("paxos-check"), args, "", RUN_LIMIT)
@@ -35,11 +35,13 @@ fn exit_status(run: &Finished) -> i32 {
 }
 
 /// The property lines of a text report with runs of spaces collapsed, so that they read as
-/// `mark expectation name verdict` whatever the column widths.
+/// `mark expectation name verdict` whatever the column widths (`?` marks an unknown verdict).
 fn verdict_lines(stdout: &str) -> Vec<String> {
     stdout
         .lines()
-        .filter(|line| line.starts_with("ok ") || line.starts_with("FAIL "))
+        .filter(|line| {
+            line.starts_with("ok ") || line.starts_with("FAIL ") || line.starts_with("? ")
+        })
         .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect()
 }
@@ -164,7 +166,7 @@ fn paxos_by_default_meets_every_property_on_a_complete_run_and_exits_0() {
     assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout
-            .contains("348838 states (62907 unique), max depth 21, "),
+            .contains("9407 states (2367 unique), max depth 19, "),
         "{}",
         run.stdout
     );
@@ -191,16 +193,46 @@ fn paxos_by_default_meets_every_property_on_a_complete_run_and_exits_0() {
     assert!(!run.stdout.contains("Counterexample"), "{}", run.stdout);
 }
 
-/// Issue 3, exit status 1 and the text report's counterexamples: a proposer that ignores the
-/// accepted values its promises carry proposes its own value over one already chosen. The
-/// default configuration catches it: agreement, immutability and learners agree are violated,
-/// each with a numbered, readable trace and the Explorer URL that opens it. The shortest
-/// agreement counterexample is the classic story: p1 gets A accepted by a majority; p2 hears of
-/// (1.p1, A) in both its promises, ignores it, and gets B accepted by the same majority.
+/// Exit status 1 and the text report's counterexamples: a proposer that ignores the accepted
+/// values its promises carry proposes its own value over one already chosen. As TLC does, the
+/// run stops at the first violated property, immutability (11 steps: a1 accepts B above the
+/// ballot at which A was chosen), and says the others are unknown; `--keep-going` decides every
+/// property. The shortest agreement counterexample is the classic story: p1 gets A accepted by a
+/// majority; p2 hears of (1.p1, A) in both its promises, ignores it, and gets B accepted by the
+/// same majority.
 #[test]
 fn a_proposer_that_ignores_promises_breaks_agreement_and_exits_1() {
     let run = paxos_check(&["check", "single", "--flaw", "proposer-ignores-promises"]);
 
+    assert_eq!(exit_status(&run), 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains(
+            "\nincomplete: stopped at the first violation; --keep-going decides every property\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        verdict_lines(&run.stdout),
+        [
+            "? always agreement unknown (run incomplete)",
+            "? always validity unknown (run incomplete)",
+            "FAIL always immutability violated (11 steps)",
+            "? always learners agree unknown (run incomplete)",
+            "ok sometimes value chosen example (6 steps)",
+            "ok sometimes two proposers hold majority promises at once example (8 steps)",
+            "? sometimes a later ballot re-proposes the chosen value unknown (run incomplete)",
+            "? eventually value eventually chosen unknown (run incomplete)",
+        ]
+    );
+
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--flaw",
+        "proposer-ignores-promises",
+        "--keep-going",
+    ]);
     assert_eq!(exit_status(&run), 1, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout
@@ -226,18 +258,18 @@ fn a_proposer_that_ignores_promises_breaks_agreement_and_exits_1() {
     assert_eq!(
         steps,
         [
-            "p1 -> a1  Prepare(ballot 1.p1)",
-            "a1 -> p1  Promise(ballot 1.p1, accepted none)",
-            "p1 -> a2  Prepare(ballot 1.p1)",
-            "a2 -> p1  Promise(ballot 1.p1, accepted none)",
-            "p1 -> a1  Accept(1.p1, A)",
-            "p1 -> a2  Accept(1.p1, A)",
-            "p2 -> a1  Prepare(ballot 1.p2)",
-            "a1 -> p2  Promise(ballot 1.p2, accepted (1.p1, A))",
-            "p2 -> a2  Prepare(ballot 1.p2)",
-            "a2 -> p2  Promise(ballot 1.p2, accepted (1.p1, A))",
-            "p2 -> a1  Accept(1.p2, B)",
-            "p2 -> a2  Accept(1.p2, B)",
+            "p1 -> a1  Prepare(b=1.p1)",
+            "a1 -> p1  Promise(b=1.p1, accepted none)",
+            "p1 -> a2  Prepare(b=1.p1)",
+            "a2 -> p1  Promise(b=1.p1, accepted none)",
+            "p1 -> a1  Accept(b=1.p1, A)",
+            "p1 -> a2  Accept(b=1.p1, A)",
+            "p2 -> a1  Prepare(b=1.p2)",
+            "a1 -> p2  Promise(b=1.p2, accepted (1.p1, A))",
+            "p2 -> a2  Prepare(b=1.p2)",
+            "a2 -> p2  Promise(b=1.p2, accepted (1.p1, A))",
+            "p2 -> a1  Accept(b=1.p2, B)",
+            "p2 -> a2  Accept(b=1.p2, B)",
         ]
     );
     assert_explorer_url(&url, steps.len());
@@ -320,7 +352,7 @@ fn a_state_limit_stops_the_run_incomplete_with_exit_3() {
         "eventually value eventually chosen",
     ] {
         assert!(
-            verdicts.contains(&format!("ok {property} unknown")),
+            verdicts.contains(&format!("? {property} unknown (run incomplete)")),
             "{property} is unknown: {verdicts:#?}"
         );
     }
@@ -370,9 +402,10 @@ fn the_json_report_is_one_object_and_bfs_and_dfs_agree_on_the_state_space() {
     assert_eq!(json_property(&bfs, "value chosen")["steps"], 6);
 }
 
-/// Issue 3, `--svg FILE`: a flawed run writes its first counterexample as stateright's sequence
-/// diagram, says so on stderr, and still prints one JSON object on stdout whose violated
-/// properties carry their length and Explorer path.
+/// `--svg FILE`: a flawed run writes its first counterexample as a sequence diagram (valid XML
+/// with a `viewBox`, lifelines named as in the text report, protocol labels, the step where a
+/// value is chosen highlighted), says so on stderr, and still prints one JSON object on stdout
+/// whose violated properties carry their length and Explorer path.
 #[test]
 fn svg_writes_the_counterexample_of_a_flawed_run_as_a_sequence_diagram() {
     let svg_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
@@ -385,6 +418,7 @@ fn svg_writes_the_counterexample_of_a_flawed_run_as_a_sequence_diagram() {
         "single",
         "--flaw",
         "proposer-ignores-promises",
+        "--keep-going",
         "--format",
         "json",
         "--svg",
@@ -414,6 +448,16 @@ fn svg_writes_the_counterexample_of_a_flawed_run_as_a_sequence_diagram() {
     let _ = std::fs::remove_file(&svg_path);
     assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(200)]);
     assert!(svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains(" viewBox=\"0 0 "), "scales: {}", &svg[..200]);
+    for name in ["a1", "a2", "a3", "p1", "p2"] {
+        assert!(svg.contains(&format!(">{name}</text>")), "lifeline {name}");
+    }
+    assert!(svg.contains(">Accept(b=1.p2, B)</text>"), "protocol labels");
+    assert!(
+        svg.contains("A chosen at 1.p1 by a1, a2"),
+        "the decisive step"
+    );
+    assert!(!svg.contains("Debug"), "no Rust debug text");
 }
 
 /// Issue 3, liveness: "it should hold on a lossless network and fail with loss; the report shows
@@ -443,12 +487,12 @@ fn losing_messages_defeats_liveness_as_expected_and_still_exits_0() {
     assert_eq!(
         steps,
         [
-            "p1 -> a1  Prepare(ballot 1.p1)  (lost)",
-            "p2 -> a1  Prepare(ballot 1.p2)  (lost)",
-            "p1 -> a2  Prepare(ballot 1.p1)",
-            "a2 -> p1  Promise(ballot 1.p1, accepted none)",
-            "p2 -> a2  Prepare(ballot 1.p2)",
-            "a2 -> p2  Promise(ballot 1.p2, accepted none)",
+            "p1 -> a1  Prepare(b=1.p1)  (lost)",
+            "p1 -> a2  Prepare(b=1.p1)",
+            "a2 -> p1  Promise(b=1.p1, accepted none)",
+            "p2 -> a1  Prepare(b=1.p2)  (lost)",
+            "p2 -> a2  Prepare(b=1.p2)",
+            "a2 -> p2  Promise(b=1.p2, accepted none)",
         ]
     );
     assert_explorer_url(&url, steps.len());
@@ -752,31 +796,41 @@ fn one_proposer_on_a_lossless_network_is_not_failed_for_a_ballot_it_cannot_start
     );
 }
 
-/// Issue 3, exit status 3 for a "limit reached before the space was exhausted". With
-/// `--max-states 345000` the default run happens to generate all 348,838 states, because
-/// stateright checks its target only between batches; but stateright does not say whether it
-/// stopped at the target or ran out of states, and a report must never claim "complete" for a
-/// run that may not be. So a run that reaches its limit is incomplete, whatever the counts.
+/// Exit status 3 for a "limit reached before the space was exhausted": the default space has
+/// 2,367 distinct states. A budget of exactly that many stops the run at the last one, before
+/// its successors are known to be old, so the run is incomplete; one more and the budget is
+/// never reached. A report never claims "complete" for a run that a limit may have cut short.
 #[test]
 fn a_run_that_reaches_its_state_limit_is_never_claimed_complete() {
+    let limit = DEFAULT_UNIQUE_STATES.to_string();
     let run = paxos_check(&[
         "check",
         "single",
         "--max-states",
-        "345000",
+        &limit,
         "--format",
         "json",
     ]);
-
     let report = json_report(&run);
     assert_eq!(report["complete"], false, "{}", run.stdout);
-    assert_eq!(report["stopped_by"], "--max-states 345000 reached");
+    assert_eq!(
+        report["stopped_by"],
+        format!("--max-states {DEFAULT_UNIQUE_STATES} reached")
+    );
     assert_eq!(exit_status(&run), 3);
+
+    let more = (DEFAULT_UNIQUE_STATES + 1).to_string();
+    let run = paxos_check(&["check", "single", "--max-states", &more, "--format", "json"]);
+    let report = json_report(&run);
+    assert_eq!(report["complete"], true, "{}", run.stdout);
+    assert_eq!(report["unique_states"], DEFAULT_UNIQUE_STATES);
+    assert_eq!(exit_status(&run), 0);
 }
 
-/// Issue 4, "CLI and tests": `check multi` in its default configuration (3 acceptors, 2 leaders,
-/// 2 slots) completes exhaustively, meets every property and exits 0; the examples include a
-/// slot chosen by Phase 2 alone and a change of leader.
+/// `check multi` in its default configuration (3 acceptors, 2 leaders, 2 slots) completes
+/// exhaustively, meets every safety property and exits 0; the examples include a slot chosen by
+/// Phase 2 alone and a change of leader. Liveness is not promised with two leaders of one ballot
+/// each (a preempted leader gives up): its counterexample is shown as expected.
 #[test]
 fn multi_paxos_by_default_is_complete_safe_and_exits_0() {
     let run = paxos_check(&["check", "multi"]);
@@ -784,7 +838,7 @@ fn multi_paxos_by_default_is_complete_safe_and_exits_0() {
     assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout
-            .contains("306631 states (69603 unique), max depth 28, "),
+            .contains("61683 states (13456 unique), max depth 27, "),
         "{}",
         run.stdout
     );
@@ -801,17 +855,21 @@ fn multi_paxos_by_default_is_complete_safe_and_exits_0() {
             "ok always validity holds",
             "ok always immutability holds",
             "ok always logs agree holds",
-            "ok sometimes phase 1 skipped example (10 steps)",
+            "ok sometimes phase 1 skipped example (12 steps)",
             "ok sometimes leader change example (15 steps)",
             "ok sometimes all slots chosen example (10 steps)",
-            "ok sometimes a new leader adopts a value it learned from a promise example (9 steps)",
+            "ok sometimes a new leader adopts a value it learned from a promise example (13 steps)",
+            "ok eventually every slot eventually chosen violated (11 steps) - expected here: each \
+             leader starts at most --rounds ballots, and one preempted after its last gives up, so \
+             its commands may stay unchosen",
         ]
     );
 }
 
-/// Issue 4: a new leader that goes straight to Phase 2 overwrites the slot the first leader got
-/// chosen. The JSON report says so with the shortest counterexample (four Accepts) and an
-/// Explorer path that opens it, and the run exits 1.
+/// A new leader that goes straight to Phase 2 overwrites the slot the first leader got chosen.
+/// The run stops at the first violation, immutability (three Accepts); with `--keep-going` the
+/// JSON report also has slot agreement's shortest counterexample (four Accepts) and an Explorer
+/// path that opens it, and the run exits 1.
 #[test]
 fn multi_paxos_without_phase1_for_a_new_leader_breaks_slot_agreement_and_exits_1() {
     let run = paxos_check(&[
@@ -819,6 +877,23 @@ fn multi_paxos_without_phase1_for_a_new_leader_breaks_slot_agreement_and_exits_1
         "multi",
         "--flaw",
         "new-leader-skips-phase1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(exit_status(&run), 1, "{}{}", run.stdout, run.stderr);
+    let report = json_report(&run);
+    assert_eq!(json_property(&report, "immutability")["steps"], 3);
+    assert_eq!(
+        json_property(&report, "slot agreement")["verdict"],
+        "unknown"
+    );
+
+    let run = paxos_check(&[
+        "check",
+        "multi",
+        "--flaw",
+        "new-leader-skips-phase1",
+        "--keep-going",
         "--format",
         "json",
     ]);
@@ -920,7 +995,7 @@ fn flaws_lists_the_catalogue() {
             ("promise-hides-accepted", "single", "agreement"),
             ("proposer-ignores-promises", "single", "agreement"),
             ("lowest-accepted-value", "single", "agreement"),
-            ("minority-quorum", "single", "agreement"),
+            ("minority-quorum", "single", "learners agree"),
             ("shared-ballots", "single", "benign"),
             ("forget-on-crash", "single", "agreement"),
             ("skip-phase1-after-preemption", "multi", "slot agreement"),
@@ -964,7 +1039,7 @@ fn flaws_check_catches_every_flaw_and_passes_the_benign_ones() {
             ("accept-below-promise", "caught", json!(12)),
             ("promise-hides-accepted", "caught", json!(12)),
             ("proposer-ignores-promises", "caught", json!(12)),
-            ("lowest-accepted-value", "caught", json!(20)),
+            ("lowest-accepted-value", "caught", json!(19)),
             ("minority-quorum", "caught", json!(8)),
             ("shared-ballots", "benign", Value::Null),
             ("forget-on-crash", "caught", json!(14)),
@@ -1012,7 +1087,7 @@ fn a_flaw_the_configuration_cannot_expose_is_pointed_to_the_catalogue() {
         run.stdout.contains(
             "note: this configuration does not expose lowest-accepted-value: nothing was violated \
              in the whole state space. The catalogue catches it breaking \"agreement\" in single \
-             3 acceptors, 2 proposers, 2 ballots, FIFO links"
+             3 acceptors, 2 proposers, 2 ballots"
         ),
         "{}",
         run.stdout
@@ -1064,7 +1139,7 @@ fn flaws_check_tells_each_flaw_as_a_story() {
     assert!(
         rows[1].starts_with(
             "new-leader-skips-phase1 multi 2 acceptors, 2 leaders, 1 slot, 1 ballot caught \
-             slot agreement 4 90 "
+             slot agreement 4 31 "
         ) && rows[1].ends_with(" http://127.0.0.1:3000/#/steps/0/0/1/2/3"),
         "{}",
         rows[1]
@@ -1072,7 +1147,7 @@ fn flaws_check_tells_each_flaw_as_a_story() {
     assert!(
         rows[2].starts_with(
             "promise-equal-ballot single 3 acceptors, 2 proposers, 1 ballot benign none violated \
-             - 62907 "
+             - 2367 "
         ),
         "{}",
         rows[2]
@@ -1091,10 +1166,10 @@ fn flaws_check_tells_each_flaw_as_a_story() {
     assert_eq!(
         steps,
         [
-            "l1 -> a1  Accept(slot 0, (1.p1, A))",
-            "l1 -> a2  Accept(slot 0, (1.p1, A))",
-            "l2 -> a1  Accept(slot 0, (1.p2, B))",
-            "l2 -> a2  Accept(slot 0, (1.p2, B))",
+            "l1 -> a1  Accept(slot 0, b=1.p1, A)",
+            "l1 -> a2  Accept(slot 0, b=1.p1, A)",
+            "l2 -> a1  Accept(slot 0, b=1.p2, B)",
+            "l2 -> a2  Accept(slot 0, b=1.p2, B)",
         ]
     );
     assert_explorer_url(&url, 4);

@@ -10,10 +10,15 @@
 
 use super::{Node, ServeError};
 use crate::codec::{Body, Reply, RequestError};
-use paxos_model::cluster::{Entry, PeerMessage, Replica, ReplicaStep, RequestId, SLOT_WINDOW};
-use paxos_model::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
-use paxos_model::multi::{MultiAcceptor, MultiMessage};
-use paxos_model::rules::TimerChange;
+use paxos_model::protocol::acceptor::Acceptor;
+use paxos_model::protocol::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
+use paxos_model::protocol::message::Message;
+use paxos_model::protocol::replica::{
+    Entry, PeerMessage, Replica, ReplicaStep, RequestId, SLOT_WINDOW,
+};
+use paxos_model::protocol::rules::TimerChange;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 use std::fs;
 use std::io::Write;
@@ -38,12 +43,12 @@ pub const KV_TYPES: [&str; 3] = ["read", "write", "cas"];
 
 fn peer_type(message: &PeerMessage) -> &'static str {
     match message {
-        PeerMessage::Paxos(MultiMessage::Prepare { .. }) => "paxos_prepare",
-        PeerMessage::Paxos(MultiMessage::Promise { .. }) => "paxos_promise",
-        PeerMessage::Paxos(MultiMessage::PrepareRefused { .. }) => "paxos_prepare_refused",
-        PeerMessage::Paxos(MultiMessage::Accept { .. }) => "paxos_accept",
-        PeerMessage::Paxos(MultiMessage::Accepted { .. }) => "paxos_accepted",
-        PeerMessage::Paxos(MultiMessage::AcceptRefused { .. }) => "paxos_accept_refused",
+        PeerMessage::Paxos(Message::Prepare { .. }) => "paxos_prepare",
+        PeerMessage::Paxos(Message::Promise { .. }) => "paxos_promise",
+        PeerMessage::Paxos(Message::PrepareRefused { .. }) => "paxos_prepare_refused",
+        PeerMessage::Paxos(Message::Accept { .. }) => "paxos_accept",
+        PeerMessage::Paxos(Message::Accepted { .. }) => "paxos_accepted",
+        PeerMessage::Paxos(Message::AcceptRefused { .. }) => "paxos_accept_refused",
         PeerMessage::Forward { .. } => "paxos_forward",
         PeerMessage::ForwardSlot { .. } => "paxos_forward_slot",
         PeerMessage::Chosen { .. } => "paxos_learn",
@@ -51,21 +56,40 @@ fn peer_type(message: &PeerMessage) -> &'static str {
     }
 }
 
-/// Where the acceptor of node `id` keeps its state under `--data-dir`.
+/// Where the replica's acceptor of node `id` keeps its state under `--data-dir`.
 pub fn state_file(data_dir: &Path, id: &str) -> PathBuf {
     data_dir.join(format!("{id}.acceptor.json"))
 }
 
-/// The acceptor state a previous run of this node persisted, if any.
+/// Where the course's single-decree acceptor (tasks 7-3-1, 7-3-2) of node `id` keeps its state.
+pub fn course_state_file(data_dir: &Path, id: &str) -> PathBuf {
+    data_dir.join(format!("{id}.course-acceptor.json"))
+}
+
+/// The replica's acceptor state a previous run of this node persisted, if any.
 pub fn load_acceptor(
     data_dir: Option<&Path>,
     id: &str,
-) -> Result<Option<MultiAcceptor<Entry>>, ServeError> {
-    let Some(data_dir) = data_dir else {
-        return Ok(None);
-    };
-    let path = state_file(data_dir, id);
-    match fs::read(&path) {
+) -> Result<Option<Acceptor<Entry>>, ServeError> {
+    match data_dir {
+        Some(data_dir) => load(&state_file(data_dir, id)),
+        None => Ok(None),
+    }
+}
+
+/// The course acceptor's state a previous run of this node persisted, if any.
+pub fn load_course_acceptor(
+    data_dir: Option<&Path>,
+    id: &str,
+) -> Result<Option<Acceptor<Value>>, ServeError> {
+    match data_dir {
+        Some(data_dir) => load(&course_state_file(data_dir, id)),
+        None => Ok(None),
+    }
+}
+
+fn load<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, ServeError> {
+    match fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
             ServeError(format!("{}: not acceptor state: {error}", path.display()))
         }),
@@ -74,17 +98,25 @@ pub fn load_acceptor(
     }
 }
 
-/// Makes the acceptor's state durable: write a temporary file, fsync it, rename it over the old
+/// Makes the course acceptor's state durable (see `persist`).
+pub fn persist_course_acceptor(
+    data_dir: &Path,
+    id: &str,
+    state: &Acceptor<Value>,
+) -> Result<(), ServeError> {
+    persist(data_dir, &course_state_file(data_dir, id), state)
+}
+
+/// Makes an acceptor's state durable: write a temporary file, fsync it, rename it over the old
 /// one and fsync the directory, so that a crash leaves either the old state or the new.
-fn persist(data_dir: &Path, id: &str, state: &MultiAcceptor<Entry>) -> Result<(), ServeError> {
-    let path = state_file(data_dir, id);
+fn persist<T: Serialize>(data_dir: &Path, path: &Path, state: &T) -> Result<(), ServeError> {
     let temporary = path.with_extension("json.tmp");
     let failed = |error: std::io::Error| ServeError(format!("{}: {error}", path.display()));
     let bytes = serde_json::to_vec(state).expect("acceptor state serialises");
     let mut file = fs::File::create(&temporary).map_err(failed)?;
     file.write_all(&bytes).map_err(failed)?;
     file.sync_all().map_err(failed)?;
-    fs::rename(&temporary, &path).map_err(failed)?;
+    fs::rename(&temporary, path).map_err(failed)?;
     fs::File::open(data_dir)
         .and_then(|directory| directory.sync_all())
         .map_err(failed)
@@ -197,10 +229,15 @@ impl Node {
             acceptances: _,
             slot_replies,
             timer,
+            rejected,
         } = step;
-        if let (Some(state), Some(data_dir)) = (state, self.data_dir.clone()) {
+        for note in rejected {
+            self.log(format!("dropped a peer message: {note}"));
+        }
+        if let (false, Some(data_dir)) = (state.is_empty(), self.data_dir.clone()) {
             let id = self.own_id().expect("initialised").to_owned();
-            persist(&data_dir, &id, &state)?;
+            let acceptor = &self.replica.as_ref().expect("initialised").acceptor;
+            persist(&data_dir, &state_file(&data_dir, &id), acceptor)?;
         }
         if timer != TimerChange::Unchanged {
             self.timer = timer;
@@ -258,14 +295,15 @@ impl Node {
         Ok(self.apply_or_stop(step))
     }
 
-    /// `multi_paxos_log` for a cluster: the chosen prefix this node has learned.
+    /// `multi_paxos_log`: the chosen slots this node has learned, in slot order.
     pub(super) fn cluster_log(&self, msg_id: Option<u64>) -> Reply {
         let replica = self.replica.as_ref().expect("created by init");
         let log: Vec<Value> = replica
-            .chosen_prefix()
+            .log
+            .iter()
             .map(|(slot, entry)| {
                 let mut item = serde_json::Map::new();
-                item.insert("slot".into(), Value::from(*slot));
+                item.insert("slot".into(), Value::from(slot));
                 item.insert("value".into(), entry_value(entry));
                 item.insert("status".into(), Value::from("chosen"));
                 Value::Object(item)

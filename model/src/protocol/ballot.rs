@@ -4,7 +4,7 @@
 //! is the pair (round, proposer) compared lexicographically. The course's integer `proposal_n`
 //! is the ballot `(n, 0)`: a client that names its own numbers is one proposer.
 
-use crate::flaw::Flaw;
+use crate::protocol::flaw::Flaw;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -1,12 +1,13 @@
 //! A replica of a key-value store replicated by Multi-Paxos: the roles every node of a cluster
-//! plays at once. It is an acceptor for every slot, a leader when it has taken over (the same
-//! `multi::Leader` the model checks), a learner of the log, and the `kv` state machine applied in
-//! log order.
+//! plays at once. It is an acceptor for every slot, a proposer when it leads (the same
+//! `proposer::Proposer` the models check), a learner of the log, and the `kv` state machine
+//! applied in log order. A single node is a cluster of one.
 //!
 //! Sans-IO like the rest of the core: a client request, a peer's message or a timeout goes in; a
-//! `ReplicaStep` comes out with the acceptor state to persist, the messages for peers, the
+//! `ReplicaStep` comes out with the acceptor changes to persist, the messages for peers, the
 //! answers for clients and the timer, to be applied in that order. The caller (the node's event
-//! loop, or the deterministic simulator) owns the clock, the network and the disk.
+//! loop, the cluster model, or the deterministic simulator) owns the clock, the network and the
+//! disk.
 //!
 //! How the pieces meet:
 //! - A node that receives a client's command keeps it until the command is applied. If it leads,
@@ -23,11 +24,14 @@
 //!   the value is proposed there (by the leader, to which others forward it), and every client
 //!   that asked about the slot, wherever, is answered with what the slot chose.
 
-use crate::ballot::{Ballot, Proposal};
-use crate::flaw::Flaw;
-use crate::kv::{KvOp, KvResult, KvStore};
-use crate::multi::{Addressed, Leader, LeaderStep, MultiAcceptor, MultiMessage, Slot};
-use crate::rules::TimerChange;
+use crate::protocol::acceptor::{Acceptor, Change};
+use crate::protocol::ballot::{Ballot, Proposal};
+use crate::protocol::flaw::Flaw;
+use crate::protocol::kv::{KvOp, KvResult, KvStore};
+use crate::protocol::message::{Message, Role};
+use crate::protocol::proposer::{Outgoing, Proposer, ProposerConfig, ProposerInput, ProposerStep};
+use crate::protocol::rules::TimerChange;
+use crate::protocol::slots::{Slot, SlotMap};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -60,7 +64,7 @@ pub enum Entry {
 /// Messages between nodes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PeerMessage {
-    Paxos(MultiMessage<Entry>),
+    Paxos(Message<Entry>),
     /// A node that does not lead hands its client's command to the leader it knows.
     Forward {
         id: RequestId,
@@ -85,8 +89,8 @@ pub enum PeerMessage {
 /// What a replica did with one input, to be applied in field order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplicaStep {
-    /// The acceptor state to make durable before any message leaves.
-    pub persist: Option<MultiAcceptor<Entry>>,
+    /// The acceptor's changes to make durable, in order, before any message leaves.
+    pub persist: Vec<Change<Entry>>,
     pub send: Vec<(NodeIndex, PeerMessage)>,
     /// Answers for this node's clients, in the order their commands were applied.
     pub replies: Vec<(RequestId, KvResult)>,
@@ -96,6 +100,10 @@ pub struct ReplicaStep {
     /// Answers for clients that asked for a named slot: the slot's chosen entry.
     pub slot_replies: Vec<(RequestId, SlotDecision)>,
     pub timer: TimerChange,
+    /// Peer messages dropped because they contradict what this node knows, and why: in Paxos
+    /// they cannot happen, so a peer that sends one has lost its disk, or the line was forged
+    /// or corrupted. Worth a log line each; the node serves on.
+    pub rejected: Vec<String>,
 }
 
 /// How far beyond its applied log a node accepts a named slot.
@@ -116,14 +124,34 @@ pub struct SlotDecision {
     pub phase1_skipped: bool,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Replica {
+/// What never changes about a replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReplicaConfig {
     pub index: NodeIndex,
     pub cluster_size: usize,
-    pub acceptor: MultiAcceptor<Entry>,
-    pub leader: Leader<Entry>,
+    pub flaw: Flaw,
+}
+
+impl ReplicaConfig {
+    /// The proposer's settings: unbounded ballots, and deference to a rival that preempted it.
+    pub fn proposer(&self) -> ProposerConfig {
+        ProposerConfig {
+            index: u32::try_from(self.index).expect("a small cluster"),
+            acceptor_count: self.cluster_size,
+            rounds_max: u32::MAX,
+            flaw: self.flaw,
+            defer_to_rival: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replica {
+    pub config: ReplicaConfig,
+    pub acceptor: Acceptor<Entry>,
+    pub proposer: Proposer<Entry>,
     /// The chosen entries this node has learned.
-    pub log: BTreeMap<Slot, Entry>,
+    pub log: SlotMap<Entry>,
     /// Every slot below this one is applied to `store`.
     pub applied_below: Slot,
     pub store: KvStore,
@@ -141,7 +169,7 @@ pub struct Replica {
     pub slots_forwarded: BTreeMap<Slot, NodeIndex>,
     /// Clients waiting for a named slot's decision.
     pub slot_waiters: BTreeMap<Slot, Vec<RequestId>>,
-    /// Slots this node's leader got chosen without Phase 1.
+    /// Slots this node's proposer got chosen without Phase 1.
     pub phase1_skipped: BTreeSet<Slot>,
     pub highest_ballot_seen: Option<Ballot>,
     /// The timer is running, and `applied_below` when it was armed (to tell progress).
@@ -151,29 +179,21 @@ pub struct Replica {
 impl Replica {
     /// A node with nothing but `persisted` acceptor state: a fresh start, or a restart that kept
     /// only what was written to disk.
-    pub fn new(
-        index: NodeIndex,
-        cluster_size: usize,
-        persisted: Option<MultiAcceptor<Entry>>,
-    ) -> Self {
+    pub fn new(config: ReplicaConfig, persisted: Option<Acceptor<Entry>>) -> Self {
         assert!(
-            index < cluster_size,
-            "node {index} outside a cluster of {cluster_size}"
+            config.index < config.cluster_size,
+            "node {} outside a cluster of {}",
+            config.index,
+            config.cluster_size
         );
         let acceptor = persisted.unwrap_or_default();
-        let mut leader = Leader::new(
-            u32::try_from(index).expect("a small cluster"),
-            cluster_size,
-            u32::MAX,
-        );
-        leader.defer_to_rival = true;
-        leader.resume_above(acceptor.promised);
+        let mut proposer = Proposer::new();
+        proposer.resume_above(acceptor.promised);
         Replica {
-            index,
-            cluster_size,
+            config,
             acceptor,
-            leader,
-            log: BTreeMap::new(),
+            proposer,
+            log: SlotMap::new(),
             applied_below: 0,
             store: KvStore::default(),
             applied: BTreeSet::new(),
@@ -190,6 +210,14 @@ impl Replica {
         }
     }
 
+    pub fn index(&self) -> NodeIndex {
+        self.config.index
+    }
+
+    pub fn cluster_size(&self) -> usize {
+        self.config.cluster_size
+    }
+
     /// A client asks this node to run `op`.
     pub fn on_request(&mut self, id: RequestId, op: KvOp) -> ReplicaStep {
         if !self.applied.contains(&id) {
@@ -199,9 +227,11 @@ impl Replica {
         self.finish(ReplicaStep::default())
     }
 
-    /// A client asks for `json` in `slot`; it is answered with whatever the slot chooses. A slot
-    /// more than `SLOT_WINDOW` beyond this node's applied log is refused: the leader fills every
-    /// hole below a named slot, and a client must not make it propose a billion no-ops.
+    /// A client asks for `json` in `slot`; it is answered with whatever the slot chooses (at
+    /// once if it is known chosen: no round runs, so Phase 1 counts as skipped). A slot more
+    /// than `SLOT_WINDOW` beyond this node's applied log is refused: lin-kv commands go after the
+    /// highest slot in use, the leader fills every hole below a command, and a client must not
+    /// make it propose a billion no-ops.
     pub fn on_propose(
         &mut self,
         id: RequestId,
@@ -213,9 +243,13 @@ impl Replica {
             return Err(SlotTooFar { slot_max });
         }
         let mut step = ReplicaStep::default();
-        match self.log.get(&slot) {
+        match self.log.get(slot) {
             Some(entry) => {
-                let decision = self.slot_decision(slot, entry.clone());
+                let decision = SlotDecision {
+                    slot,
+                    entry: entry.clone(),
+                    phase1_skipped: true,
+                };
                 step.slot_replies.push((id, decision));
             }
             None => {
@@ -228,24 +262,13 @@ impl Replica {
 
     /// Every ballot in `message` was started by a node of this cluster.
     fn ballots_are_ours(&self, message: &PeerMessage) -> bool {
-        let ballots = match message {
-            PeerMessage::Paxos(MultiMessage::Prepare { ballot, .. }) => vec![*ballot],
-            PeerMessage::Paxos(MultiMessage::Promise { ballot, accepted }) => {
-                let mut ballots = vec![*ballot];
-                ballots.extend(accepted.iter().map(|(_, proposal)| proposal.ballot));
-                ballots
-            }
-            PeerMessage::Paxos(MultiMessage::PrepareRefused { ballot, promised })
-            | PeerMessage::Paxos(MultiMessage::AcceptRefused {
-                ballot, promised, ..
-            }) => vec![*ballot, *promised],
-            PeerMessage::Paxos(MultiMessage::Accept { proposal, .. })
-            | PeerMessage::Paxos(MultiMessage::Accepted { proposal, .. }) => vec![proposal.ballot],
-            _ => vec![],
+        let PeerMessage::Paxos(message) = message else {
+            return true;
         };
-        ballots
+        message
+            .ballots()
             .iter()
-            .all(|ballot| (ballot.proposer as usize) < self.cluster_size)
+            .all(|ballot| (ballot.proposer as usize) < self.cluster_size())
     }
 
     fn slot_decision(&self, slot: Slot, entry: Entry) -> SlotDecision {
@@ -257,7 +280,10 @@ impl Replica {
     }
 
     pub fn on_peer(&mut self, from: NodeIndex, message: PeerMessage) -> ReplicaStep {
-        assert!(from < self.cluster_size, "message from unknown node {from}");
+        assert!(
+            from < self.cluster_size(),
+            "message from unknown node {from}"
+        );
         let mut step = ReplicaStep::default();
         if !self.ballots_are_ours(&message) {
             return step; // a ballot no node of this cluster can have started: not ours to act on
@@ -270,15 +296,21 @@ impl Replica {
                 }
             }
             PeerMessage::ForwardSlot { slot, json } => {
-                if !self.log.contains_key(&slot) {
+                if !self.log.contains(slot) {
                     self.slot_requests.entry(slot).or_insert(json);
                 }
             }
-            PeerMessage::Chosen { slot, entry } => self.learn(slot, entry, &mut step),
+            PeerMessage::Chosen { slot, entry } => match self.log.get(slot) {
+                Some(known) if *known != entry => step.rejected.push(format!(
+                    "node {from} says slot {slot} chose {entry:?}, but this node learned \
+                     {known:?}: impossible in Paxos, so the message is dropped"
+                )),
+                _ => self.learn(slot, entry, &mut step),
+            },
             PeerMessage::CatchUp { from_slot } => {
-                for (slot, entry) in self.log.range(from_slot..) {
+                for (slot, entry) in self.log.from_slot(from_slot) {
                     let chosen = PeerMessage::Chosen {
-                        slot: *slot,
+                        slot,
                         entry: entry.clone(),
                     };
                     step.send.push((from, chosen));
@@ -297,20 +329,23 @@ impl Replica {
         self.forwarded.clear();
         self.slots_forwarded.clear();
         if self.outstanding() && armed_at == Some(self.applied_below) {
-            let own_ballot = self.leader.current_ballot();
+            let own_ballot = self.proposer.current_ballot();
             let rival_is_ahead = own_ballot < self.highest_ballot_seen
-                && self.known_leader.is_some_and(|leader| leader != self.index);
-            if own_ballot.is_some() && !self.leader.is_leading() && rival_is_ahead {
+                && self
+                    .known_leader
+                    .is_some_and(|leader| leader != self.index());
+            if own_ballot.is_some() && !self.proposer.is_leading() && rival_is_ahead {
                 // Stuck preparing below a rival's ballot (its refusals may be lost): stand down
                 // and forward to the rival; if it is gone too, the next timeout campaigns.
-                self.leader.stand_down();
+                self.proposer.stand_down();
             } else {
-                let leader_step = if self.leader.is_leading() {
-                    self.leader.on_timeout(Flaw::None)
+                let input = if self.proposer.is_leading() {
+                    ProposerInput::Timeout
                 } else {
-                    self.leader.campaign(Flaw::None)
+                    ProposerInput::Campaign
                 };
-                self.drive(leader_step, &mut step);
+                let proposer_step = self.proposer.step(&self.config.proposer(), input);
+                self.drive(proposer_step, &mut step);
             }
             if self.has_hole() {
                 let from_slot = self.applied_below;
@@ -323,20 +358,20 @@ impl Replica {
     }
 
     /// The log's longest prefix without holes, as far as this node knows it.
-    pub fn chosen_prefix(&self) -> impl Iterator<Item = (&Slot, &Entry)> {
+    pub fn chosen_prefix(&self) -> impl Iterator<Item = (Slot, &Entry)> {
         self.log
             .iter()
             .enumerate()
-            .take_while(|(position, (slot, _))| *position as Slot == **slot)
+            .take_while(|(position, (slot, _))| *position as Slot == *slot)
             .map(|(_, entry)| entry)
     }
 
     fn peers(&self) -> impl Iterator<Item = NodeIndex> + '_ {
-        (0..self.cluster_size).filter(move |node| *node != self.index)
+        (0..self.cluster_size()).filter(move |node| *node != self.index())
     }
 
     fn leads_or_campaigns(&self) -> bool {
-        self.leader.current_ballot().is_some()
+        self.proposer.current_ballot().is_some()
     }
 
     fn in_log(&self, id: &RequestId) -> bool {
@@ -347,10 +382,9 @@ impl Replica {
 
     fn has_hole(&self) -> bool {
         self.log
-            .keys()
-            .next_back()
-            .is_some_and(|last| *last >= self.applied_below)
-            && !self.log.contains_key(&self.applied_below)
+            .last_slot()
+            .is_some_and(|last| last >= self.applied_below)
+            && !self.log.contains(self.applied_below)
     }
 
     /// Work that needs the timer: a command not yet applied, a named slot not yet chosen, a slot
@@ -358,7 +392,7 @@ impl Replica {
     fn outstanding(&self) -> bool {
         !self.unplaced.is_empty()
             || !self.slot_requests.is_empty()
-            || !self.leader.in_flight.is_empty()
+            || !self.proposer.in_flight.is_empty()
             || self.has_hole()
     }
 
@@ -369,7 +403,7 @@ impl Replica {
             return;
         }
         match self.known_leader {
-            Some(leader) if leader != self.index => {
+            Some(leader) if leader != self.index() => {
                 for (id, op) in &self.unplaced {
                     if self.forwarded.get(id) != Some(&leader) {
                         let forward = PeerMessage::Forward {
@@ -392,19 +426,41 @@ impl Replica {
                 }
             }
             _ => {
-                let leader_step = self.leader.campaign(Flaw::None);
-                self.drive(leader_step, step);
+                // Campaign with the first request: its Phase 1 is the one that establishes the
+                // ballot (the course reports `phase1_skipped: false` for it); the others follow
+                // by Phase 2 alone once it stands.
+                let config = self.config.proposer();
+                let first = match (
+                    self.slot_requests.iter().next(),
+                    self.unplaced.iter().next(),
+                ) {
+                    (Some((slot, json)), _) => Some((*slot, Entry::Value { json: json.clone() })),
+                    (None, Some((id, op))) => Some((
+                        self.proposer.next_free_slot(),
+                        Entry::Command {
+                            id: id.clone(),
+                            op: op.clone(),
+                        },
+                    )),
+                    (None, None) => None,
+                };
+                let input = match first {
+                    Some((slot, value)) => ProposerInput::Propose { slot, value },
+                    None => ProposerInput::Campaign,
+                };
+                let proposer_step = self.proposer.step(&config, input);
+                self.drive(proposer_step, step);
             }
         }
     }
 
     /// A Paxos message from `from` (possibly this node itself).
-    fn deliver(&mut self, from: NodeIndex, message: MultiMessage<Entry>, step: &mut ReplicaStep) {
+    fn deliver(&mut self, from: NodeIndex, message: Message<Entry>, step: &mut ReplicaStep) {
         let mut queue = VecDeque::from([(from, message)]);
         while let Some((from, message)) = queue.pop_front() {
             for (to, reply) in self.handle_paxos(from, message, step) {
-                if to == self.index {
-                    queue.push_back((self.index, reply));
+                if to == self.index() {
+                    queue.push_back((self.index(), reply));
                 } else {
                     step.send.push((to, PeerMessage::Paxos(reply)));
                 }
@@ -412,57 +468,56 @@ impl Replica {
         }
     }
 
-    /// One Paxos message to this node's acceptor or leader; returns the messages it produces.
+    /// One Paxos message to the role it is for; returns the messages that role produces.
     fn handle_paxos(
         &mut self,
         from: NodeIndex,
-        message: MultiMessage<Entry>,
+        message: Message<Entry>,
         step: &mut ReplicaStep,
-    ) -> Vec<(NodeIndex, MultiMessage<Entry>)> {
-        let leader_step = match message {
-            MultiMessage::Prepare { ballot, from_slot } => {
-                self.saw_ballot(ballot);
-                let acceptor_step = self.acceptor.on_prepare(ballot, from_slot, Flaw::None);
-                step.persist = acceptor_step.persist.or(step.persist.take());
-                return vec![(from, acceptor_step.reply)];
+    ) -> Vec<(NodeIndex, Message<Entry>)> {
+        // A takeover must go above every ballot this node has heard of; the proposer of the
+        // highest is the leader to forward to.
+        match &message {
+            Message::Prepare { ballot, .. } => self.saw_ballot(*ballot),
+            Message::Accept { proposal, .. } => self.saw_ballot(proposal.ballot),
+            Message::PrepareRefused { promised, .. } | Message::AcceptRefused { promised, .. } => {
+                self.saw_ballot(*promised)
             }
-            MultiMessage::Accept { slot, proposal } => {
-                self.saw_ballot(proposal.ballot);
-                let acceptor_step = self.acceptor.on_accept(slot, proposal, Flaw::None);
-                step.persist = acceptor_step.persist.or(step.persist.take());
-                if let MultiMessage::Accepted { slot, proposal } = &acceptor_step.reply {
-                    step.acceptances.push((*slot, proposal.clone()));
+            Message::Promise { .. } | Message::Accepted { .. } => {}
+        }
+        match message.role() {
+            Role::Acceptor => {
+                let acceptor_step = self
+                    .acceptor
+                    .step(message, self.config.flaw)
+                    .expect("a request for the acceptor");
+                if let Some(change) = acceptor_step.change {
+                    if let Change::Accepted { slot, proposal } = &change {
+                        step.acceptances.push((*slot, proposal.clone()));
+                    }
+                    step.persist.push(change);
                 }
-                return vec![(from, acceptor_step.reply)];
+                vec![(from, acceptor_step.reply)]
             }
-            MultiMessage::Promise { ballot, accepted } => {
-                self.leader.on_promise(from, ballot, accepted, Flaw::None)
+            Role::Proposer => {
+                let input = ProposerInput::Reply { from, message };
+                let proposer_step = self.proposer.step(&self.config.proposer(), input);
+                self.proposer_messages(proposer_step, step)
             }
-            MultiMessage::Accepted { slot, proposal } => {
-                self.leader.on_accepted(from, slot, proposal, Flaw::None)
-            }
-            MultiMessage::PrepareRefused { ballot, promised }
-            | MultiMessage::AcceptRefused {
-                ballot, promised, ..
-            } => {
-                self.saw_ballot(promised);
-                self.leader.on_refused(ballot, promised, Flaw::None)
-            }
-        };
-        self.leader_messages(leader_step, step)
+        }
     }
 
-    /// Applies a leader step: learns its decisions, and returns its messages per recipient.
-    fn leader_messages(
+    /// Applies a proposer step: learns its decisions, and returns its messages per recipient.
+    fn proposer_messages(
         &mut self,
-        leader_step: LeaderStep<Entry>,
+        proposer_step: ProposerStep<Entry>,
         step: &mut ReplicaStep,
-    ) -> Vec<(NodeIndex, MultiMessage<Entry>)> {
-        for decision in leader_step.decided {
+    ) -> Vec<(NodeIndex, Message<Entry>)> {
+        for decision in proposer_step.decided {
             if decision.phase1_skipped {
                 self.phase1_skipped.insert(decision.slot);
             }
-            let entry = decision.value;
+            let entry = decision.proposal.value;
             for peer in self.peers() {
                 let chosen = PeerMessage::Chosen {
                     slot: decision.slot,
@@ -472,23 +527,24 @@ impl Replica {
             }
             self.learn(decision.slot, entry, step);
         }
-        if self.leader.is_leading() && self.leader.current_ballot() >= self.highest_ballot_seen {
-            self.known_leader = Some(self.index);
+        if self.proposer.is_leading() && self.proposer.current_ballot() >= self.highest_ballot_seen
+        {
+            self.known_leader = Some(self.index());
         }
         let mut out = Vec::new();
-        for Addressed { to, message } in leader_step.outgoing {
-            for node in (0..self.cluster_size).filter(|node| to.includes(*node)) {
+        for Outgoing { to, message } in proposer_step.outgoing {
+            for node in (0..self.cluster_size()).filter(|node| to.includes(*node)) {
                 out.push((node, message.clone()));
             }
         }
         out
     }
 
-    /// Runs a leader step started by this node (a campaign, a retry, a proposal).
-    fn drive(&mut self, leader_step: LeaderStep<Entry>, step: &mut ReplicaStep) {
-        for (to, message) in self.leader_messages(leader_step, step) {
-            if to == self.index {
-                self.deliver(self.index, message, step);
+    /// Runs a proposer step started by this node (a campaign, a retry, a proposal).
+    fn drive(&mut self, proposer_step: ProposerStep<Entry>, step: &mut ReplicaStep) {
+        for (to, message) in self.proposer_messages(proposer_step, step) {
+            if to == self.index() {
+                self.deliver(self.index(), message, step);
             } else {
                 step.send.push((to, PeerMessage::Paxos(message)));
             }
@@ -496,7 +552,7 @@ impl Replica {
     }
 
     fn saw_ballot(&mut self, ballot: Ballot) {
-        self.leader.resume_above(Some(ballot)); // a takeover must go above every ballot seen
+        self.proposer.resume_above(Some(ballot)); // a takeover must go above every ballot seen
         if self.highest_ballot_seen.is_none_or(|seen| ballot > seen) {
             self.highest_ballot_seen = Some(ballot);
             self.known_leader = Some(ballot.proposer as NodeIndex);
@@ -505,19 +561,19 @@ impl Replica {
 
     /// `slot` is chosen with `entry`: record it, and apply every slot that is now ready.
     fn learn(&mut self, slot: Slot, entry: Entry, step: &mut ReplicaStep) {
-        if let Some(known) = self.log.get(&slot) {
+        if let Some(known) = self.log.get(slot) {
             assert_eq!(*known, entry, "slot {slot} learned with two entries");
             return;
         }
         self.log.insert(slot, entry.clone());
-        self.leader.learn(slot, entry.clone());
+        self.proposer.learn(slot);
         self.slot_requests.remove(&slot);
         self.slots_forwarded.remove(&slot);
         for id in self.slot_waiters.remove(&slot).unwrap_or_default() {
             let decision = self.slot_decision(slot, entry.clone());
             step.slot_replies.push((id, decision));
         }
-        while let Some(entry) = self.log.get(&self.applied_below) {
+        while let Some(entry) = self.log.get(self.applied_below) {
             if let Entry::Command { id, op } = entry {
                 if self.applied.insert(id.clone()) {
                     let result = self.store.apply(op);
@@ -535,7 +591,7 @@ impl Replica {
     /// Every handler ends here: a leader places what is unplaced and fills holes, a node without
     /// a ballot forwards it, and the timer follows whether work is outstanding.
     fn finish(&mut self, mut step: ReplicaStep) -> ReplicaStep {
-        if self.leader.is_leading() {
+        if self.proposer.is_leading() {
             self.place_commands(&mut step);
         } else if !self.leads_or_campaigns() {
             self.forward_or_campaign(&mut step);
@@ -554,19 +610,22 @@ impl Replica {
         step
     }
 
-    /// The leader proposes every command not yet in the log nor in one of its slots, each in
-    /// the next free slot, and a no-op in every hole below the slots in use.
+    /// The leader proposes every value asked for in a named slot, every command not yet in the
+    /// log nor in one of its slots (each in the next free slot), and a no-op in every hole below
+    /// a command: the state machine applies the log in order, so a hole below a command would
+    /// stall it. Holes below values asked for in named slots stay open for whoever asks for them
+    /// (the course's slots are independent instances).
     fn place_commands(&mut self, step: &mut ReplicaStep) {
-        let proposed: BTreeSet<RequestId> = self
-            .leader
+        let proposer = &self.proposer;
+        let taken = |slot: Slot| {
+            proposer.chosen.contains(slot)
+                || proposer.requests.contains(slot)
+                || proposer.in_flight.contains(slot)
+        };
+        let proposed: BTreeSet<RequestId> = proposer
             .requests
             .values()
-            .chain(
-                self.leader
-                    .in_flight
-                    .values()
-                    .map(|slot| &slot.proposal.value),
-            )
+            .chain(proposer.in_flight.values().map(|slot| &slot.proposal.value))
             .filter_map(|entry| match entry {
                 Entry::Command { id, .. } => Some(id.clone()),
                 Entry::Value { .. } | Entry::Noop => None,
@@ -578,49 +637,76 @@ impl Replica {
             .filter(|(id, _)| !proposed.contains(*id) && !self.in_log(id))
             .map(|(id, op)| (id.clone(), op.clone()))
             .collect();
-        let holes: Vec<Slot> = (self.leader.first_unchosen_slot()..self.leader.next_free_slot())
-            .filter(|slot| {
-                !self.leader.chosen.contains_key(slot)
-                    && !self.leader.requests.contains_key(slot)
-                    && !self.leader.in_flight.contains_key(slot)
-            })
+        let is_command = |entry: &Entry| matches!(entry, Entry::Command { .. });
+        let highest_command = self
+            .log
+            .iter()
+            .filter(|(_, entry)| is_command(entry))
+            .map(|(slot, _)| slot)
+            .chain(
+                proposer
+                    .requests
+                    .iter()
+                    .filter(|(_, entry)| is_command(entry))
+                    .map(|(slot, _)| slot),
+            )
+            .chain(
+                proposer
+                    .in_flight
+                    .iter()
+                    .filter(|(_, in_flight)| is_command(&in_flight.proposal.value))
+                    .map(|(slot, _)| slot),
+            )
+            .max();
+        // Commands waiting to be placed go after every slot in use, so they count too.
+        let fill_below = match (highest_command, waiting.is_empty()) {
+            (_, false) => proposer.next_free_slot(),
+            (Some(highest), true) => highest,
+            (None, true) => proposer.first_unchosen_slot(),
+        };
+        let holes: Vec<Slot> = (proposer.first_unchosen_slot()..fill_below)
+            .filter(|slot| !taken(*slot))
             .collect();
         let named: Vec<(Slot, String)> = self
             .slot_requests
             .iter()
-            .filter(|(slot, _)| {
-                !self.leader.chosen.contains_key(slot)
-                    && !self.leader.requests.contains_key(slot)
-                    && !self.leader.in_flight.contains_key(slot)
-            })
+            .filter(|(slot, _)| !taken(**slot))
             .map(|(slot, json)| (*slot, json.clone()))
             .collect();
+        let config = self.config.proposer();
         for (slot, json) in named {
-            if !self.leader.is_leading() {
+            if !self.proposer.is_leading() {
                 return; // preempted on the way: the timer takes it from here
             }
-            let leader_step = self.leader.propose(slot, Entry::Value { json }, Flaw::None);
-            self.drive(leader_step, step);
+            let value = Entry::Value { json };
+            let proposer_step = self
+                .proposer
+                .step(&config, ProposerInput::Propose { slot, value });
+            self.drive(proposer_step, step);
         }
         for slot in holes {
-            if !self.leader.is_leading() {
+            if !self.proposer.is_leading() {
                 return;
             }
-            if self.leader.requests.contains_key(&slot) || self.leader.chosen.contains_key(&slot) {
+            if self.proposer.requests.contains(slot) || self.proposer.chosen.contains(slot) {
                 continue; // a named slot's value took it
             }
-            let leader_step = self.leader.propose(slot, Entry::Noop, Flaw::None);
-            self.drive(leader_step, step);
+            let value = Entry::Noop;
+            let proposer_step = self
+                .proposer
+                .step(&config, ProposerInput::Propose { slot, value });
+            self.drive(proposer_step, step);
         }
         for (id, op) in waiting {
-            if !self.leader.is_leading() {
+            if !self.proposer.is_leading() {
                 break; // preempted on the way: the timer takes it from here
             }
-            let slot = self.leader.next_free_slot();
-            let leader_step = self
-                .leader
-                .propose(slot, Entry::Command { id, op }, Flaw::None);
-            self.drive(leader_step, step);
+            let slot = self.proposer.next_free_slot();
+            let value = Entry::Command { id, op };
+            let proposer_step = self
+                .proposer
+                .step(&config, ProposerInput::Propose { slot, value });
+            self.drive(proposer_step, step);
         }
     }
 }
@@ -628,6 +714,14 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(index: NodeIndex, cluster_size: usize) -> ReplicaConfig {
+        ReplicaConfig {
+            index,
+            cluster_size,
+            flaw: Flaw::None,
+        }
+    }
 
     fn request(client: &str, seq: u64) -> RequestId {
         RequestId {
@@ -646,7 +740,7 @@ mod tests {
 
     #[test]
     fn a_command_sent_to_a_follower_is_forwarded_applied_everywhere_and_answered() {
-        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(i, 3, None)).collect();
+        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(config(i, 3), None)).collect();
         // n1 takes the lead with a first write.
         let step = replicas[0].on_request(request("c1", 1), KvOp::Write { key: 1, value: 7 });
         let first_replies = step.replies.clone();
@@ -670,8 +764,55 @@ mod tests {
     }
 
     #[test]
+    fn a_command_behind_a_hole_gets_the_hole_filled_with_a_noop() {
+        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(config(i, 3), None)).collect();
+        let step = replicas[0]
+            .on_propose(request("c1", 1), 2, "\"x\"".into())
+            .expect("within the window");
+        settle(
+            &mut replicas,
+            step.send.into_iter().map(|(to, m)| (0, to, m)).collect(),
+        );
+        assert_eq!(replicas[0].log.slots().collect::<Vec<_>>(), [2]);
+        // A write lands after slot 2; slots 0 and 1 would stall the store, so they get no-ops.
+        let step = replicas[0].on_request(request("c2", 1), KvOp::Write { key: 1, value: 5 });
+        settle(
+            &mut replicas,
+            step.send.into_iter().map(|(to, m)| (0, to, m)).collect(),
+        );
+        for replica in &replicas {
+            assert_eq!(replica.log.get(0), Some(&Entry::Noop));
+            assert_eq!(replica.log.get(1), Some(&Entry::Noop));
+            assert_eq!(replica.applied_below, 4, "the write in slot 3 is applied");
+        }
+    }
+
+    #[test]
+    fn a_single_node_campaigns_with_its_first_request_and_answers_at_once() {
+        let mut replica = Replica::new(config(0, 1), None);
+        let step = replica
+            .on_propose(request("c1", 1), 1, "\"cmd1\"".into())
+            .expect("within the window");
+        assert_eq!(step.slot_replies.len(), 1);
+        assert!(
+            !step.slot_replies[0].1.phase1_skipped,
+            "its Phase 1 ran for it"
+        );
+        let step = replica
+            .on_propose(request("c1", 2), 2, "\"cmd2\"".into())
+            .expect("within the window");
+        assert!(step.slot_replies[0].1.phase1_skipped);
+        let step = replica.on_request(request("c2", 1), KvOp::Write { key: 1, value: 5 });
+        assert_eq!(
+            step.replies,
+            vec![(request("c2", 1), KvResult::WriteOk)],
+            "no timer wait"
+        );
+    }
+
+    #[test]
     fn two_clients_asking_different_values_for_one_slot_both_hear_the_chosen_one() {
-        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(i, 3, None)).collect();
+        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(config(i, 3), None)).collect();
         let mut pending = Vec::new();
         let mut answers = Vec::new();
         for (node, client, value) in [(0, "c1", "\"x\""), (2, "c2", "\"y\"")] {
@@ -690,11 +831,11 @@ mod tests {
         assert_eq!(answers[0].1.entry, answers[1].1.entry, "one value per slot");
         assert!(matches!(answers[0].1.entry, Entry::Value { .. }));
         for replica in &replicas {
-            assert_eq!(replica.log.get(&3), Some(&answers[0].1.entry));
+            assert_eq!(replica.log.get(3), Some(&answers[0].1.entry));
             assert_eq!(
-                replica.chosen_prefix().count(),
-                4,
-                "slots 0 to 2 were filled with no-ops"
+                replica.log.len(),
+                1,
+                "slots 0 to 2 stay open: no command waits behind them"
             );
         }
     }

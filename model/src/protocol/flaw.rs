@@ -1,7 +1,7 @@
 //! The catalogue of deliberate deviations from Paxos ("flaws").
 //!
 //! A flaw is a parameter of the protocol's own rules, not a second implementation: every rule in
-//! `rules`, `single` and `multi` that a flaw bends takes the flaw and deviates at exactly one
+//! `rules`, `acceptor` and `proposer` that a flaw bends takes the flaw and deviates at exactly one
 //! branch. A flaw bends one rule, except `shared-ballots-and-equal-promise`, which bends the two
 //! rules of its name (each at its own branch, asked through `shares_ballots` and
 //! `promises_equal_ballot`). The checker, the node and the tests therefore all exercise the real
@@ -141,6 +141,14 @@ impl Flaw {
         matches!(
             self,
             Flaw::PromiseEqualBallot | Flaw::SharedBallotsAndEqualPromise
+        )
+    }
+
+    /// The proposer sends its own value whatever the promises reported.
+    pub const fn ignores_promises(self) -> bool {
+        matches!(
+            self,
+            Flaw::ProposerIgnoresPromises | Flaw::IgnoreSlotPromises
         )
     }
 

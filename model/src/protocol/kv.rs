@@ -1,12 +1,11 @@
 //! The key-value state machine of Maelstrom's `lin-kv` workload: `read`, `write` and
 //! compare-and-set over integer keys and values, applied one command at a time in log order.
 //!
-//! It is also the sequential specification the simulator's linearizability check replays client
-//! histories against: the replicas are linearizable exactly when their answers could have come
-//! from this one object, touched by one operation at a time.
+//! It is also the sequential specification that linearizability checks replay client histories
+//! against (stateright's tester, wired in `check`): the replicas are linearizable exactly when their answers could
+//! have come from this one object, touched by one operation at a time.
 
 use serde::{Deserialize, Serialize};
-use stateright::semantics::SequentialSpec;
 use std::collections::BTreeMap;
 
 pub type Key = i64;
@@ -85,15 +84,6 @@ impl KvStore {
                 }
             },
         }
-    }
-}
-
-impl SequentialSpec for KvStore {
-    type Op = KvOp;
-    type Ret = KvResult;
-
-    fn invoke(&mut self, op: &KvOp) -> KvResult {
-        self.apply(op)
     }
 }
 

@@ -3,19 +3,20 @@
 //! story needs), the safety property it breaks there (or that it is benign), and the rule of
 //! Paxos it teaches; `examine` runs the checker on one entry and returns what it found.
 //!
-//! A flawed entry is searched breadth-first for its property's first violation (`search`): BFS
-//! reaches it at the shortest depth, so the path is a shortest counterexample, and stopping there
-//! keeps configurations whose full state space is far beyond a minute (retries, a forgetful
-//! crash) to seconds. A benign entry is checked exhaustively by stateright: only a complete run
-//! that violates nothing confirms it.
+//! A flawed entry is searched breadth-first for its property's first violation: BFS reaches it at
+//! the shortest depth, so the path is a shortest counterexample, and stopping there keeps
+//! configurations whose full state space is far beyond a minute (retries, a forgetful crash) to
+//! seconds. A benign entry is checked exhaustively: only a complete run that violates nothing
+//! confirms it.
 
-use crate::flaw::Flaw;
-use crate::multi_model::{multi_paxos_model, MultiPaxosConfig};
-use crate::search::{describe_path, search};
-use crate::single_model::{single_decree_model, SingleDecreeConfig};
-use crate::system::{counted, Checkable, Faults, NetworkKind};
-use stateright::{Checker, Expectation, Property};
-use std::time::Instant;
+use crate::check::describe_path;
+use crate::check::engine::{explore, Goal, SearchOptions, Strategy};
+use crate::check::paxos::{
+    multi_paxos_model, single_decree_model, MultiPaxosConfig, SingleDecreeConfig,
+};
+use crate::check::settings::{counted, Checkable, Faults, ModelConfig, NetworkKind};
+use crate::protocol::flaw::Flaw;
+use stateright::Expectation;
 
 /// The model and configuration an entry is shown in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,7 +36,6 @@ impl Setting {
 
     /// The configuration as command-line flags, `--acceptors 3 --proposers 2 ...`, flaw included.
     pub fn flags(&self) -> Vec<(&'static str, String)> {
-        use crate::system::ModelConfig;
         match self {
             Setting::Single(cfg) => cfg.flags(),
             Setting::Multi(cfg) => cfg.flags(),
@@ -77,7 +77,6 @@ impl Setting {
 
     /// The configuration in words.
     pub fn summary(&self) -> String {
-        use crate::system::ModelConfig;
         match self {
             Setting::Single(cfg) => cfg.summary(),
             Setting::Multi(cfg) => cfg.summary(),
@@ -164,14 +163,9 @@ fn entry(flaw: Flaw) -> Entry {
             "a proposer whose quorum reported an acceptance is bound to propose that value",
         ),
         Flaw::LowestAcceptedValue => (
-            // Three ballots are needed, so one proposer must retry. FIFO links (as over TCP) keep
-            // the search to 1.4 million states; unordered ones take 5 million and over a minute.
+            // Three ballots are needed, so one proposer must retry.
             Setting::Single(SingleDecreeConfig {
                 rounds: 2,
-                faults: Faults {
-                    network: NetworkKind::Ordered,
-                    ..Faults::default()
-                },
                 flaw,
                 ..SingleDecreeConfig::default()
             }),
@@ -181,8 +175,9 @@ fn entry(flaw: Flaw) -> Entry {
         ),
         Flaw::MinorityQuorum => (
             single(flaw, 0),
-            Breaks("agreement"),
-            "any two quorums must intersect; two disjoint minorities choose two values",
+            Breaks("learners agree"),
+            "any two quorums must intersect: two proposers that each count one acceptor as a \
+             quorum each learn their own value as chosen, and the learners disagree",
         ),
         Flaw::SharedBallots => (
             single(flaw, 0),
@@ -292,10 +287,10 @@ fn examine_model<M: Checkable>(model: M, consequence: Consequence, threads: usiz
     }
 }
 
-/// A flawed entry: one breadth-first search for the first state that violates `name`, which
-/// therefore ends at a shortest counterexample, or explores everything and finds none.
+/// A flawed entry: one breadth-first search, on one thread, for the first state that violates
+/// `name`, which therefore ends at a shortest counterexample (and after a deterministic number
+/// of states), or explores everything and finds none.
 fn catch<M: Checkable>(model: M, name: &'static str) -> Finding {
-    let started = Instant::now();
     let property = model
         .properties()
         .into_iter()
@@ -306,16 +301,24 @@ fn catch<M: Checkable>(model: M, name: &'static str) -> Finding {
         Expectation::Always,
         "a flaw breaks a safety property"
     );
-    let search = search(&model, &property, usize::MAX, usize::MAX);
-    let counterexample = search.path.map(|path| Counterexample {
-        property: name,
-        steps: describe_path(&model, &path),
-        explorer_path: path.encode(&model),
-    });
+    let options = SearchOptions {
+        strategy: Strategy::BreadthFirst,
+        threads: 1,
+        goal: Goal::AnyOf(vec![name]),
+        ..SearchOptions::default()
+    };
+    let exploration = explore(&model, &options, &|_| {});
+    let counterexample = exploration
+        .discovery(&model, name)
+        .map(|found| Counterexample {
+            property: name,
+            steps: describe_path(&model, &found.path),
+            explorer_path: found.path.encode(&model),
+        });
     Finding {
-        complete: counterexample.is_none(),
-        states: search.states_discovered,
-        seconds: started.elapsed().as_secs_f64(),
+        complete: exploration.complete(),
+        states: exploration.unique_states,
+        seconds: exploration.elapsed.as_secs_f64(),
         violated: counterexample.iter().map(|_| name).collect(),
         missing_examples: Vec::new(),
         counterexample,
@@ -324,30 +327,36 @@ fn catch<M: Checkable>(model: M, name: &'static str) -> Finding {
 
 /// A benign entry: an exhaustive check, which must violate nothing.
 fn clear<M: Checkable>(model: M, threads: usize) -> Finding {
-    let started = Instant::now();
-    let checker = model.clone().checker().threads(threads).spawn_bfs().join();
+    let options = SearchOptions {
+        strategy: Strategy::BreadthFirst,
+        threads,
+        goal: Goal::EveryProperty,
+        ..SearchOptions::default()
+    };
+    let exploration = explore(&model, &options, &|_| {});
+    let complete = exploration.complete();
     let properties = model.properties();
-    // The run ends early only when every property has a discovery; otherwise it explored all.
-    let complete = properties
-        .iter()
-        .any(|property| checker.discovery(property.name).is_none());
-    let discovered = |property: &&Property<M>| checker.discovery(property.name).is_some();
+    let discovered = |index: usize| exploration.discoveries[index].is_some();
     let violated = properties
         .iter()
-        .filter(|property| property.expectation != Expectation::Sometimes)
-        .filter(discovered)
-        .map(|property| property.name)
+        .enumerate()
+        .filter(|(index, property)| {
+            property.expectation != Expectation::Sometimes && discovered(*index)
+        })
+        .map(|(_, property)| property.name)
         .collect();
     let missing_examples = properties
         .iter()
-        .filter(|property| complete && property.expectation == Expectation::Sometimes)
-        .filter(|property| !discovered(property))
-        .map(|property| property.name)
+        .enumerate()
+        .filter(|(index, property)| {
+            complete && property.expectation == Expectation::Sometimes && !discovered(*index)
+        })
+        .map(|(_, property)| property.name)
         .collect();
     Finding {
         complete,
-        states: checker.unique_state_count(),
-        seconds: started.elapsed().as_secs_f64(),
+        states: exploration.unique_states,
+        seconds: exploration.elapsed.as_secs_f64(),
         violated,
         missing_examples,
         counterexample: None,

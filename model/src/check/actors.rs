@@ -1,0 +1,827 @@
+//! A compact actor system: stateright `Actor`s run over a state laid out for exhaustive search.
+//!
+//! The semantics are those of stateright's `ActorModel` (a message is delivered or lost; an actor
+//! may crash, losing all but its `Storage`, and recover through `on_start`; timers fire in any
+//! order), and the actors are the very same `Actor` adapters. What differs is the state: actor
+//! ids are `u8`, the network is one sorted vector instead of a hash map of 64-bit ids, timers
+//! and crashes are bitsets, and nothing that never changes (the actors, the bounds) is in it.
+//! That, not the protocol, decided how far the old checks reached: a state of stateright's
+//! `ActorModel` held its network in a freshly allocated hash table.
+//!
+//! Two reductions are built in, each sound for every property the models check (none looks at
+//! the network):
+//! - **Stale messages are collected.** A message that its (running) recipient would ignore is
+//!   removed from the network. Roles only move forward (ballots grow, votes accumulate), so a
+//!   message ignored now is ignored forever; left in place it would only multiply the states by
+//!   the moments of its pointless delivery or loss.
+//! - **Symmetry.** With `symmetric_actors`, the actors of that range (the acceptors) are
+//!   interchangeable: states that differ by a permutation of them are one class, and the search
+//!   visits one state per class (see `class_fingerprint`). The search still walks real states,
+//!   so counterexamples and Explorer paths are real, unpermuted runs.
+
+use crate::check::engine::{fingerprint, Explorable, Fingerprint};
+use crate::check::settings::{Checkable, Faults, ModelConfig, NetworkKind, Presentation};
+use stateright::actor::{is_no_op, is_no_op_with_timer, Actor, Command, Id, Out};
+use stateright::{Model, Path, Property};
+use std::borrow::Cow;
+use std::fmt::{self, Debug};
+use std::hash::{Hash, Hasher};
+use std::ops::Range;
+use std::sync::Arc;
+
+/// An actor's index in the system: acceptors first, then proposers or leaders.
+pub type ActorIndex = u8;
+
+/// A message in flight.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Packet<M> {
+    pub src: ActorIndex,
+    pub dst: ActorIndex,
+    pub msg: M,
+}
+
+/// What can happen next.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SystemAction<M, T> {
+    /// The packet reaches its recipient.
+    Deliver(Packet<M>),
+    /// The network loses the packet.
+    Lose(Packet<M>),
+    /// An actor's timer fires.
+    Timeout(ActorIndex, T),
+    /// An actor crashes: it loses everything but what it saved.
+    Crash(ActorIndex),
+    /// A crashed actor restarts from what it saved.
+    Recover(ActorIndex),
+}
+
+/// One state of the whole system.
+pub struct SystemState<A: Actor, H> {
+    /// Every actor's state, shared with the states it was copied from until it changes.
+    pub actors: Vec<Arc<A::State>>,
+    /// What each actor saved (`Out::save`), all it keeps through a crash.
+    pub storage: Vec<Option<Arc<A::Storage>>>,
+    /// Messages in flight, sorted (a multiset; a set on a duplicating network; in send order
+    /// within each pair of actors on an ordered one).
+    pub network: Vec<Packet<A::Msg>>,
+    /// Timers set, as (actor, timer), sorted.
+    pub timers: Vec<(ActorIndex, A::Timer)>,
+    /// Bit i: actor i is crashed.
+    pub crashed: u64,
+    /// Messages lost so far in this run.
+    pub lost: u8,
+    /// The ghost history the properties judge, shared with the states it was copied from until
+    /// it changes.
+    pub history: Arc<H>,
+}
+
+impl<A: Actor, H: Clone> Clone for SystemState<A, H> {
+    fn clone(&self) -> Self {
+        SystemState {
+            actors: self.actors.clone(),
+            storage: self.storage.clone(),
+            network: self.network.clone(),
+            timers: self.timers.clone(),
+            crashed: self.crashed,
+            lost: self.lost,
+            history: self.history.clone(),
+        }
+    }
+}
+
+impl<A: Actor, H: PartialEq> PartialEq for SystemState<A, H> {
+    fn eq(&self, other: &Self) -> bool {
+        self.actors == other.actors
+            && self.storage == other.storage
+            && self.network == other.network
+            && self.timers == other.timers
+            && self.crashed == other.crashed
+            && self.lost == other.lost
+            && self.history == other.history
+    }
+}
+
+impl<A: Actor, H: Eq> Eq for SystemState<A, H> {}
+
+impl<A: Actor, H: Hash> Hash for SystemState<A, H> {
+    fn hash<S: Hasher>(&self, state: &mut S) {
+        self.actors.hash(state);
+        self.storage.hash(state);
+        self.network.hash(state);
+        self.timers.hash(state);
+        self.crashed.hash(state);
+        self.lost.hash(state);
+        self.history.hash(state);
+    }
+}
+
+impl<A: Actor, H: Debug> Debug for SystemState<A, H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SystemState")
+            .field("actors", &self.actors)
+            .field("network", &self.network)
+            .field("timers", &self.timers)
+            .field("crashed", &format_args!("{:#b}", self.crashed))
+            .field("lost", &self.lost)
+            .field("history", &self.history)
+            .finish()
+    }
+}
+
+impl<A: Actor, H> SystemState<A, H> {
+    pub fn is_crashed(&self, actor: usize) -> bool {
+        self.crashed & (1 << actor) != 0
+    }
+
+    /// The messages that can be delivered or lost now: all on an unordered network, the head of
+    /// each pair's queue on an ordered one.
+    fn deliverable(&self, network: NetworkKind) -> impl Iterator<Item = &Packet<A::Msg>> {
+        self.network
+            .iter()
+            .enumerate()
+            .filter_map(move |(index, packet)| {
+                let first_of_its_kind = index == 0 || {
+                    let before = &self.network[index - 1];
+                    match network {
+                        // Equal packets are one choice.
+                        NetworkKind::Unordered | NetworkKind::Duplicating => before != packet,
+                        // Only the head of a pair's queue.
+                        NetworkKind::Ordered => {
+                            (before.src, before.dst) != (packet.src, packet.dst)
+                        }
+                    }
+                };
+                first_of_its_kind.then_some(packet)
+            })
+    }
+}
+
+/// What a symmetry needs of every type a state holds: the value with actor indices renamed
+/// by `map` (old index → new index), and what the value says about one actor.
+pub trait Relabel: Sized + Hash {
+    fn relabel(&self, map: &[ActorIndex]) -> Self;
+
+    /// Hashes the renamed value (types that name no actor hash themselves, without a copy).
+    fn hash_relabeled<S: Hasher>(&self, map: &[ActorIndex], state: &mut S) {
+        self.relabel(map).hash(state);
+    }
+
+    /// What the value holds about `actor`, as a fingerprint that does not depend on any actor's
+    /// index (0 when it holds nothing about it): symmetric actors that differ only in what
+    /// others hold about them are told apart by this.
+    fn about(&self, _actor: ActorIndex) -> u64 {
+        0
+    }
+}
+
+/// Actors that are interchangeable, and how to fingerprint a state's class under renaming them.
+pub struct Symmetry<A: Actor, H> {
+    pub actors: Range<usize>,
+    /// Whether the network keeps each pair's messages in send order (then renaming must not
+    /// reorder them).
+    pub ordered_network: bool,
+    pub fingerprint: fn(&SystemState<A, H>, &Range<usize>, bool) -> Fingerprint,
+}
+
+impl<A: Actor, H> Clone for Symmetry<A, H> {
+    fn clone(&self) -> Self {
+        Symmetry {
+            actors: self.actors.clone(),
+            ordered_network: self.ordered_network,
+            fingerprint: self.fingerprint,
+        }
+    }
+}
+
+impl<A, H> Symmetry<A, H>
+where
+    A: Actor,
+    A::State: Relabel,
+    A::Storage: Relabel,
+    A::Msg: Relabel + Ord,
+    A::Timer: Ord,
+    H: Relabel,
+{
+    /// `actors` are interchangeable, on a network of `kind`.
+    pub fn over(actors: Range<usize>, kind: NetworkKind) -> Self {
+        Symmetry {
+            actors,
+            ordered_network: kind == NetworkKind::Ordered,
+            fingerprint: canonical_fingerprint::<A, H>,
+        }
+    }
+}
+
+/// The fingerprint of a canonical member of `state`'s class under renaming the actors of
+/// `range`: they are put in the order of what each one is (state, crash, storage, timers, the
+/// messages in flight to and from it) and what every other part of the state holds about it
+/// (`Relabel::about`), and the state is hashed as if renamed into that order. States that differ
+/// by a renaming of those actors have the same fingerprint. Actors that look alike in every
+/// respect are interchangeable in the state itself, so the order between them does not matter.
+/// Should a type's `about` miss something, two such states could get different fingerprints,
+/// which costs reduction, never soundness: a state only ever shares a fingerprint with a renaming
+/// of itself.
+pub fn canonical_fingerprint<A, H>(
+    state: &SystemState<A, H>,
+    range: &Range<usize>,
+    ordered_network: bool,
+) -> Fingerprint
+where
+    A: Actor,
+    A::State: Relabel,
+    A::Storage: Relabel,
+    A::Msg: Relabel + Ord,
+    A::Timer: Ord,
+    H: Relabel,
+{
+    let mut order: Vec<(Fingerprint, usize)> = range
+        .clone()
+        .map(|actor| (local_key(state, range, actor), actor))
+        .collect();
+    order.sort_unstable();
+    let count = state.actors.len();
+    let mut map: Vec<ActorIndex> = (0..count).map(small).collect();
+    for (position, (_, actor)) in order.iter().enumerate() {
+        map[*actor] = small(range.start + position);
+    }
+    let mut inverse = vec![0usize; count];
+    for (old, new) in map.iter().enumerate() {
+        inverse[usize::from(*new)] = old;
+    }
+    let mut hasher = crate::check::engine::fingerprint_hasher();
+    for &old in &inverse {
+        state.actors[old].hash_relabeled(&map, &mut hasher);
+        match &state.storage[old] {
+            Some(saved) => {
+                1u8.hash(&mut hasher);
+                saved.hash_relabeled(&map, &mut hasher);
+            }
+            None => 0u8.hash(&mut hasher),
+        }
+        state.is_crashed(old).hash(&mut hasher);
+    }
+    let mut network: Vec<(ActorIndex, ActorIndex, &A::Msg)> = state
+        .network
+        .iter()
+        .map(|packet| {
+            (
+                map[usize::from(packet.src)],
+                map[usize::from(packet.dst)],
+                &packet.msg,
+            )
+        })
+        .collect();
+    if ordered_network {
+        // A stable sort by pair keeps each pair's queue in send order.
+        network.sort_by_key(|&(src, dst, _)| (src, dst));
+    } else {
+        network.sort();
+    }
+    hash_network::<A::Msg, _>(&network, &map, &mut hasher);
+    let mut timers: Vec<(ActorIndex, &A::Timer)> = state
+        .timers
+        .iter()
+        .map(|(actor, timer)| (map[usize::from(*actor)], timer))
+        .collect();
+    timers.sort();
+    timers.hash(&mut hasher);
+    state.lost.hash(&mut hasher);
+    state.history.hash_relabeled(&map, &mut hasher);
+    hasher.finish()
+}
+
+fn hash_network<M: Relabel, S: Hasher>(
+    network: &[(ActorIndex, ActorIndex, &M)],
+    map: &[ActorIndex],
+    hasher: &mut S,
+) {
+    network.len().hash(hasher);
+    for (src, dst, msg) in network {
+        src.hash(hasher);
+        dst.hash(hasher);
+        msg.hash_relabeled(map, hasher);
+    }
+}
+
+/// What a symmetric actor is, independent of its index: its state, crash, storage and timers,
+/// the messages in flight to and from it with the other party (any symmetric actor counts as
+/// "one of them"), and what the other actors' states and the history hold about it.
+fn local_key<A, H>(state: &SystemState<A, H>, range: &Range<usize>, actor: usize) -> Fingerprint
+where
+    A: Actor,
+    A::State: Relabel,
+    A::Storage: Relabel,
+    A::Msg: Relabel + Ord,
+    A::Timer: Ord,
+    H: Relabel,
+{
+    let other = |index: ActorIndex| {
+        if range.contains(&usize::from(index)) {
+            u8::MAX
+        } else {
+            index
+        }
+    };
+    let mut traffic: Vec<(bool, ActorIndex, &A::Msg)> = state
+        .network
+        .iter()
+        .filter_map(|packet| {
+            if usize::from(packet.dst) == actor {
+                Some((true, other(packet.src), &packet.msg))
+            } else if usize::from(packet.src) == actor {
+                Some((false, other(packet.dst), &packet.msg))
+            } else {
+                None
+            }
+        })
+        .collect();
+    traffic.sort();
+    let timers: Vec<&A::Timer> = state
+        .timers
+        .iter()
+        .filter(|(owner, _)| usize::from(*owner) == actor)
+        .map(|(_, timer)| timer)
+        .collect();
+    let index = small(actor);
+    let held_by_others: Vec<u64> = state
+        .actors
+        .iter()
+        .enumerate()
+        .filter(|(other, _)| !range.contains(other))
+        .map(|(_, other)| other.about(index))
+        .collect();
+    fingerprint(&(
+        &state.actors[actor],
+        state.is_crashed(actor),
+        &state.storage[actor],
+        timers,
+        traffic,
+        held_by_others,
+        state.history.about(index),
+    ))
+}
+
+/// Whether a message can no longer matter, in a model's own terms.
+pub type DeadMessage<M, A, H> = fn(&M, &SystemState<A, H>, &Packet<<A as Actor>::Msg>) -> bool;
+
+/// What a step from one state to the next decided, in words.
+pub type Narrate<C, A, H> = fn(&C, &SystemState<A, H>, &SystemState<A, H>) -> Vec<String>;
+
+/// How a model records an outgoing message in its ghost history, if it does.
+pub type RecordSend<C, H, M> = fn(&C, &H, usize, usize, &M) -> Option<H>;
+
+/// A stateright model of `actors`, configured by `cfg`, with the properties it checks.
+pub struct ActorSystem<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + Debug,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash + Eq,
+    C: Presentation<A::Msg>,
+{
+    pub cfg: C,
+    pub actors: Vec<A>,
+    pub faults: Faults,
+    /// Which actors may crash (acceptors).
+    pub crashable: Vec<bool>,
+    pub init_history: H,
+    pub record_send: RecordSend<C, H, A::Msg>,
+    pub properties: Vec<Property<Self>>,
+    /// Actors that are interchangeable, if the search may use it.
+    pub symmetry: Option<Symmetry<A, H>>,
+    /// A message that can no longer matter, by an argument about the protocol that the model
+    /// makes (see `collect_stale`), if it has one.
+    pub dead: Option<DeadMessage<Self, A, H>>,
+    /// What a step decided, in words ("A chosen at 1.p1 by a1, a2"), for diagrams and stories.
+    pub narrate: Option<Narrate<C, A, H>>,
+}
+
+impl<A, C, H> Clone for ActorSystem<A, C, H>
+where
+    A: Actor + Clone,
+    A::Msg: Ord + Debug,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash + Eq,
+    C: Presentation<A::Msg> + Clone,
+{
+    fn clone(&self) -> Self {
+        ActorSystem {
+            cfg: self.cfg.clone(),
+            actors: self.actors.clone(),
+            faults: self.faults,
+            crashable: self.crashable.clone(),
+            init_history: self.init_history.clone(),
+            record_send: self.record_send,
+            properties: self.properties.clone(),
+            symmetry: self.symmetry.clone(),
+            dead: self.dead,
+            narrate: self.narrate,
+        }
+    }
+}
+
+impl<A, C, H> ActorSystem<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + Debug,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash + Eq,
+    C: Presentation<A::Msg>,
+{
+    fn id(index: usize) -> Id {
+        Id::from(index)
+    }
+
+    /// Applies an actor's commands: sends (recorded in the history first), timers, saves.
+    /// Returns the packets it sent.
+    fn process(
+        &self,
+        actor: usize,
+        out: Out<A>,
+        state: &mut SystemState<A, H>,
+    ) -> Vec<Packet<A::Msg>> {
+        let mut sent = Vec::new();
+        for command in out {
+            match command {
+                Command::Send(dst, msg) => {
+                    let dst = usize::from(dst);
+                    if let Some(history) =
+                        (self.record_send)(&self.cfg, &state.history, actor, dst, &msg)
+                    {
+                        state.history = Arc::new(history);
+                    }
+                    let packet = Packet {
+                        src: small(actor),
+                        dst: small(dst),
+                        msg,
+                    };
+                    sent.push(packet.clone());
+                    self.send(state, packet);
+                }
+                Command::SetTimer(timer, _) => {
+                    let entry = (small(actor), timer);
+                    if let Err(position) = state.timers.binary_search(&entry) {
+                        state.timers.insert(position, entry);
+                    }
+                }
+                Command::CancelTimer(timer) => {
+                    let entry = (small(actor), timer);
+                    if let Ok(position) = state.timers.binary_search(&entry) {
+                        state.timers.remove(position);
+                    }
+                }
+                Command::Save(storage) => state.storage[actor] = Some(Arc::new(storage)),
+                Command::ChooseRandom(..) => {
+                    unreachable!("the Paxos actors draw no random numbers")
+                }
+            }
+        }
+        sent
+    }
+
+    fn send(&self, state: &mut SystemState<A, H>, packet: Packet<A::Msg>) {
+        let network = &mut state.network;
+        match self.faults.network {
+            NetworkKind::Unordered => {
+                let position = network.partition_point(|queued| *queued <= packet);
+                network.insert(position, packet);
+            }
+            NetworkKind::Duplicating => {
+                if let Err(position) = network.binary_search(&packet) {
+                    network.insert(position, packet);
+                }
+            }
+            NetworkKind::Ordered => {
+                // After every queued packet of the same pair: the queue keeps send order.
+                let channel = (packet.src, packet.dst);
+                let position =
+                    network.partition_point(|queued| (queued.src, queued.dst) <= channel);
+                network.insert(position, packet);
+            }
+        }
+    }
+
+    /// Removes one copy of `packet` (a duplicating network keeps delivered messages).
+    fn take(&self, state: &mut SystemState<A, H>, packet: &Packet<A::Msg>, delivered: bool) {
+        if delivered && self.faults.network == NetworkKind::Duplicating {
+            return;
+        }
+        let position = state
+            .network
+            .iter()
+            .position(|queued| queued == packet)
+            .expect("only packets in flight are delivered or lost");
+        state.network.remove(position);
+    }
+
+    /// Removes the messages their running recipients would ignore, and those the model calls
+    /// dead (see the module header). Whether a message is ignored depends only on its
+    /// recipient's state, and whether it is dead on its sender's and recipient's, so after a step
+    /// only the messages to and from the actor that changed, and those just sent, need a look;
+    /// every other message was looked at when it was sent or when its parties last changed.
+    /// On an ordered network too: an ignored message is consumed by its delivery and changes
+    /// nothing, whenever it comes, so taking it out now is the same as delivering it just before
+    /// the message behind it.
+    fn collect_stale(
+        &self,
+        state: &mut SystemState<A, H>,
+        changed: Option<usize>,
+        sent: &[Packet<A::Msg>],
+    ) {
+        let actors = &state.actors;
+        let crashed = state.crashed;
+        let ignored = |packet: &Packet<A::Msg>| {
+            let recipient = usize::from(packet.dst);
+            if crashed & (1 << recipient) != 0 {
+                return false; // it may matter after the recovery
+            }
+            let mut actor_state = Cow::Borrowed(&*actors[recipient]);
+            let mut out = Out::new();
+            self.actors[recipient].on_msg(
+                Self::id(recipient),
+                &mut actor_state,
+                Self::id(usize::from(packet.src)),
+                packet.msg.clone(),
+                &mut out,
+            );
+            is_no_op(&actor_state, &out)
+        };
+        let dead =
+            |packet: &Packet<A::Msg>| self.dead.is_some_and(|dead| dead(self, state, packet));
+        let mut stale: Vec<Packet<A::Msg>> = Vec::new();
+        for packet in &state.network {
+            let recipient_changed = changed == Some(usize::from(packet.dst));
+            let sender_changed = changed == Some(usize::from(packet.src));
+            let fresh = sent.contains(packet);
+            if stale.last() == Some(packet) {
+                continue;
+            }
+            if ((recipient_changed || fresh) && ignored(packet))
+                || ((recipient_changed || sender_changed || fresh) && dead(packet))
+            {
+                stale.push(packet.clone());
+            }
+        }
+        if !stale.is_empty() {
+            state.network.retain(|packet| !stale.contains(packet));
+        }
+    }
+
+    /// What the step from `before` to `after` decided, in words.
+    pub fn notes(&self, before: &SystemState<A, H>, after: &SystemState<A, H>) -> Vec<String> {
+        self.narrate
+            .map(|narrate| narrate(&self.cfg, before, after))
+            .unwrap_or_default()
+    }
+
+    /// An action in words, as the text report shows it.
+    pub fn format_step_label(&self, action: &SystemAction<A::Msg, A::Timer>) -> String {
+        stateright::Model::format_action(self, action)
+    }
+
+    fn crashed_count(state: &SystemState<A, H>) -> usize {
+        state.crashed.count_ones() as usize
+    }
+}
+
+/// An index known to be small: the models have at most a few dozen actors.
+fn small(index: usize) -> ActorIndex {
+    ActorIndex::try_from(index).expect("an actor index fits a byte")
+}
+
+impl<A, C, H> Model for ActorSystem<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + Debug,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash + Eq,
+    C: Presentation<A::Msg>,
+{
+    type State = SystemState<A, H>;
+    type Action = SystemAction<A::Msg, A::Timer>;
+
+    fn init_states(&self) -> Vec<Self::State> {
+        assert!(self.actors.len() <= 64, "crashes are a 64-bit set");
+        let mut state = SystemState {
+            actors: Vec::with_capacity(self.actors.len()),
+            storage: vec![None; self.actors.len()],
+            network: Vec::new(),
+            timers: Vec::new(),
+            crashed: 0,
+            lost: 0,
+            history: Arc::new(self.init_history.clone()),
+        };
+        for (index, actor) in self.actors.iter().enumerate() {
+            let mut out = Out::new();
+            let actor_state = actor.on_start(Self::id(index), &None, &mut out);
+            state.actors.push(Arc::new(actor_state));
+            self.process(index, out, &mut state);
+        }
+        vec![state]
+    }
+
+    fn actions(&self, state: &Self::State, actions: &mut Vec<Self::Action>) {
+        let may_lose = usize::from(state.lost) < self.faults.losses;
+        for packet in state.deliverable(self.faults.network) {
+            if may_lose {
+                actions.push(SystemAction::Lose(packet.clone()));
+            }
+            if !state.is_crashed(usize::from(packet.dst)) {
+                actions.push(SystemAction::Deliver(packet.clone()));
+            }
+        }
+        for (actor, timer) in &state.timers {
+            actions.push(SystemAction::Timeout(*actor, timer.clone()));
+        }
+        if Self::crashed_count(state) < self.faults.crashes {
+            for actor in 0..self.actors.len() {
+                if self.crashable[actor] && !state.is_crashed(actor) {
+                    actions.push(SystemAction::Crash(small(actor)));
+                }
+            }
+        }
+        for actor in 0..self.actors.len() {
+            if state.is_crashed(actor) {
+                actions.push(SystemAction::Recover(small(actor)));
+            }
+        }
+    }
+
+    fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
+        let next = match action {
+            SystemAction::Deliver(packet) => {
+                let index = usize::from(packet.dst);
+                if last.is_crashed(index) {
+                    return None;
+                }
+                let mut actor_state = Cow::Borrowed(&*last.actors[index]);
+                let mut out = Out::new();
+                self.actors[index].on_msg(
+                    Self::id(index),
+                    &mut actor_state,
+                    Self::id(usize::from(packet.src)),
+                    packet.msg.clone(),
+                    &mut out,
+                );
+                let ordered = self.faults.network == NetworkKind::Ordered;
+                if is_no_op(&actor_state, &out) && !ordered {
+                    return None;
+                }
+                let mut next = last.clone();
+                self.take(&mut next, &packet, true);
+                if let Cow::Owned(actor_state) = actor_state {
+                    next.actors[index] = Arc::new(actor_state);
+                }
+                let sent = self.process(index, out, &mut next);
+                self.collect_stale(&mut next, Some(index), &sent);
+                next
+            }
+            SystemAction::Lose(packet) => {
+                let mut next = last.clone();
+                self.take(&mut next, &packet, false);
+                next.lost += 1;
+                next
+            }
+            SystemAction::Timeout(actor, timer) => {
+                let index = usize::from(actor);
+                let mut actor_state = Cow::Borrowed(&*last.actors[index]);
+                let mut out = Out::new();
+                self.actors[index].on_timeout(Self::id(index), &mut actor_state, &timer, &mut out);
+                if is_no_op_with_timer(&actor_state, &out, &timer) {
+                    return None;
+                }
+                let mut next = last.clone();
+                if let Ok(position) = next.timers.binary_search(&(actor, timer)) {
+                    next.timers.remove(position);
+                }
+                if let Cow::Owned(actor_state) = actor_state {
+                    next.actors[index] = Arc::new(actor_state);
+                }
+                let sent = self.process(index, out, &mut next);
+                self.collect_stale(&mut next, Some(index), &sent);
+                next
+            }
+            SystemAction::Crash(actor) => {
+                let mut next = last.clone();
+                next.timers.retain(|(owner, _)| *owner != actor);
+                next.crashed |= 1 << actor;
+                next
+            }
+            SystemAction::Recover(actor) => {
+                let index = usize::from(actor);
+                let mut out = Out::new();
+                let storage = last.storage[index].as_deref().cloned();
+                let actor_state = self.actors[index].on_start(Self::id(index), &storage, &mut out);
+                let mut next = last.clone();
+                next.actors[index] = Arc::new(actor_state);
+                next.crashed &= !(1 << actor);
+                let sent = self.process(index, out, &mut next);
+                // Messages that waited for the recovered actor are looked at again.
+                self.collect_stale(&mut next, Some(index), &sent);
+                next
+            }
+        };
+        Some(next)
+    }
+
+    fn format_action(&self, action: &Self::Action) -> String {
+        let name = |index: &ActorIndex| self.cfg.actor_name(Id::from(usize::from(*index)));
+        match action {
+            SystemAction::Deliver(packet) => format!(
+                "{} -> {}  {}",
+                name(&packet.src),
+                name(&packet.dst),
+                self.cfg.describe(&packet.msg)
+            ),
+            SystemAction::Lose(packet) => format!(
+                "{} -> {}  {}  (lost)",
+                name(&packet.src),
+                name(&packet.dst),
+                self.cfg.describe(&packet.msg)
+            ),
+            SystemAction::Timeout(actor, _) => format!("{} times out", name(actor)),
+            SystemAction::Crash(actor) => format!("{} crashes", name(actor)),
+            SystemAction::Recover(actor) => {
+                format!("{} recovers from what it persisted", name(actor))
+            }
+        }
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        self.properties.clone()
+    }
+
+    fn as_svg(&self, path: Path<Self::State, Self::Action>) -> Option<String> {
+        Some(crate::check::svg::sequence_diagram(self, &path))
+    }
+}
+
+impl<A, C, H> Explorable for ActorSystem<A, C, H>
+where
+    A: Actor + Send + Sync + 'static,
+    A::Msg: Ord + Debug + Send + Sync,
+    A::Timer: Ord + Send + Sync,
+    A::State: Send + Sync,
+    A::Storage: Send + Sync,
+    H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
+    C: Presentation<A::Msg> + Send + Sync,
+{
+    fn class_fingerprint(&self, state: &Self::State) -> Fingerprint {
+        match &self.symmetry {
+            Some(symmetry) if symmetry.actors.len() > 1 => {
+                (symmetry.fingerprint)(state, &symmetry.actors, symmetry.ordered_network)
+            }
+            _ => fingerprint(state),
+        }
+    }
+
+    /// A crash is no progress: the recovery that undoes it is always possible, and crashing and
+    /// recovering forever is not a run that liveness is asked of.
+    fn is_progress(&self, action: &Self::Action) -> bool {
+        !matches!(action, SystemAction::Crash(_))
+    }
+}
+
+impl<A, C, H> Checkable for ActorSystem<A, C, H>
+where
+    A: Actor + Clone + Send + Sync + 'static,
+    A::Msg: Ord + Debug + Send + Sync,
+    A::Timer: Ord + Send + Sync,
+    A::State: Send + Sync,
+    A::Storage: Send + Sync,
+    A::Random: Send + Sync,
+    H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
+    C: ModelConfig + Presentation<A::Msg> + Clone + Send + Sync + 'static,
+{
+    fn name(&self) -> &'static str {
+        C::NAME
+    }
+
+    fn title(&self) -> &'static str {
+        C::TITLE
+    }
+
+    fn summary(&self) -> String {
+        self.cfg.summary()
+    }
+
+    fn faults(&self) -> Faults {
+        self.cfg.faults()
+    }
+
+    fn flaw(&self) -> crate::Flaw {
+        self.cfg.flaw()
+    }
+
+    fn flags(&self) -> Vec<(&'static str, String)> {
+        self.cfg.flags()
+    }
+
+    fn liveness_caveat(&self) -> Option<&'static str> {
+        self.cfg.liveness_caveat()
+    }
+}
+
+/// A path through an actor system, as the reports and the catalogue see it.
+pub type SystemPath<A, H> =
+    Path<SystemState<A, H>, SystemAction<<A as Actor>::Msg, <A as Actor>::Timer>>;

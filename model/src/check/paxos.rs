@@ -1,0 +1,808 @@
+//! The exhaustive models of single-decree Paxos and Multi-Paxos: one pair of stateright actors,
+//! thin adapters over the protocol's acceptor and proposer, configured two ways, each with the
+//! properties worth asking of it.
+//!
+//! Acceptors are actors `a1..aN` (ids 0..N); proposers (`p1..`, or leaders `l1..` in
+//! Multi-Paxos) come after them. Each proposer has its own queue of distinct commands and
+//! proposes one at a time, in the first slot it does not know to be chosen; it moves on once its
+//! current command is chosen there. Single-decree Paxos is the log of one slot: proposer `pi`
+//! has the one value `'A' + i - 1`. In Multi-Paxos, `l1` has `slots` commands (A, B, ...) and
+//! every other leader one (the letters after `l1`'s).
+//!
+//! A proposer runs Phase 1 once for every slot from its first unchosen one and skips it for later
+//! slots while its ballot stands; a refusal preempts it and it runs Phase 1 again (at most
+//! `rounds` ballots in all). Acceptors persist through stateright's `Storage` before replying,
+//! so a crash loses only what Paxos allows. Every acceptance goes into a ghost record of what
+//! was chosen (`protocol::chosen`), which the safety properties judge.
+
+use crate::check::actors::{ActorSystem, Symmetry, SystemState};
+use crate::check::settings::{
+    actor_name, ballots, counted, fault_flags, faults_summary, Faults, ModelConfig, Presentation,
+};
+use crate::protocol::acceptor::Acceptor;
+use crate::protocol::ballot::Proposal;
+use crate::protocol::chosen::ChosenTracker;
+use crate::protocol::flaw::{Flaw, FlawScope};
+use crate::protocol::message::{Message, Role};
+use crate::protocol::proposer::{Outgoing, Proposer, ProposerConfig, ProposerInput, ProposerStep};
+use crate::protocol::rules::{self, TimerChange, ValueSource};
+use crate::protocol::slots::{Slot, SlotMap};
+use crate::ConfigError;
+use serde::{Deserialize, Serialize};
+use stateright::actor::{model_timeout, Actor, Id, Out};
+use stateright::Property;
+use std::borrow::Cow;
+
+/// Values and commands are letters, so traces stay readable.
+pub type Value = char;
+
+/// The largest configurations the CLI accepts (the ballots of a run fit a byte-sized index).
+pub const ACCEPTORS_MAX: usize = 7;
+pub const PROPOSERS_MAX: usize = 5;
+pub const SLOTS_MAX: usize = 4;
+pub const ROUNDS_MAX: u32 = 5;
+
+/// Single-decree Paxos: acceptors and competing proposers agree on one value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SingleDecreeConfig {
+    pub acceptors: usize,
+    pub proposers: usize,
+    /// Ballots each proposer may start.
+    pub rounds: u32,
+    pub faults: Faults,
+    pub flaw: Flaw,
+    /// Search one state per class of states that differ only by a renaming of acceptors.
+    pub symmetry: bool,
+}
+
+impl Default for SingleDecreeConfig {
+    fn default() -> Self {
+        SingleDecreeConfig {
+            acceptors: 3,
+            proposers: 2,
+            rounds: 1,
+            faults: Faults::default(),
+            flaw: Flaw::None,
+            symmetry: true,
+        }
+    }
+}
+
+/// Multi-Paxos: leaders fill a log, skipping Phase 1 while their ballot stands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MultiPaxosConfig {
+    pub acceptors: usize,
+    pub leaders: usize,
+    /// The log's length: slots 0..slots.
+    pub slots: usize,
+    /// Ballots each leader may start.
+    pub rounds: u32,
+    pub faults: Faults,
+    pub flaw: Flaw,
+    pub symmetry: bool,
+}
+
+impl Default for MultiPaxosConfig {
+    fn default() -> Self {
+        MultiPaxosConfig {
+            acceptors: 3,
+            leaders: 2,
+            slots: 2,
+            rounds: 1,
+            faults: Faults::default(),
+            flaw: Flaw::None,
+            symmetry: true,
+        }
+    }
+}
+
+impl SingleDecreeConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check_range("acceptors", self.acceptors, 1, ACCEPTORS_MAX)?;
+        ConfigError::check_range("proposers", self.proposers, 1, PROPOSERS_MAX)?;
+        ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
+        ConfigError::check_range("crashes", self.faults.crashes, 0, self.acceptors)?;
+        if self.flaw.scope() == FlawScope::MultiPaxos {
+            // Its rule exists only in Multi-Paxos: here it would silently be Paxos itself.
+            return Err(ConfigError {
+                setting: "flaw",
+                message: format!(
+                    "{} bends a Multi-Paxos rule that single-decree Paxos does not have; \
+                     show it with `check multi`",
+                    self.flaw
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn proposer_value(index: usize) -> Value {
+        char::from(b'A' + u8::try_from(index).expect("proposer index is small"))
+    }
+}
+
+impl MultiPaxosConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check_range("acceptors", self.acceptors, 1, ACCEPTORS_MAX)?;
+        ConfigError::check_range("leaders", self.leaders, 1, PROPOSERS_MAX)?;
+        ConfigError::check_range("slots", self.slots, 1, SLOTS_MAX)?;
+        ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
+        ConfigError::check_range("crashes", self.faults.crashes, 0, self.acceptors)?;
+        Ok(())
+    }
+
+    /// Leader `leader`'s commands, in the order it proposes them.
+    pub fn commands(&self, leader: usize) -> Vec<Value> {
+        let count = if leader == 0 { self.slots } else { 1 };
+        (0..count)
+            .map(|index| {
+                char::from(b'A' + u8::try_from(leader * self.slots + index).expect("small"))
+            })
+            .collect()
+    }
+}
+
+impl Presentation<Message<Value>> for SingleDecreeConfig {
+    fn actor_name(&self, id: Id) -> String {
+        actor_name(id, self.acceptors, 'p')
+    }
+
+    fn describe(&self, message: &Message<Value>) -> String {
+        message.describe(false)
+    }
+
+    fn names_slots(&self) -> bool {
+        false
+    }
+}
+
+impl Presentation<Message<Value>> for MultiPaxosConfig {
+    fn actor_name(&self, id: Id) -> String {
+        actor_name(id, self.acceptors, 'l')
+    }
+
+    fn describe(&self, message: &Message<Value>) -> String {
+        message.describe(true)
+    }
+
+    fn names_slots(&self) -> bool {
+        true
+    }
+}
+
+impl ModelConfig for SingleDecreeConfig {
+    const NAME: &'static str = "single";
+    const TITLE: &'static str = "single-decree Paxos";
+
+    fn summary(&self) -> String {
+        format!(
+            "{}, {} with up to {} each, {}",
+            counted(self.acceptors, "acceptor"),
+            counted(self.proposers, "proposer"),
+            ballots(self.rounds),
+            faults_summary(&self.faults, self.flaw)
+        )
+    }
+
+    fn faults(&self) -> Faults {
+        self.faults
+    }
+
+    fn flaw(&self) -> Flaw {
+        self.flaw
+    }
+
+    fn flags(&self) -> Vec<(&'static str, String)> {
+        let mut flags = vec![
+            ("acceptors", self.acceptors.to_string()),
+            ("proposers", self.proposers.to_string()),
+            ("rounds", self.rounds.to_string()),
+        ];
+        flags.extend(fault_flags(&self.faults, self.flaw));
+        flags
+    }
+}
+
+impl ModelConfig for MultiPaxosConfig {
+    const NAME: &'static str = "multi";
+    const TITLE: &'static str = "Multi-Paxos";
+
+    fn summary(&self) -> String {
+        format!(
+            "{}, {} with up to {} each, {}, {}",
+            counted(self.acceptors, "acceptor"),
+            counted(self.leaders, "leader"),
+            ballots(self.rounds),
+            counted(self.slots, "slot"),
+            faults_summary(&self.faults, self.flaw)
+        )
+    }
+
+    fn faults(&self) -> Faults {
+        self.faults
+    }
+
+    fn flaw(&self) -> Flaw {
+        self.flaw
+    }
+
+    /// Liveness needs, besides a fair network, that no leader gives up: a leader preempted after
+    /// its last ballot stops, and its commands may stay unchosen. One leader is never preempted.
+    fn liveness_caveat(&self) -> Option<&'static str> {
+        let gives_up = "each leader starts at most --rounds ballots, and one preempted after its \
+                        last gives up, so its commands may stay unchosen";
+        (self.leaders >= 2)
+            .then_some(gives_up)
+            .or(self.faults.liveness_caveat())
+    }
+
+    fn flags(&self) -> Vec<(&'static str, String)> {
+        let mut flags = vec![
+            ("acceptors", self.acceptors.to_string()),
+            ("leaders", self.leaders.to_string()),
+            ("slots", self.slots.to_string()),
+            ("rounds", self.rounds.to_string()),
+        ];
+        flags.extend(fault_flags(&self.faults, self.flaw));
+        flags
+    }
+}
+
+/// The proposers' one timer: "no answer yet; try a higher ballot".
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum RetryTimer {
+    Retry,
+}
+
+#[derive(Clone, Debug)]
+pub enum PaxosActor {
+    Acceptor {
+        flaw: Flaw,
+    },
+    Proposer {
+        config: ProposerConfig,
+        /// Its commands, in the order it proposes them.
+        commands: Vec<Value>,
+        /// The log's length.
+        slots: usize,
+        acceptors: usize,
+        /// Whether the retry timer is modelled at all (see `Faults::models_retry_timers`).
+        timeouts: bool,
+    },
+}
+
+/// A proposer's protocol state, what it learned, and where it is in its queue of commands.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct ProposerState {
+    pub proposer: Proposer<Value>,
+    /// The values this proposer learned were chosen, per slot: its learner's log.
+    pub log: SlotMap<Value>,
+    /// Index into the proposer's commands of the one it is trying to get chosen.
+    pub next_command: u8,
+    /// Bit s: it learned slot s chosen by Phase 2 alone (Phase 1 skipped). What its client was
+    /// told, kept so that the reachability properties can be judged from the state.
+    pub skipped_phase1: u8,
+    /// Bit s: the value it got chosen in slot s was adopted from a promise.
+    pub adopted: u8,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum PaxosState {
+    Acceptor(Acceptor<Value>),
+    Proposer(ProposerState),
+}
+
+impl Actor for PaxosActor {
+    type Msg = Message<Value>;
+    type Timer = RetryTimer;
+    type State = PaxosState;
+    type Storage = Acceptor<Value>;
+    type Random = ();
+
+    fn name(&self) -> String {
+        match self {
+            PaxosActor::Acceptor { .. } => "Acceptor".into(),
+            PaxosActor::Proposer { .. } => "Proposer".into(),
+        }
+    }
+
+    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+        match self {
+            PaxosActor::Acceptor { flaw } => {
+                PaxosState::Acceptor(Acceptor::recover(storage.as_ref(), *flaw))
+            }
+            PaxosActor::Proposer { .. } => {
+                let mut state = ProposerState {
+                    proposer: Proposer::new(),
+                    log: SlotMap::new(),
+                    next_command: 0,
+                    skipped_phase1: 0,
+                    adopted: 0,
+                };
+                self.propose_next(&mut state, o);
+                PaxosState::Proposer(state)
+            }
+        }
+    }
+
+    fn on_msg(
+        &self,
+        _id: Id,
+        state: &mut Cow<Self::State>,
+        src: Id,
+        msg: Self::Msg,
+        o: &mut Out<Self>,
+    ) {
+        // The protocol's one dispatch: requests to the acceptor, replies to the proposer.
+        match (self, &**state, msg.role()) {
+            (PaxosActor::Acceptor { flaw }, PaxosState::Acceptor(acceptor), Role::Acceptor) => {
+                let mut next = acceptor.clone();
+                let step = next.step(msg, *flaw).expect("a request");
+                // Persist, then reply.
+                if step.change.is_some() {
+                    o.save(next.clone());
+                }
+                o.send(src, step.reply);
+                if next != *acceptor {
+                    *state.to_mut() = PaxosState::Acceptor(next);
+                }
+            }
+            (
+                PaxosActor::Proposer {
+                    config, acceptors, ..
+                },
+                PaxosState::Proposer(proposer_state),
+                Role::Proposer,
+            ) => {
+                let from = usize::from(src);
+                assert!(from < *acceptors, "proposers hear only from acceptors");
+                let mut next = proposer_state.clone();
+                let input = ProposerInput::Reply { from, message: msg };
+                let step = next.proposer.step(config, input);
+                self.apply(&mut next, step, o);
+                if next != *proposer_state {
+                    *state.to_mut() = PaxosState::Proposer(next);
+                }
+            }
+            _ => {} // a request to a proposer, or a reply to an acceptor: nobody sends those
+        }
+    }
+
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<Self::State>,
+        _timer: &Self::Timer,
+        o: &mut Out<Self>,
+    ) {
+        let (PaxosActor::Proposer { config, .. }, PaxosState::Proposer(proposer_state)) =
+            (self, &**state)
+        else {
+            return;
+        };
+        let mut next = proposer_state.clone();
+        let step = next.proposer.step(config, ProposerInput::Timeout);
+        self.apply(&mut next, step, o);
+        if next != *proposer_state {
+            *state.to_mut() = PaxosState::Proposer(next);
+        }
+    }
+}
+
+impl PaxosActor {
+    /// Sends what the proposer's step says, learns its decisions, and moves its queue on: once
+    /// its current command is chosen, it proposes the next one.
+    fn apply(&self, state: &mut ProposerState, step: ProposerStep<Value>, o: &mut Out<Self>) {
+        let PaxosActor::Proposer {
+            commands,
+            acceptors,
+            timeouts,
+            ..
+        } = self
+        else {
+            unreachable!("only proposers take proposer steps");
+        };
+        for Outgoing { to, message } in step.outgoing {
+            let recipients: Vec<Id> = (0..*acceptors)
+                .filter(|&acceptor| to.includes(acceptor))
+                .map(Id::from)
+                .collect();
+            o.broadcast(&recipients, &message);
+        }
+        if *timeouts {
+            match step.timer {
+                TimerChange::Arm => o.set_timer(RetryTimer::Retry, model_timeout()),
+                TimerChange::Cancel => o.cancel_timer(RetryTimer::Retry),
+                TimerChange::Unchanged => {}
+            }
+        }
+        let mut moved_on = false;
+        for decision in step.decided {
+            let value = decision.proposal.value;
+            state.log.insert(decision.slot, value);
+            let bit = 1u8 << decision.slot;
+            if decision.phase1_skipped {
+                state.skipped_phase1 |= bit;
+            }
+            if matches!(decision.source, ValueSource::Promise { .. }) {
+                state.adopted |= bit;
+            }
+            if commands.get(usize::from(state.next_command)) == Some(&value) {
+                state.next_command += 1;
+                moved_on = true;
+            }
+        }
+        if moved_on || state.proposer.requests.is_empty() {
+            self.propose_next(state, o);
+        }
+    }
+
+    /// Proposes the current command in the first slot not known to be chosen, if a command is
+    /// left and the log has room.
+    fn propose_next(&self, state: &mut ProposerState, o: &mut Out<Self>) {
+        let PaxosActor::Proposer {
+            config,
+            commands,
+            slots,
+            ..
+        } = self
+        else {
+            unreachable!("only proposers propose");
+        };
+        if !state.proposer.requests.is_empty() {
+            return; // one command at a time
+        }
+        let Some(&value) = commands.get(usize::from(state.next_command)) else {
+            return;
+        };
+        let slot = state.proposer.first_unchosen_slot();
+        if slot >= *slots as Slot {
+            return;
+        }
+        let step = state
+            .proposer
+            .step(config, ProposerInput::Propose { slot, value });
+        self.apply(state, step, o);
+    }
+}
+
+/// The ghost record of every acceptance: what the safety properties judge.
+pub type Ghost = ChosenTracker<Value>;
+
+pub type SingleDecreeModel = ActorSystem<PaxosActor, SingleDecreeConfig, Ghost>;
+pub type MultiPaxosModel = ActorSystem<PaxosActor, MultiPaxosConfig, Ghost>;
+type State = SystemState<PaxosActor, Ghost>;
+
+/// Every acceptance goes into the ghost record as it leaves the acceptor.
+fn record_acceptance<C>(
+    _: &C,
+    history: &Ghost,
+    src: usize,
+    _dst: usize,
+    message: &Message<Value>,
+) -> Option<Ghost> {
+    let Message::Accepted { slot, proposal } = message else {
+        return None;
+    };
+    history.with(*slot, proposal, src)
+}
+
+/// The actors of a configuration: acceptors, then proposers with their commands.
+fn actors(
+    acceptors: usize,
+    commands: Vec<Vec<Value>>,
+    slots: usize,
+    rounds: u32,
+    faults: &Faults,
+    flaw: Flaw,
+) -> Vec<PaxosActor> {
+    let proposers = commands.into_iter().enumerate().map(|(index, commands)| {
+        let config = ProposerConfig {
+            index: u32::try_from(index).expect("few proposers"),
+            acceptor_count: acceptors,
+            rounds_max: rounds,
+            flaw,
+            defer_to_rival: false,
+        };
+        PaxosActor::Proposer {
+            config,
+            commands,
+            slots,
+            acceptors,
+            timeouts: faults.models_retry_timers(),
+        }
+    });
+    (0..acceptors)
+        .map(|_| PaxosActor::Acceptor { flaw })
+        .chain(proposers)
+        .collect()
+}
+
+/// The single-decree model for `cfg`, with its properties. `cfg` must be valid.
+pub fn single_decree_model(cfg: SingleDecreeConfig) -> SingleDecreeModel {
+    cfg.validate().expect("a valid configuration");
+    let commands = (0..cfg.proposers)
+        .map(|index| vec![SingleDecreeConfig::proposer_value(index)])
+        .collect();
+    let actors = actors(
+        cfg.acceptors,
+        commands,
+        1,
+        cfg.rounds,
+        &cfg.faults,
+        cfg.flaw,
+    );
+    let properties = single_decree_properties(&cfg);
+    system(
+        cfg.acceptors,
+        cfg.symmetry,
+        cfg.faults,
+        cfg,
+        actors,
+        properties,
+    )
+}
+
+/// The Multi-Paxos model for `cfg`, with its properties. `cfg` must be valid.
+pub fn multi_paxos_model(cfg: MultiPaxosConfig) -> MultiPaxosModel {
+    cfg.validate().expect("a valid configuration");
+    let commands = (0..cfg.leaders).map(|index| cfg.commands(index)).collect();
+    let actors = actors(
+        cfg.acceptors,
+        commands,
+        cfg.slots,
+        cfg.rounds,
+        &cfg.faults,
+        cfg.flaw,
+    );
+    let properties = multi_paxos_properties(&cfg);
+    system(
+        cfg.acceptors,
+        cfg.symmetry,
+        cfg.faults,
+        cfg,
+        actors,
+        properties,
+    )
+}
+
+fn system<C: Presentation<Message<Value>>>(
+    acceptors: usize,
+    symmetry: bool,
+    faults: Faults,
+    cfg: C,
+    actors: Vec<PaxosActor>,
+    properties: Vec<Property<ActorSystem<PaxosActor, C, Ghost>>>,
+) -> ActorSystem<PaxosActor, C, Ghost> {
+    let crashable = actors
+        .iter()
+        .map(|actor| matches!(actor, PaxosActor::Acceptor { .. }))
+        .collect();
+    ActorSystem {
+        cfg,
+        actors,
+        faults,
+        crashable,
+        init_history: ChosenTracker::new(acceptors),
+        record_send: record_acceptance::<C>,
+        properties,
+        symmetry: symmetry.then(|| Symmetry::over(0..acceptors, faults.network)),
+        dead: Some(dead_request::<C>),
+        narrate: Some(newly_chosen::<C>),
+    }
+}
+
+/// The proposals a step got chosen: "A chosen at 1.p1 by a1, a2" (with the slot, in a log of
+/// more than one).
+fn newly_chosen<C: Presentation<Message<Value>>>(
+    cfg: &C,
+    before: &State,
+    after: &State,
+) -> Vec<String> {
+    if std::sync::Arc::ptr_eq(&before.history, &after.history) {
+        return Vec::new();
+    }
+    let slots = cfg.names_slots();
+    after
+        .history
+        .tallies()
+        .iter()
+        .filter(|tally| tally.acceptors.len() >= crate::majority(after.history.acceptor_count()))
+        .filter(|tally| {
+            !before
+                .history
+                .chosen()
+                .any(|(slot, proposal)| slot == tally.slot && *proposal == tally.proposal)
+        })
+        .map(|tally| {
+            let voters: Vec<String> = tally
+                .acceptors
+                .iter()
+                .map(|acceptor| cfg.actor_name(Id::from(acceptor)))
+                .collect();
+            let slot = if slots {
+                format!("slot {}: ", tally.slot)
+            } else {
+                String::new()
+            };
+            format!(
+                "{slot}{} chosen at {} by {}",
+                tally.proposal.value,
+                tally.proposal.ballot,
+                voters.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// A request that can no longer matter. Its acceptor will refuse it: the request's ballot is
+/// below the acceptor's promise (or equal, for a prepare), and promises only grow, also through
+/// a crash, since the acceptor persisted them. And the proposer that sent it has moved past that
+/// ballot, and ballots only grow, so it would ignore the refusal. Delivering it would change no
+/// state and its reply would be collected at once; losing it would only spend a loss. Not under
+/// `forget-on-crash`, where a recovered acceptor's promise shrinks.
+fn dead_request<C: Presentation<Message<Value>>>(
+    model: &ActorSystem<PaxosActor, C, Ghost>,
+    state: &State,
+    packet: &crate::check::actors::Packet<Message<Value>>,
+) -> bool {
+    let acceptor = usize::from(packet.dst);
+    let PaxosActor::Acceptor { flaw } = model.actors[acceptor] else {
+        return false;
+    };
+    if flaw == Flaw::ForgetOnCrash || state.is_crashed(acceptor) {
+        return false;
+    }
+    let (PaxosState::Acceptor(acceptor_state), PaxosState::Proposer(sender)) = (
+        &*state.actors[acceptor],
+        &*state.actors[usize::from(packet.src)],
+    ) else {
+        return false;
+    };
+    let promised = acceptor_state.promised;
+    let (ballot, refused) = match &packet.msg {
+        Message::Prepare { ballot, .. } => (*ballot, !rules::may_promise(promised, *ballot, flaw)),
+        Message::Accept { proposal, .. } => (
+            proposal.ballot,
+            !rules::may_accept(promised, proposal.ballot, flaw),
+        ),
+        _ => return false,
+    };
+    refused
+        && sender
+            .proposer
+            .current_ballot()
+            .is_none_or(|current| current > ballot)
+}
+
+fn proposers(state: &State) -> impl Iterator<Item = &ProposerState> {
+    state.actors.iter().filter_map(|actor| match &**actor {
+        PaxosState::Proposer(proposer) => Some(proposer),
+        PaxosState::Acceptor(_) => None,
+    })
+}
+
+/// Only values some client asked for are ever accepted.
+fn valid(state: &State, proposed: impl Fn(Value) -> bool) -> bool {
+    state
+        .history
+        .accepted()
+        .all(|(_, proposal)| proposed(proposal.value))
+}
+
+/// No two learners learned different values for a slot.
+fn learners_agree(state: &State) -> bool {
+    let logs: Vec<&SlotMap<Value>> = proposers(state).map(|proposer| &proposer.log).collect();
+    logs.iter().enumerate().all(|(index, log)| {
+        logs[index + 1..].iter().all(|other| {
+            log.iter()
+                .all(|(slot, value)| other.get(slot).is_none_or(|v| v == value))
+        })
+    })
+}
+
+/// The properties worth asking of a single-decree configuration: a sometimes-property that it
+/// cannot possibly show (two proposers competing, with one proposer) would only ever be
+/// reported missing.
+fn single_decree_properties(cfg: &SingleDecreeConfig) -> Vec<Property<SingleDecreeModel>> {
+    let mut properties = vec![
+        Property::always("agreement", |_, state: &State| {
+            state.history.disagreement().is_none()
+        }),
+        Property::always("validity", |model: &SingleDecreeModel, state: &State| {
+            let proposers = model.cfg.proposers;
+            valid(state, |value| {
+                (0..proposers).any(|index| SingleDecreeConfig::proposer_value(index) == value)
+            })
+        }),
+        Property::always("immutability", |_, state: &State| state.history.immutable()),
+        Property::always("learners agree", |_, state: &State| learners_agree(state)),
+        Property::sometimes("value chosen", value_chosen),
+    ];
+    if cfg.proposers >= 2 {
+        properties.push(Property::sometimes(
+            "two proposers hold majority promises at once",
+            |_, state: &State| {
+                proposers(state)
+                    .filter(|proposer| proposer.proposer.is_leading())
+                    .count()
+                    >= 2
+            },
+        ));
+    }
+    // A second ballot needs a second proposer, or a retry after a timeout (modelled only where
+    // messages can be lost) with a ballot to spare.
+    if cfg.proposers >= 2 || (cfg.faults.models_retry_timers() && cfg.rounds >= 2) {
+        properties.push(Property::sometimes(
+            "a later ballot re-proposes the chosen value",
+            |_, state: &State| state.history.reproposed_after_chosen(),
+        ));
+    }
+    properties.push(Property::eventually(
+        "value eventually chosen",
+        value_chosen,
+    ));
+    properties
+}
+
+fn value_chosen<M>(_: &M, state: &State) -> bool {
+    state.history.chosen().next().is_some()
+}
+
+fn multi_paxos_properties(cfg: &MultiPaxosConfig) -> Vec<Property<MultiPaxosModel>> {
+    let mut properties = vec![
+        Property::always("slot agreement", |_, state: &State| {
+            state.history.disagreement().is_none()
+        }),
+        Property::always("validity", |model: &MultiPaxosModel, state: &State| {
+            let cfg = &model.cfg;
+            valid(state, |value| {
+                (0..cfg.leaders).any(|leader| cfg.commands(leader).contains(&value))
+            })
+        }),
+        Property::always("immutability", |_, state: &State| state.history.immutable()),
+        Property::always("logs agree", |_, state: &State| learners_agree(state)),
+    ];
+    // Phase 1 is skipped for a leader's second slot at the earliest.
+    if cfg.slots >= 2 {
+        properties.push(Property::sometimes(
+            "phase 1 skipped",
+            |_, state: &State| proposers(state).any(|proposer| proposer.skipped_phase1 != 0),
+        ));
+    }
+    // A later slot chosen at another leader's higher ballot: it takes two of each.
+    if cfg.leaders >= 2 && cfg.slots >= 2 {
+        properties.push(Property::sometimes("leader change", leader_change));
+    }
+    properties.push(Property::sometimes("all slots chosen", all_slots_chosen));
+    if cfg.leaders >= 2 {
+        properties.push(Property::sometimes(
+            "a new leader adopts a value it learned from a promise",
+            |_, state: &State| proposers(state).any(|proposer| proposer.adopted != 0),
+        ));
+    }
+    properties.push(Property::eventually(
+        "every slot eventually chosen",
+        all_slots_chosen,
+    ));
+    properties
+}
+
+fn all_slots_chosen(model: &MultiPaxosModel, state: &State) -> bool {
+    let mut slots: Vec<Slot> = state.history.chosen().map(|(slot, _)| slot).collect();
+    slots.dedup();
+    slots.len() == model.cfg.slots
+}
+
+/// Leadership passed on: a slot was chosen at one leader's ballot, and a later slot at another
+/// leader's higher ballot.
+fn leader_change(_: &MultiPaxosModel, state: &State) -> bool {
+    let chosen: Vec<(Slot, &Proposal<Value>)> = state.history.chosen().collect();
+    chosen.iter().any(|(slot, proposal)| {
+        chosen.iter().any(|(later_slot, later)| {
+            later_slot > slot
+                && later.ballot > proposal.ballot
+                && later.ballot.proposer != proposal.ballot.proposer
+        })
+    })
+}

@@ -15,6 +15,8 @@
 //!
 //! Bounds on what one line may cost are in `crate::limits`.
 
+#[cfg(test)]
+mod properties;
 mod python;
 mod reply;
 mod request;

@@ -347,26 +347,23 @@ pub fn write_float(out: &mut Vec<u8>, value: f64) {
     out.extend_from_slice(text.as_bytes());
 }
 
-/// Python's `repr(float)` for a finite value: the shortest digits that round-trip (as Rust's
-/// formatting finds them), in positional notation while the decimal point falls within 16
-/// digits of the first digit and at most 4 zeros after it, else as `d.ddde+XX`.
+/// Python's `repr(float)` for a finite value: the shortest digits that read back as the same
+/// float, nearest the exact value, a tie going to the even digit (David Gay's `dtoa`, which
+/// CPython uses); laid out positionally while the decimal point falls within 16 digits of the
+/// first digit and at most 4 zeros after it, else as `d.ddde+XX`.
+///
+/// The digits come from `zmij` (serde_json's float printer), which breaks ties as Python does.
+/// Rust's own `{:e}` does not: 2034841939709879.25 has two equally near 17-digit candidates,
+/// and Python prints `...879.2` where `{:e}` gives `...879.3`.
 pub fn python_float_repr(value: f64) -> String {
     debug_assert!(value.is_finite(), "repr of a finite float");
-    // `{:e}` gives the shortest round-trip digits as `d.ddde<exponent>`.
-    let scientific = format!("{:e}", value.abs());
-    let (mantissa, exponent) = scientific
-        .split_once('e')
-        .expect("LowerExp always writes an exponent");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let exponent: i32 = exponent
-        .parse()
-        .expect("LowerExp writes an integer exponent");
-    // Where the decimal point falls, counted from the start of `digits` (CPython's `decpt`).
-    let point = exponent + 1;
-    let mut text = String::with_capacity(digits.len() + 8);
-    if value.is_sign_negative() {
-        text.push('-');
+    let sign = if value.is_sign_negative() { "-" } else { "" };
+    if value == 0.0 {
+        return format!("{sign}0.0");
     }
+    let (digits, point) = shortest_digits(value.abs());
+    let mut text = String::with_capacity(digits.len() + 8);
+    text.push_str(sign);
     if point <= -4 || point > 16 {
         let (first, rest) = digits.split_at(1);
         text.push_str(first);
@@ -374,8 +371,9 @@ pub fn python_float_repr(value: f64) -> String {
             text.push('.');
             text.push_str(rest);
         }
-        let sign = if exponent < 0 { '-' } else { '+' };
-        let _ = write!(text, "e{sign}{:02}", exponent.unsigned_abs());
+        let exponent = point - 1;
+        let exponent_sign = if exponent < 0 { '-' } else { '+' };
+        let _ = write!(text, "e{exponent_sign}{:02}", exponent.unsigned_abs());
     } else if point <= 0 {
         text.push_str("0.");
         text.extend(std::iter::repeat_n('0', point.unsigned_abs() as usize));
@@ -393,6 +391,27 @@ pub fn python_float_repr(value: f64) -> String {
         }
     }
     text
+}
+
+/// The shortest round-trip digits of a positive finite float, without leading or trailing
+/// zeros, and where the decimal point falls among them: `value = 0.DIGITS x 10^point`
+/// (CPython's `decpt`).
+fn shortest_digits(value: f64) -> (String, i32) {
+    let mut buffer = zmij::Buffer::new();
+    let text = buffer.format_finite(value);
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (
+            mantissa,
+            exponent.parse::<i32>().expect("an integer exponent"),
+        ),
+        None => (text, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all_digits = format!("{whole}{fraction}");
+    let significant = all_digits.trim_start_matches('0');
+    let leading_zeros = all_digits.len() - significant.len();
+    let point = whole.len() as i32 + exponent - leading_zeros as i32;
+    (significant.trim_end_matches('0').to_owned(), point)
 }
 
 /// Writes an unsigned integer in decimal without going through `fmt` (this is on every line).
@@ -534,6 +553,11 @@ mod tests {
             (0.0, "0.0"),
             (-0.0, "-0.0"),
             (1.5, "1.5"),
+            // Ties between two shortest candidates go to the even digit, as in CPython.
+            (-2034841939709879.25, "-2034841939709879.2"),
+            (2034841939709879.75, "2034841939709879.8"),
+            (9007199254740993.0, "9007199254740992.0"),
+            (2.5e-5, "2.5e-05"),
             (f64::INFINITY, "Infinity"),
             (f64::NEG_INFINITY, "-Infinity"),
             (f64::NAN, "NaN"),

@@ -531,6 +531,8 @@ mod tests {
     }
 
     #[test]
+    // The tie cases are written as the exact values of their floats, which is the point.
+    #[allow(clippy::excessive_precision)]
     fn floats_print_as_python_repr() {
         // Each pair was printed by CPython 3's json.dumps.
         let cases = [

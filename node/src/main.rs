@@ -33,6 +33,21 @@ paxos_invariant_check, multi_paxos_propose, multi_paxos_log, read, write, cas;
 between nodes: paxos_prepare, paxos_promise, paxos_accept, paxos_accepted (and their
 refusals), paxos_forward, paxos_forward_slot, paxos_learn, paxos_catch_up.";
 
+/// The usage text, with the limits as `limits` sets them.
+fn usage() -> String {
+    format!(
+        "{USAGE}\n\nLimits (a request beyond one gets error 14 naming it): a line of {} bytes,\n\
+         a value of {} bytes, nesting {} deep, integers of {} digits, {} nodes,\n\
+         {} proposals per invariant check.",
+        limits::LINE_BYTES_MAX,
+        limits::VALUE_BYTES_MAX,
+        limits::NESTING_DEPTH_MAX,
+        limits::INTEGER_DIGITS_MAX,
+        limits::NODE_IDS_MAX,
+        limits::PROPOSALS_MAX,
+    )
+}
+
 struct Options {
     data_dir: Option<PathBuf>,
     timeout_ms: u64,
@@ -74,11 +89,11 @@ fn main() {
     let options = match parse_options(&arguments) {
         Ok(Some(options)) => options,
         Ok(None) => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return;
         }
         Err(error) => {
-            eprintln!("paxos-node: {error}\n\n{USAGE}");
+            eprintln!("paxos-node: {error}\n\n{}", usage());
             std::process::exit(2);
         }
     };
@@ -204,7 +219,7 @@ fn serve(
     inbox: mpsc::Receiver<io::Result<Input>>,
     mut output: impl Write,
 ) -> io::Result<()> {
-    let mut out: Vec<u8> = Vec::with_capacity(OUTPUT_BUFFER_BYTES + LINE_BYTES_MAX / 8);
+    let mut out: Vec<u8> = Vec::with_capacity(2 * OUTPUT_BUFFER_BYTES);
     let mut deadline: Option<Instant> = None;
     loop {
         let received = match deadline {

@@ -53,7 +53,7 @@ pub struct LineOutcome {
 }
 
 impl LineOutcome {
-    fn diagnostic(text: String) -> Self {
+    fn with_diagnostic(text: String) -> Self {
         LineOutcome {
             diagnostic: Some(text),
             ..LineOutcome::default()
@@ -134,7 +134,7 @@ impl Node {
         let outcome = match codec::parse_overlong_line(prefix, line_bytes) {
             Ok(bad) => self.refuse_envelope(bad, out),
             Err(unanswerable) => {
-                LineOutcome::diagnostic(format!("skipped line: {}", unanswerable.0))
+                LineOutcome::with_diagnostic(format!("skipped line: {}", unanswerable.0))
             }
         };
         self.finish_outcome(outcome, out, sent_from)
@@ -218,7 +218,7 @@ impl Node {
             Ok(ParsedLine::Message(envelope)) => envelope,
             Ok(ParsedLine::BadEnvelope(bad)) => return self.refuse_envelope(bad, out),
             Err(unanswerable) => {
-                return LineOutcome::diagnostic(format!("skipped line: {}", unanswerable.0));
+                return LineOutcome::with_diagnostic(format!("skipped line: {}", unanswerable.0));
             }
         };
         let src = envelope.src.printed();
@@ -251,7 +251,7 @@ impl Node {
                 let own_id = self.own_id().unwrap_or(envelope.dest.printed());
                 let reply = Reply::error(envelope.body.msg_id(), &error);
                 codec::write_message(out, own_id, src, &reply, msg_id);
-                LineOutcome::diagnostic(format!(
+                LineOutcome::with_diagnostic(format!(
                     "request from {} refused: {error}",
                     envelope.src.decoded()
                 ))
@@ -260,8 +260,15 @@ impl Node {
     }
 
     /// Answers a line that names its sender but cannot be served; before `init` the answer
-    /// comes from whom the line was for.
+    /// comes from whom the line was for. A peer is not answered (see `serve_peer`).
     fn refuse_envelope(&mut self, bad: BadEnvelope<'_>, out: &mut Vec<u8>) -> LineOutcome {
+        if self.is_peer(bad.src.printed()) {
+            return LineOutcome::with_diagnostic(format!(
+                "dropped a message from peer {}: {}",
+                bad.src.decoded(),
+                bad.error
+            ));
+        }
         let msg_id = self.take_msg_id();
         let own_id = self
             .own_id()
@@ -269,7 +276,7 @@ impl Node {
             .unwrap_or_default();
         let reply = Reply::error(bad.msg_id, &bad.error);
         codec::write_message(out, own_id, bad.src.printed(), &reply, msg_id);
-        LineOutcome::diagnostic(format!(
+        LineOutcome::with_diagnostic(format!(
             "bad message from {}: {}",
             bad.src.decoded(),
             bad.error
@@ -277,6 +284,8 @@ impl Node {
     }
 
     /// A line from another node of the cluster: a peer message, or something to log and drop.
+    /// A peer is never answered with an error: two nodes that disagree about a message would
+    /// bounce errors at each other forever.
     fn serve_peer(
         &mut self,
         src: &JsonStr<'_>,
@@ -289,7 +298,7 @@ impl Node {
             Err(_) => "(no type)",
         };
         if !cluster::PEER_TYPES.contains(&message_type) {
-            return LineOutcome::diagnostic(format!(
+            return LineOutcome::with_diagnostic(format!(
                 "dropped a '{message_type}' message from peer {}: not a peer message",
                 src.decoded()
             ));

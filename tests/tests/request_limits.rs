@@ -6,17 +6,23 @@
 
 use paxos_e2e::binary;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
 const INIT: &str = r#"{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}"#;
 
+/// How long a reply may take before the test fails (a node that drops a line never answers).
+const REPLY_WAIT: Duration = Duration::from_secs(30);
+
 /// A running node, fed and read line by line, so that it can be measured while it is alive.
 struct RunningNode {
     child: Child,
     stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
+    /// Its stdout, line by line, read on a thread so that a missing reply is a failure, not a
+    /// hang.
+    replies: mpsc::Receiver<String>,
 }
 
 impl RunningNode {
@@ -37,10 +43,19 @@ impl RunningNode {
             .expect("paxos-node starts");
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        let (sender, replies) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         RunningNode {
             child,
             stdin,
-            stdout,
+            replies,
         }
     }
 
@@ -51,11 +66,10 @@ impl RunningNode {
         stdin.flush().expect("the node reads");
     }
 
-    fn reply(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).expect("the node answers");
-        assert!(line.ends_with('\n'), "the node stopped: {line:?}");
-        line.trim_end().to_owned()
+    fn reply(&self) -> String {
+        self.replies
+            .recv_timeout(REPLY_WAIT)
+            .unwrap_or_else(|error| panic!("no reply within {REPLY_WAIT:?}: {error}"))
     }
 
     /// The most memory the node has held so far (Linux's VmHWM), if the platform tells.
@@ -81,6 +95,14 @@ impl RunningNode {
         drop(self.stdin.take());
         let status = self.child.wait().expect("the node exits");
         assert!(status.success(), "{status}");
+    }
+}
+
+/// A test that fails half-way leaves no node behind.
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -78,32 +78,18 @@ impl<'a> EnvelopeScan<'a> {
             return Ok(false);
         }
         scanner.object(1, |scanner, key| {
-            let key = JsonStr::from_raw(key);
-            let is_string = scanner.peek() == Some(b'"');
-            match key.printed() {
-                "src" | "dest" => {
-                    let slot = if is_string {
-                        Slot::Present(JsonStr::from_raw(scanner.string()?))
-                    } else {
-                        scanner.value(2)?;
-                        Slot::Mistyped
-                    };
-                    *if key.printed() == "src" {
-                        &mut self.src
-                    } else {
-                        &mut self.dest
-                    } = slot;
-                }
+            match JsonStr::from_raw(key).printed() {
+                "src" => self.src = string_member(scanner)?,
+                "dest" => self.dest = string_member(scanner)?,
                 "body" if scanner.peek() == Some(b'{') => {
-                    self.body = Slot::Present(Vec::with_capacity(8));
-                    let Slot::Present(members) = &mut self.body else {
-                        unreachable!("just set")
-                    };
-                    scanner.object(2, |scanner, key| {
-                        let raw = scanner.value(3)?;
-                        members.push((JsonStr::from_raw(key), raw));
+                    let mut members = Vec::with_capacity(8);
+                    let scanned = scanner.object(2, |scanner, key| {
+                        members.push((JsonStr::from_raw(key), scanner.value(3)?));
                         Ok(())
-                    })?;
+                    });
+                    // Kept even when the scan stopped inside the body: it may hold the msg_id.
+                    self.body = Slot::Present(members);
+                    scanned?;
                 }
                 "body" => {
                     scanner.value(2)?;
@@ -143,6 +129,16 @@ impl<'a> EnvelopeScan<'a> {
             }),
             _ => Err(UnanswerableLine(unanswerable)),
         }
+    }
+}
+
+/// The value of an envelope member that must be a string (validated either way).
+fn string_member<'a>(scanner: &mut Scanner<'a>) -> Result<Slot<JsonStr<'a>>, ScanError> {
+    if scanner.peek() == Some(b'"') {
+        Ok(Slot::Present(JsonStr::from_raw(scanner.string()?)))
+    } else {
+        scanner.value(2)?;
+        Ok(Slot::Mistyped)
     }
 }
 

@@ -157,11 +157,12 @@ fn a_64_mib_line_is_refused_by_name_and_never_held() {
 }
 
 #[test]
-fn a_line_over_the_limit_that_names_no_sender_is_skipped() {
+fn a_line_over_the_limit_that_names_no_sender_is_skipped_and_never_held() {
     let mut node = RunningNode::start();
-    let line = format!(r#"{{"body":{{"pad":"{}"}}}}"#, "y".repeat(9 * MIB));
+    let line = format!(r#"{{"body":{{"pad":"{}"}}}}"#, "y".repeat(64 * MIB));
     node.send(line.as_bytes());
     assert_nothing_chosen(&mut node, 2);
+    node.assert_peak_below(48 * MIB, "a 64 MiB line without a sender");
     node.finish();
 }
 

@@ -4,10 +4,12 @@
 //! Every protocol decision is made by `paxos-model`; this loop only moves lines.
 
 mod codec;
+mod limits;
 mod node;
 
+use limits::{LINE_BYTES_MAX, OVERLONG_PREFIX_BYTES};
 use paxos_model::protocol::rules::TimerChange;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -30,6 +32,21 @@ Messages: init, paxos_prepare, paxos_accept, paxos_chosen, paxos_safety_test,
 paxos_invariant_check, multi_paxos_propose, multi_paxos_log, read, write, cas;
 between nodes: paxos_prepare, paxos_promise, paxos_accept, paxos_accepted (and their
 refusals), paxos_forward, paxos_forward_slot, paxos_learn, paxos_catch_up.";
+
+/// The usage text, with the limits as `limits` sets them.
+fn usage() -> String {
+    format!(
+        "{USAGE}\n\nLimits (a request beyond one gets error 14 naming it): a line of {} bytes,\n\
+         a value of {} bytes, nesting {} deep, integers of {} digits, {} nodes,\n\
+         {} proposals per invariant check.",
+        limits::LINE_BYTES_MAX,
+        limits::VALUE_BYTES_MAX,
+        limits::NESTING_DEPTH_MAX,
+        limits::INTEGER_DIGITS_MAX,
+        limits::NODE_IDS_MAX,
+        limits::PROPOSALS_MAX,
+    )
+}
 
 struct Options {
     data_dir: Option<PathBuf>,
@@ -72,11 +89,11 @@ fn main() {
     let options = match parse_options(&arguments) {
         Ok(Some(options)) => options,
         Ok(None) => {
-            println!("{USAGE}");
+            println!("{}", usage());
             return;
         }
         Err(error) => {
-            eprintln!("paxos-node: {error}\n\n{USAGE}");
+            eprintln!("paxos-node: {error}\n\n{}", usage());
             std::process::exit(2);
         }
     };
@@ -93,17 +110,42 @@ fn main() {
     }
 }
 
+/// What the reader thread hands the event loop.
+#[derive(Debug)]
+enum Input {
+    /// Whole lines, newlines included (the last may lack one at the end of input).
+    Lines(Vec<u8>),
+    /// A line longer than `LINE_BYTES_MAX`: its first bytes, kept to find whom to answer, and
+    /// its length. The rest was read and dropped, never held.
+    Overlong { prefix: Vec<u8>, line_bytes: u64 },
+}
+
 /// Reads stdin on its own thread, in batches (whatever one read made available), so that the
-/// loop below can wait for a line or for the retry timer, whichever comes first.
+/// loop below can wait for a line or for the retry timer, whichever comes first. An empty
+/// batch means the end of input.
 fn serve_stdin(node: node::Node, timeout: Duration, output: impl Write) -> io::Result<()> {
-    let (batches, inbox) = mpsc::sync_channel::<io::Result<Vec<u8>>>(4);
+    let (batches, inbox) = mpsc::sync_channel::<io::Result<Input>>(4);
     std::thread::spawn(move || {
         // Our own buffer, not stdin's: `buffer()` tells what is already read without waiting.
         let mut input = io::BufReader::with_capacity(1 << 16, io::stdin());
         loop {
-            let batch = read_batch(&mut input);
-            let done = matches!(&batch, Ok(lines) if lines.is_empty()) || batch.is_err();
-            if batches.send(batch).is_err() || done {
+            let (lines, overlong) = match read_batch(&mut input) {
+                Ok(batch) => batch,
+                Err(error) => {
+                    let _ = batches.send(Err(error));
+                    break;
+                }
+            };
+            let done = lines.is_empty() && overlong.is_none();
+            if (!lines.is_empty() || done) && batches.send(Ok(Input::Lines(lines))).is_err() {
+                break;
+            }
+            if let Some(overlong) = overlong {
+                if batches.send(Ok(overlong)).is_err() {
+                    break;
+                }
+            }
+            if done {
                 break;
             }
         }
@@ -114,26 +156,70 @@ fn serve_stdin(node: node::Node, timeout: Duration, output: impl Write) -> io::R
 /// The next line and every further one `input` has already buffered, in one buffer, without
 /// waiting for more (waiting would hold back the answer to a client that waits for it): one
 /// batch is answered, then flushed. Empty at the end of input. One buffer per batch, not one per
-/// line, because lines are read on one thread and freed on another.
-fn read_batch<R: io::Read>(input: &mut io::BufReader<R>) -> io::Result<Vec<u8>> {
+/// line, because lines are read on one thread and freed on another. A line longer than
+/// `LINE_BYTES_MAX` ends the batch; only its first bytes are kept.
+fn read_batch<R: io::Read>(input: &mut io::BufReader<R>) -> io::Result<(Vec<u8>, Option<Input>)> {
     let mut lines = Vec::with_capacity(input.buffer().len() + 256);
     loop {
-        if input.read_until(b'\n', &mut lines)? == 0 || input.buffer().is_empty() {
-            return Ok(lines);
+        let line_start = lines.len();
+        // At most one byte beyond the limit is read into the batch: enough to know.
+        let allowed = (LINE_BYTES_MAX + 1) as u64;
+        let read = input.by_ref().take(allowed).read_until(b'\n', &mut lines)?;
+        if read == 0 {
+            return Ok((lines, None));
+        }
+        let line = &lines[line_start..];
+        let content_bytes = line.len() - usize::from(line.ends_with(b"\n"));
+        if content_bytes > LINE_BYTES_MAX {
+            let prefix = line[..OVERLONG_PREFIX_BYTES.min(line.len())].to_vec();
+            let rest_bytes = skip_rest_of_line(input)?;
+            lines.truncate(line_start);
+            let line_bytes = (content_bytes + rest_bytes) as u64;
+            return Ok((lines, Some(Input::Overlong { prefix, line_bytes })));
+        }
+        if input.buffer().is_empty() {
+            return Ok((lines, None));
+        }
+    }
+}
+
+/// Reads and drops the rest of the current line, newline included, a buffer at a time; returns
+/// how many bytes came before the newline (or the end of input).
+fn skip_rest_of_line<R: io::Read>(input: &mut io::BufReader<R>) -> io::Result<usize> {
+    let mut skipped = 0;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(skipped);
+        }
+        match available.iter().position(|&byte| byte == b'\n') {
+            Some(newline) => {
+                input.consume(newline + 1);
+                return Ok(skipped + newline);
+            }
+            None => {
+                let length = available.len();
+                input.consume(length);
+                skipped += length;
+            }
         }
     }
 }
 
 /// The event loop: a batch of lines or the retry timer, whichever comes first. Replies are
-/// flushed after each batch, so a piped stream is written in large chunks and an interactive
-/// request is answered at once.
+/// written after each batch (or sooner, once a batch's replies fill the buffer), so a piped
+/// stream is written in large chunks and an interactive request is answered at once.
 fn serve(
     mut node: node::Node,
     timeout: Duration,
-    inbox: mpsc::Receiver<io::Result<Vec<u8>>>,
-    output: impl Write,
+    inbox: mpsc::Receiver<io::Result<Input>>,
+    mut output: impl Write,
 ) -> io::Result<()> {
-    let mut output = io::BufWriter::with_capacity(1 << 16, output);
+    let mut out: Vec<u8> = Vec::with_capacity(2 * OUTPUT_BUFFER_BYTES);
     let mut deadline: Option<Instant> = None;
     loop {
         let received = match deadline {
@@ -145,36 +231,56 @@ fn serve(
                 .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
         };
         match received {
-            Ok(batch) => {
-                let lines = batch?;
-                if lines.is_empty() {
-                    break; // end of input
-                }
-                for line in lines.split(|byte| *byte == b'\n') {
-                    if let Some(outcome) = serve_line(&mut node, line) {
-                        write_outcome(outcome, &node, timeout, &mut deadline, &mut output)?;
+            Ok(input) => match input? {
+                Input::Lines(lines) if lines.is_empty() => break, // end of input
+                Input::Lines(lines) => {
+                    for line in lines.split(|byte| *byte == b'\n') {
+                        if let Some(outcome) = serve_line(&mut node, line, &mut out) {
+                            after_input(outcome, &node, timeout, &mut deadline)?;
+                        }
+                        if out.len() >= OUTPUT_BUFFER_BYTES {
+                            output.write_all(&out)?;
+                            out.clear();
+                        }
                     }
                 }
-            }
+                Input::Overlong { prefix, line_bytes } => {
+                    // The prefix may end inside a character; what precedes it is still text.
+                    let valid = match std::str::from_utf8(&prefix) {
+                        Ok(text) => text,
+                        Err(error) => std::str::from_utf8(&prefix[..error.valid_up_to()])
+                            .expect("valid up to there"),
+                    };
+                    let outcome = node.handle_overlong_line(valid, line_bytes, &mut out);
+                    after_input(outcome, &node, timeout, &mut deadline)?;
+                }
+            },
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 deadline = None;
-                let outcome = node.handle_timeout();
-                write_outcome(outcome, &node, timeout, &mut deadline, &mut output)?;
+                let outcome = node.handle_timeout(&mut out);
+                after_input(outcome, &node, timeout, &mut deadline)?;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
+        output.write_all(&out)?;
+        out.clear();
         output.flush()?;
     }
+    output.write_all(&out)?;
     output.flush()
 }
 
+/// Replies are written to stdout once this much is buffered (or the batch ends).
+const OUTPUT_BUFFER_BYTES: usize = 1 << 16;
+
 /// One line through the node; bytes that are not UTF-8 are bad input like any other: skipped.
-fn serve_line(node: &mut node::Node, line: &[u8]) -> Option<node::LineOutcome> {
+fn serve_line(node: &mut node::Node, line: &[u8], out: &mut Vec<u8>) -> Option<node::LineOutcome> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.iter().all(|byte| matches!(byte, b' ' | b'\t' | b'\r')) {
+        return None;
+    }
     match std::str::from_utf8(line) {
-        Ok(text) => {
-            let text = text.trim_end_matches(['\n', '\r']);
-            (!text.trim().is_empty()).then(|| node.handle_line(text))
-        }
+        Ok(text) => Some(node.handle_line(text, out)),
         Err(error) => {
             eprintln!("paxos-node: skipped line: not UTF-8 ({error})");
             None
@@ -182,13 +288,13 @@ fn serve_line(node: &mut node::Node, line: &[u8]) -> Option<node::LineOutcome> {
     }
 }
 
-/// Logs what the outcome says to log, moves the timer's deadline, and writes its messages.
-fn write_outcome(
+/// Logs what the outcome says to log and moves the timer's deadline; a fatal outcome stops the
+/// loop (its messages were never written).
+fn after_input(
     outcome: node::LineOutcome,
     node: &node::Node,
     timeout: Duration,
     deadline: &mut Option<Instant>,
-    output: &mut impl Write,
 ) -> io::Result<()> {
     if let Some(diagnostic) = outcome.diagnostic {
         eprintln!("paxos-node: {diagnostic}");
@@ -197,7 +303,6 @@ fn write_outcome(
         eprintln!("paxos-node: {note}");
     }
     if let Some(fatal) = outcome.fatal {
-        output.flush()?;
         return Err(io::Error::other(format!(
             "stopping: acceptor state could not be made durable: {fatal}"
         )));
@@ -207,9 +312,6 @@ fn write_outcome(
         TimerChange::Cancel => *deadline = None,
         TimerChange::Unchanged => {}
     }
-    for message in outcome.messages {
-        message.write(output)?;
-    }
     Ok(())
 }
 
@@ -217,31 +319,107 @@ fn write_outcome(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_line_that_is_not_utf8_is_skipped_and_serving_goes_on() {
-        let input: &[u8] = b"{\"src\":\"c0\",\"dest\":\"n1\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\",\"node_ids\":[\"n1\"]}}\n\
-            \xff\xfe{\"not\": \"utf-8\"}\n\
-            {\"src\":\"c1\",\"dest\":\"n1\",\"body\":{\"type\":\"paxos_chosen\",\"msg_id\":2}}";
-        let mut output = Vec::new();
-        let (batches, inbox) = mpsc::sync_channel(2);
+    const INIT: &[u8] = b"{\"src\":\"c0\",\"dest\":\"n1\",\"body\":{\"type\":\"init\",\"msg_id\":1,\"node_id\":\"n1\",\"node_ids\":[\"n1\"]}}\n";
+
+    /// Serves `input` as the reader thread would hand it over, and returns the replies.
+    fn serve_input(input: &[u8]) -> Vec<String> {
+        let (batches, inbox) = mpsc::sync_channel(64);
         let mut reader = io::BufReader::new(input);
-        batches.send(read_batch(&mut reader)).expect("queued");
-        batches.send(Ok(vec![])).expect("queued");
+        loop {
+            let (lines, overlong) = read_batch(&mut reader).expect("in memory");
+            let done = lines.is_empty() && overlong.is_none();
+            if !lines.is_empty() {
+                batches.send(Ok(Input::Lines(lines))).expect("queued");
+            }
+            if let Some(overlong) = overlong {
+                batches.send(Ok(overlong)).expect("queued");
+            }
+            if done {
+                break;
+            }
+        }
+        batches.send(Ok(Input::Lines(vec![]))).expect("queued");
+        let mut output = Vec::new();
         serve(
             node::Node::new(None),
             Duration::from_millis(200),
             inbox,
             &mut output,
         )
-        .expect("bad bytes are not an I/O error");
+        .expect("bad input is not an I/O error");
         let output = String::from_utf8(output).expect("replies are ASCII");
-        let replies: Vec<&str> = output.lines().collect();
-        assert_eq!(replies.len(), 2, "{output}");
-        assert!(replies[0].contains(r#""type": "init_ok""#), "{output}");
+        output.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_skipped_and_serving_goes_on() {
+        let input = [
+            INIT,
+            b"\xff\xfe{\"not\": \"utf-8\"}\n",
+            b"{\"src\":\"c1\",\"dest\":\"n1\",\"body\":{\"type\":\"paxos_chosen\",\"msg_id\":2}}",
+        ]
+        .concat();
+        let replies = serve_input(&input);
+        assert_eq!(replies.len(), 2, "{replies:?}");
+        assert!(replies[0].contains(r#""type": "init_ok""#));
         // The last line has no newline and is still served.
+        assert!(replies[1].contains(r#""type": "paxos_chosen_ok", "in_reply_to": 2"#));
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_answered_from_its_first_bytes_and_never_held() {
+        let head = b"{\"src\":\"c1\",\"dest\":\"n1\",\"body\":{\"type\":\"paxos_accept\",\"msg_id\":2,\"proposal_n\":1,\"value\":\"";
+        let filler = vec![b'x'; LINE_BYTES_MAX];
+        let overlong = [head.as_slice(), &filler, b"\"}}\n"].concat();
+        let line_bytes = overlong.len() - 1;
+        let input = [
+            INIT,
+            &overlong,
+            b"{\"src\":\"c1\",\"dest\":\"n1\",\"body\":{\"type\":\"paxos_chosen\",\"msg_id\":3}}\n",
+        ]
+        .concat();
+        let mut reader = io::BufReader::with_capacity(1 << 16, input.as_slice());
+        let (lines, overlong) = read_batch(&mut reader).unwrap();
+        assert_eq!(lines, INIT, "the batch holds the lines before the long one");
+        let Some(Input::Overlong {
+            prefix,
+            line_bytes: length,
+        }) = overlong
+        else {
+            panic!("an over-long line")
+        };
+        assert_eq!(
+            (prefix.len(), length),
+            (OVERLONG_PREFIX_BYTES, line_bytes as u64)
+        );
+
+        let replies = serve_input(&input);
+        assert_eq!(replies.len(), 3, "{replies:?}");
+        assert_eq!(
+            replies[1],
+            format!(
+                "{{\"src\": \"n1\", \"dest\": \"c1\", \"body\": {{\"type\": \"error\", \"in_reply_to\": 2, \
+                 \"code\": 14, \"text\": \"the line is {line_bytes} bytes long; the limit is {LINE_BYTES_MAX} \
+                 (limit line_bytes_max)\", \"msg_id\": 1}}}}"
+            )
+        );
         assert!(
-            replies[1].contains(r#""type": "paxos_chosen_ok", "in_reply_to": 2"#),
-            "{output}"
+            replies[2].contains(r#""in_reply_to": 3, "value": null"#),
+            "nothing accepted"
+        );
+    }
+
+    #[test]
+    fn a_line_of_exactly_the_limit_is_served() {
+        let head = b"{\"src\":\"c1\",\"dest\":\"n1\",\"body\":{\"type\":\"paxos_chosen\",\"msg_id\":2,\"pad\":\"";
+        let tail = b"\"}}\n";
+        let filler = vec![b'x'; LINE_BYTES_MAX - head.len() - (tail.len() - 1)];
+        let input = [INIT, head.as_slice(), &filler, tail].concat();
+        let replies = serve_input(&input);
+        assert!(
+            replies[1].contains(r#""type": "paxos_chosen_ok""#),
+            "{:?}",
+            &replies[1][..80.min(replies[1].len())]
         );
     }
 }

@@ -12,15 +12,19 @@
 
 mod cluster;
 
-use crate::codec::{self, Body, ErrorCode, Item, ParsedLine, Reply, RequestError};
+use crate::codec::{
+    self, BadEnvelope, ErrorCode, Fields, JsonStr, JsonValue, Object, ParsedLine, Reply,
+    RequestError,
+};
+use crate::limits::{NODE_IDS_MAX, PROPOSALS_MAX};
 use paxos_model::course::{self, NewProposalOutcome, ProposalRecord, SafetyScenario};
 use paxos_model::protocol::acceptor::Acceptor;
 use paxos_model::protocol::chosen::ChosenTracker;
 use paxos_model::protocol::message::Message;
 use paxos_model::protocol::replica::{Replica, ReplicaConfig};
 use paxos_model::protocol::rules::{TimerChange, ValueSource};
+use paxos_model::protocol::slots::Slot;
 use paxos_model::{Ballot, Flaw, Proposal};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
@@ -36,38 +40,32 @@ const HALF_APPLIED: &str =
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServeError(pub String);
 
-/// A message for the event loop to write.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Outgoing {
-    pub src: String,
-    pub dest: String,
-    pub msg_id: u64,
-    pub reply: Reply,
-}
-
-impl Outgoing {
-    pub fn write(&self, writer: &mut impl std::io::Write) -> std::io::Result<()> {
-        codec::write_message(writer, &self.src, &self.dest, &self.reply, self.msg_id)
-    }
-}
-
-/// What one input line (or a timeout) produced.
+/// What one input line (or a timeout) did, besides the messages it appended to the output.
 #[derive(Debug, Default)]
 pub struct LineOutcome {
-    pub messages: Vec<Outgoing>,
     /// A line that could not be answered, or was answered with an error: worth a log line.
     pub diagnostic: Option<String>,
     /// Notes from the cluster replica (dropped peer messages), worth a log line each.
     pub notes: Vec<String>,
     /// How the retry timer changes; the event loop keeps the deadline.
     pub timer: TimerChange,
-    /// The node must stop: see `ServeError`.
+    /// The node must stop: see `ServeError`. Nothing this input produced was written.
     pub fatal: Option<String>,
 }
 
+impl LineOutcome {
+    fn with_diagnostic(text: String) -> Self {
+        LineOutcome {
+            diagnostic: Some(text),
+            ..LineOutcome::default()
+        }
+    }
+}
+
 struct Membership {
-    id: String,
-    ids: Vec<String>,
+    /// This node's id and every node's, as Python prints them (see `JsonStr`).
+    id: JsonStr<'static>,
+    ids: Vec<JsonStr<'static>>,
 }
 
 pub struct Node {
@@ -75,9 +73,9 @@ pub struct Node {
     /// The node numbers every message it sends, from 0 (the `init_ok`).
     next_msg_id: u64,
     /// The course's single-decree acceptor (7-3-1, 7-3-2): slot 0 of a log of its own.
-    acceptor: Acceptor<Value>,
+    acceptor: Acceptor<JsonValue>,
     /// What the course's acceptor accepted, judged for `paxos_chosen` by Lamport's definition.
-    accepted: Option<ChosenTracker<Value>>,
+    accepted: Option<ChosenTracker<JsonValue>>,
     /// The Multi-Paxos replica, for every cluster size (a single node is a cluster of one).
     replica: Option<Replica>,
     /// Where the acceptors persist; `None` keeps them in memory only.
@@ -108,11 +106,37 @@ impl Node {
         }
     }
 
+    /// Serves one input line (without its newline), appending the messages it sends to `out`.
+    pub fn handle_line(&mut self, line: &str, out: &mut Vec<u8>) -> LineOutcome {
+        let sent_from = out.len();
+        let outcome = self.handle_line_inner(line, out);
+        self.finish_outcome(outcome, out, sent_from)
+    }
+
+    /// A line longer than `LINE_BYTES_MAX`, of which only `prefix` was kept: its sender, if
+    /// the prefix names one, is told so.
+    pub fn handle_overlong_line(
+        &mut self,
+        prefix: &str,
+        line_bytes: u64,
+        out: &mut Vec<u8>,
+    ) -> LineOutcome {
+        let sent_from = out.len();
+        let outcome = match codec::parse_overlong_line(prefix, line_bytes) {
+            Ok(bad) => self.refuse_envelope(bad, out),
+            Err(unanswerable) => {
+                LineOutcome::with_diagnostic(format!("skipped line: {}", unanswerable.0))
+            }
+        };
+        self.finish_outcome(outcome, out, sent_from)
+    }
+
     /// The retry timer fired: the cluster replica's turn.
-    pub fn handle_timeout(&mut self) -> LineOutcome {
+    pub fn handle_timeout(&mut self, out: &mut Vec<u8>) -> LineOutcome {
+        let sent_from = out.len();
         let replies = self.serve_cluster("on the retry timer", Node::on_timer);
-        let outcome = self.stamped(replies);
-        self.finish_outcome(outcome)
+        self.send(replies, out);
+        self.finish_outcome(LineOutcome::default(), out, sent_from)
     }
 
     /// Runs one cluster step; a failed persist or a panic stops the node (see `HALF_APPLIED`).
@@ -134,17 +158,19 @@ impl Node {
         }
     }
 
-    /// This node's replies as numbered messages.
-    fn stamped(&mut self, replies: Vec<(String, Reply)>) -> LineOutcome {
-        let src = self.own_id().unwrap_or_default().to_owned();
-        let messages = replies
-            .into_iter()
-            .map(|(dest, reply)| self.stamp(src.clone(), dest, reply))
-            .collect();
-        LineOutcome {
-            messages,
-            ..LineOutcome::default()
+    /// Writes this node's replies as numbered messages from this node.
+    fn send(&mut self, replies: Vec<(String, Reply)>, out: &mut Vec<u8>) {
+        for (dest, reply) in replies {
+            let msg_id = self.take_msg_id();
+            let src = self.own_id().unwrap_or_default();
+            codec::write_message(out, src, &dest, &reply, msg_id);
         }
+    }
+
+    fn take_msg_id(&mut self) -> u64 {
+        let msg_id = self.next_msg_id;
+        self.next_msg_id += 1;
+        msg_id
     }
 
     /// How long the retry timer waits: the configured timeout, plus a share of it by this node's
@@ -161,52 +187,38 @@ impl Node {
         self.notes.push(note);
     }
 
-    /// Hands the timer change, the notes and any fatal error over to the event loop.
-    fn finish_outcome(&mut self, mut outcome: LineOutcome) -> LineOutcome {
+    /// Hands the timer change, the notes and any fatal error over to the event loop; after a
+    /// fatal error nothing this input wrote may leave (its state change was not made durable).
+    fn finish_outcome(
+        &mut self,
+        mut outcome: LineOutcome,
+        out: &mut Vec<u8>,
+        sent_from: usize,
+    ) -> LineOutcome {
         outcome.timer = std::mem::take(&mut self.timer);
         outcome.notes = std::mem::take(&mut self.notes);
         outcome.fatal = self.fatal.take();
         if outcome.fatal.is_some() {
-            outcome.messages.clear(); // nothing may leave after a failed persist
+            out.truncate(sent_from);
         }
         outcome
     }
 
-    pub fn handle_line(&mut self, line: &str) -> LineOutcome {
-        let outcome = self.handle_line_inner(line);
-        self.finish_outcome(outcome)
-    }
-
-    fn handle_line_inner(&mut self, line: &str) -> LineOutcome {
+    fn handle_line_inner(&mut self, line: &str, out: &mut Vec<u8>) -> LineOutcome {
         let envelope = match codec::parse_line(line) {
             Ok(ParsedLine::Message(envelope)) => envelope,
-            Ok(ParsedLine::BadEnvelope(bad)) => {
-                let diagnostic = Some(format!("bad message from {}: {}", bad.src, bad.error));
-                let src = self.own_id().unwrap_or(&bad.dest).to_owned();
-                let message = self.stamp(src, bad.src, Reply::error(bad.msg_id, &bad.error));
-                return LineOutcome {
-                    messages: vec![message],
-                    diagnostic,
-                    ..LineOutcome::default()
-                };
-            }
+            Ok(ParsedLine::BadEnvelope(bad)) => return self.refuse_envelope(bad, out),
             Err(unanswerable) => {
-                return LineOutcome {
-                    diagnostic: Some(format!("skipped line: {}", unanswerable.0)),
-                    ..LineOutcome::default()
-                };
+                return LineOutcome::with_diagnostic(format!("skipped line: {}", unanswerable.0));
             }
         };
-        if self.is_peer(&envelope.src) {
-            return self.serve_peer(&envelope.src, &envelope.body);
+        let src = envelope.src.printed();
+        if self.is_peer(src) {
+            return self.serve_peer(&envelope.src, &envelope.body, out);
         }
-        let msg_id = envelope.body.msg_id();
-        let src = self.own_id().unwrap_or(&envelope.dest).to_owned();
         // The core asserts its invariants; should one ever fail, answer with Maelstrom's `crash`
         // error and keep serving rather than take every later request down with it.
-        let served = panic::catch_unwind(AssertUnwindSafe(|| {
-            self.dispatch(&envelope.src, &envelope.body)
-        }));
+        let served = panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(src, &envelope.body)));
         let served = served.unwrap_or_else(|_| {
             if self.replica.is_some() {
                 self.fatal = Some(HALF_APPLIED.into());
@@ -217,55 +229,87 @@ impl Node {
             })
         });
         match served {
-            Ok(replies) => self.stamped(replies),
+            Ok(replies) => {
+                self.send(replies, out);
+                LineOutcome::default()
+            }
             Err(error) => {
-                let diagnostic = Some(format!("request from {} refused: {error}", envelope.src));
-                let message = self.stamp(src, envelope.src, Reply::error(msg_id, &error));
-                LineOutcome {
-                    messages: vec![message],
-                    diagnostic,
-                    ..LineOutcome::default()
-                }
+                let msg_id = self.take_msg_id();
+                let own_id = self.own_id().unwrap_or(envelope.dest.printed());
+                let reply = Reply::error(envelope.body.msg_id(), &error);
+                codec::write_message(out, own_id, src, &reply, msg_id);
+                LineOutcome::with_diagnostic(format!(
+                    "request from {} refused: {error}",
+                    envelope.src.decoded()
+                ))
             }
         }
     }
 
-    /// A line from another node of the cluster: a peer message, or something to log and drop.
-    fn serve_peer(&mut self, src: &str, body: &Body) -> LineOutcome {
-        let message_type = body.message_type().unwrap_or("(no type)").to_owned();
-        if !cluster::PEER_TYPES.contains(&message_type.as_str()) {
-            return LineOutcome {
-                diagnostic: Some(format!(
-                    "dropped a '{message_type}' message from peer {src}: not a peer message"
-                )),
-                ..LineOutcome::default()
-            };
+    /// Answers a line that names its sender but cannot be served; before `init` the answer
+    /// comes from whom the line was for. A peer is not answered (see `serve_peer`).
+    fn refuse_envelope(&mut self, bad: BadEnvelope<'_>, out: &mut Vec<u8>) -> LineOutcome {
+        if self.is_peer(bad.src.printed()) {
+            return LineOutcome::with_diagnostic(format!(
+                "dropped a message from peer {}: {}",
+                bad.src.decoded(),
+                bad.error
+            ));
         }
-        let context = format!("on a '{message_type}' message from {src}");
-        let replies = self.serve_cluster(&context, |node| node.peer_message(src, body));
-        self.stamped(replies)
+        let msg_id = self.take_msg_id();
+        let own_id = self
+            .own_id()
+            .or(bad.dest.as_ref().map(JsonStr::printed))
+            .unwrap_or_default();
+        let reply = Reply::error(bad.msg_id, &bad.error);
+        codec::write_message(out, own_id, bad.src.printed(), &reply, msg_id);
+        LineOutcome::with_diagnostic(format!(
+            "bad message from {}: {}",
+            bad.src.decoded(),
+            bad.error
+        ))
+    }
+
+    /// A line from another node of the cluster: a peer message, or something to log and drop.
+    /// A peer is never answered with an error: two nodes that disagree about a message would
+    /// bounce errors at each other forever.
+    fn serve_peer(
+        &mut self,
+        src: &JsonStr<'_>,
+        body: &Fields<'_>,
+        out: &mut Vec<u8>,
+    ) -> LineOutcome {
+        let message_type = body.message_type();
+        let message_type = match &message_type {
+            Ok(message_type) => message_type.printed(),
+            Err(_) => "(no type)",
+        };
+        if !cluster::PEER_TYPES.contains(&message_type) {
+            return LineOutcome::with_diagnostic(format!(
+                "dropped a '{message_type}' message from peer {}: not a peer message",
+                src.decoded()
+            ));
+        }
+        let context = format!("on a '{message_type}' message from {}", src.decoded());
+        let replies = self.serve_cluster(&context, |node| node.peer_message(src.printed(), body));
+        self.send(replies, out);
+        LineOutcome::default()
     }
 
     fn own_id(&self) -> Option<&str> {
         self.membership
             .as_ref()
-            .map(|membership| membership.id.as_str())
-    }
-
-    fn stamp(&mut self, src: String, dest: String, reply: Reply) -> Outgoing {
-        let msg_id = self.next_msg_id;
-        self.next_msg_id += 1;
-        Outgoing {
-            src,
-            dest,
-            msg_id,
-            reply,
-        }
+            .map(|membership| membership.id.printed())
     }
 
     /// Serves one request; the replies go out in order, each to its destination.
-    fn dispatch(&mut self, src: &str, body: &Body) -> Result<Vec<(String, Reply)>, RequestError> {
-        let message_type = body.message_type()?;
+    fn dispatch(
+        &mut self,
+        src: &str,
+        body: &Fields<'_>,
+    ) -> Result<Vec<(String, Reply)>, RequestError> {
+        let type_field = body.message_type()?;
+        let message_type = type_field.printed();
         // A msg_id that is present but unusable would otherwise be dropped silently, and the
         // client would get a reply it cannot match to its request.
         let msg_id = body.optional_u64("msg_id")?;
@@ -276,7 +320,7 @@ impl Node {
         if !KNOWN_TYPES.contains(&message_type) && !cluster::KV_TYPES.contains(&message_type) {
             return Err(RequestError {
                 code: ErrorCode::NotSupported,
-                text: format!("message type '{message_type}' is not supported"),
+                text: format!("message type '{}' is not supported", type_field.decoded()),
             });
         }
         if self.membership.is_none() {
@@ -298,32 +342,40 @@ impl Node {
         }
     }
 
-    fn init(&mut self, body: &Body) -> Result<Reply, RequestError> {
+    fn init(&mut self, body: &Fields<'_>) -> Result<Reply, RequestError> {
         let id = body.string("node_id")?;
         let ids = body.strings("node_ids")?;
-        let unique: BTreeSet<&str> = ids.iter().copied().collect();
+        if ids.len() > NODE_IDS_MAX {
+            return Err(RequestError::limit(format!(
+                "field node_ids names {} nodes; the limit is {NODE_IDS_MAX} (limit node_ids_max)",
+                ids.len()
+            )));
+        }
+        let unique: BTreeSet<&str> = ids.iter().map(JsonStr::printed).collect();
         if unique.len() != ids.len() {
             return Err(RequestError::malformed(
                 "field node_ids must not repeat a node id",
             ));
         }
-        if !unique.contains(id) {
+        if !unique.contains(id.printed()) {
             return Err(RequestError::malformed(format!(
-                "field node_ids must include node_id {id}"
+                "field node_ids must include node_id {}",
+                id.decoded()
             )));
         }
         if let Some(membership) = &self.membership {
             // Re-initialising would silently discard promises and acceptances.
             return Err(RequestError::malformed(format!(
                 "the node is already initialised as {}",
-                membership.id
+                membership.id.decoded()
             )));
         }
         let names_a_file = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-        if self.data_dir.is_some() && !id.chars().all(names_a_file) {
+        if self.data_dir.is_some() && !id.printed().chars().all(names_a_file) {
             return Err(RequestError::malformed(format!(
                 "field node_id must be letters, digits, '-' or '_' with --data-dir, where it names \
-                 the state file (got {id:?})"
+                 the state file (got {:?})",
+                id.decoded()
             )));
         }
         // Read the durable state before taking the membership: a node that cannot read it must
@@ -332,13 +384,17 @@ impl Node {
             code: ErrorCode::Crash,
             text: error.0,
         };
-        let persisted = cluster::load_acceptor(self.data_dir.as_deref(), id).map_err(unreadable)?;
-        let course_acceptor =
-            cluster::load_course_acceptor(self.data_dir.as_deref(), id).map_err(unreadable)?;
+        let persisted =
+            cluster::load_acceptor(self.data_dir.as_deref(), id.printed()).map_err(unreadable)?;
+        let course_acceptor = cluster::load_course_acceptor(self.data_dir.as_deref(), id.printed())
+            .map_err(unreadable)?;
         let acceptor_count = ids.len();
         self.membership = Some(Membership {
-            id: id.to_owned(),
-            ids: ids.iter().map(|id| id.to_string()).collect(),
+            id: JsonStr::from_printed(id.into_printed()),
+            ids: ids
+                .into_iter()
+                .map(|id| JsonStr::from_printed(id.into_printed()))
+                .collect(),
         });
         self.acceptor = course_acceptor.unwrap_or_default();
         let mut accepted = ChosenTracker::new(acceptor_count);
@@ -369,26 +425,30 @@ impl Node {
     }
 
     /// Task 7-3-1: this node is one acceptor; the client is the proposer and names the ballot.
-    fn prepare(&mut self, body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
+    fn prepare(&mut self, body: &Fields<'_>, msg_id: Option<u64>) -> Result<Reply, RequestError> {
         let ballot = Ballot::from_course_number(body.u64("proposal_n")?);
         let request = Message::Prepare {
             ballot,
             from_slot: 0,
         };
-        let reply = self.course_acceptor_step(request)?;
-        let promise = Reply::new("paxos_promise", msg_id);
-        Ok(match reply {
+        let reply = Reply::new("paxos_promise", msg_id);
+        Ok(match self.course_acceptor_step(request)? {
             Message::Promise { accepted, .. } => {
-                let (accepted_n, accepted_value) = match accepted.into_iter().next() {
-                    Some((_, proposal)) => (course_number(proposal.ballot).into(), proposal.value),
-                    None => (Value::Null, Value::Null),
-                };
-                promise
+                let accepted = accepted.into_iter().next().map(|(_, proposal)| proposal);
+                reply
                     .with("promised", true)
-                    .with("accepted_n", accepted_n)
-                    .with("accepted_value", accepted_value)
+                    .with(
+                        "accepted_n",
+                        accepted
+                            .as_ref()
+                            .map(|proposal| course_number(proposal.ballot)),
+                    )
+                    .with(
+                        "accepted_value",
+                        accepted.as_ref().map(|proposal| &proposal.value),
+                    )
             }
-            Message::PrepareRefused { promised, .. } => promise
+            Message::PrepareRefused { promised, .. } => reply
                 .with("promised", false)
                 .with("highest_promised", course_number(promised)),
             other => unreachable!("an acceptor answers a prepare with {other:?}"),
@@ -397,26 +457,25 @@ impl Node {
 
     /// Task 7-3-2: accept if no higher ballot was promised; the acceptance is recorded, and it
     /// chooses the value when the node is the whole cluster (a majority of one).
-    fn accept(&mut self, body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
+    fn accept(&mut self, body: &Fields<'_>, msg_id: Option<u64>) -> Result<Reply, RequestError> {
         let ballot = Ballot::from_course_number(body.u64("proposal_n")?);
         let value = body.value("value")?;
         let request = Message::Accept {
             slot: 0,
             proposal: Proposal::new(ballot, value),
         };
-        let reply = self.course_acceptor_step(request)?;
-        let accepted = Reply::new("paxos_accepted", msg_id);
-        Ok(match reply {
+        let reply = Reply::new("paxos_accepted", msg_id);
+        Ok(match self.course_acceptor_step(request)? {
             Message::Accepted { proposal, .. } => {
                 let own_index = self.own_index();
                 let record = self.accepted.as_mut().expect("created by init");
                 record.record(0, &proposal, own_index);
-                accepted
+                reply
                     .with("accepted", true)
                     .with("proposal_n", course_number(proposal.ballot))
-                    .with("value", proposal.value)
+                    .with("value", &proposal.value)
             }
-            Message::AcceptRefused { promised, .. } => accepted
+            Message::AcceptRefused { promised, .. } => reply
                 .with("accepted", false)
                 .with("highest_promised", course_number(promised)),
             other => unreachable!("an acceptor answers an accept with {other:?}"),
@@ -427,22 +486,20 @@ impl Node {
     /// before the reply is returned; if that fails, the node stops.
     fn course_acceptor_step(
         &mut self,
-        request: Message<Value>,
-    ) -> Result<Message<Value>, RequestError> {
+        request: Message<JsonValue>,
+    ) -> Result<Message<JsonValue>, RequestError> {
         let step = self
             .acceptor
             .step(request, Flaw::None)
             .expect("a request for the acceptor");
-        if step.change.is_some() {
-            if let (Some(data_dir), Some(id)) = (self.data_dir.clone(), self.own_id()) {
-                if let Err(error) = cluster::persist_course_acceptor(&data_dir, id, &self.acceptor)
-                {
-                    self.fatal = Some(error.0.clone());
-                    return Err(RequestError {
-                        code: ErrorCode::Crash,
-                        text: "the acceptor's state could not be made durable".into(),
-                    });
-                }
+        if let (Some(_), Some(data_dir)) = (&step.change, self.data_dir.clone()) {
+            let id = self.own_id().expect("initialised").to_owned();
+            if let Err(error) = cluster::persist_course_acceptor(&data_dir, &id, &self.acceptor) {
+                self.fatal = Some(error.0);
+                return Err(RequestError {
+                    code: ErrorCode::Crash,
+                    text: "the acceptor's state could not be made durable".into(),
+                });
             }
         }
         Ok(step.reply)
@@ -454,17 +511,21 @@ impl Node {
             .accepted
             .as_ref()
             .and_then(|accepted| accepted.chosen_in(0));
-        let (value, chosen_at_n) = match chosen {
-            Some(proposal) => (
-                proposal.value.clone(),
-                Value::from(course_number(proposal.ballot)),
-            ),
-            None => (Value::Null, Value::Null),
-        };
         Reply::new("paxos_chosen_ok", msg_id)
-            .with("value", value)
-            .with("chosen_at_n", chosen_at_n)
+            .with("value", chosen.map(|proposal| &proposal.value))
+            .with(
+                "chosen_at_n",
+                chosen.map(|proposal| course_number(proposal.ballot)),
+            )
     }
+}
+
+/// One line of `multi_paxos_log_ok`'s log.
+fn log_entry(slot: Slot, value: impl codec::WriteJson) -> Object {
+    Object::new()
+        .with("slot", slot)
+        .with("value", value)
+        .with("status", "chosen")
 }
 
 const KNOWN_TYPES: [&str; 7] = [
@@ -490,16 +551,17 @@ fn simulated_node_name(index: usize) -> String {
 
 /// Task 7-3-3: choose `chosen_value` at `chosen_at_n`, then let a proposer at `new_proposal_n`
 /// run both phases against every quorum (see `course::run_safety_scenario`).
-fn safety_test(body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
+fn safety_test(body: &Fields<'_>, msg_id: Option<u64>) -> Result<Reply, RequestError> {
     let nodes = body.u64("nodes")?;
     let chosen_value = body.value("chosen_value")?;
     let chosen_at_n = body.u64("chosen_at_n")?;
     let new_proposal_n = body.u64("new_proposal_n")?;
     let new_proposer_value = body
         .optional_value("proposer_value")?
-        .unwrap_or_else(|| Value::from(format!("value_{new_proposal_n}")));
+        .unwrap_or_else(|| JsonValue::string(&format!("value_{new_proposal_n}")));
     let flaw = match body.optional_string("flaw")? {
         Some(name) => name
+            .decoded()
             .parse::<Flaw>()
             .map_err(|error| RequestError::malformed(format!("field flaw: {error}")))?,
         None => Flaw::None,
@@ -514,34 +576,41 @@ fn safety_test(body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> 
     };
     let report = course::run_safety_scenario(&scenario)
         .map_err(|error| RequestError::malformed(format!("field {error}")))?;
-    let (value, source) = match report.reported.outcome.clone() {
-        NewProposalOutcome::Refused { .. } => (Value::Null, None),
-        NewProposalOutcome::Proposed { proposal, source } => (proposal.value, Some(source)),
+    let (value, source) = match &report.reported.outcome {
+        NewProposalOutcome::Refused { .. } => (None, None),
+        NewProposalOutcome::Proposed { proposal, source } => (Some(&proposal.value), Some(source)),
     };
     let promise_source = match source {
-        Some(ValueSource::Promise { acceptor, .. }) => Value::from(simulated_node_name(acceptor)),
-        _ => Value::Null,
+        Some(ValueSource::Promise { acceptor, .. }) => Some(simulated_node_name(*acceptor)),
+        _ => None,
     };
     let forced_by_promise = matches!(source, Some(ValueSource::Promise { .. }));
     Ok(Reply::new("paxos_safety_test_ok", msg_id)
         .with("new_proposal_value", value)
         .with("forced_by_promise", forced_by_promise)
-        .with("promise_source", promise_source)
+        .with("promise_source", promise_source.as_deref())
         .with("safe", report.safe()))
 }
 
 /// Task 7-3-3: judge a history of proposals against the definition of "chosen".
-fn invariant_check(body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestError> {
+fn invariant_check(body: &Fields<'_>, msg_id: Option<u64>) -> Result<Reply, RequestError> {
     let nodes = body
         .optional_u64("nodes")?
         .map(|nodes| usize::try_from(nodes).unwrap_or(usize::MAX));
-    let mut proposals = Vec::new();
-    for (index, item) in body.array("proposals")?.iter().enumerate() {
-        let item = Item::new(item, format!("proposals[{index}]"))?;
+    let elements = body.array("proposals")?;
+    if elements.len() > PROPOSALS_MAX {
+        return Err(RequestError::limit(format!(
+            "field proposals lists {} proposals; the limit is {PROPOSALS_MAX} (limit proposals_max)",
+            elements.len()
+        )));
+    }
+    let mut proposals = Vec::with_capacity(elements.len());
+    for (index, element) in elements.into_iter().enumerate() {
+        let item = Fields::element(element, "proposals", index)?;
         let accepted_by = item
             .strings("accepted_by")?
             .into_iter()
-            .map(str::to_owned)
+            .map(JsonStr::into_printed)
             .collect();
         proposals.push(ProposalRecord {
             ballot: Ballot::from_course_number(item.u64("n")?),
@@ -551,16 +620,13 @@ fn invariant_check(body: &Body, msg_id: Option<u64>) -> Result<Reply, RequestErr
     }
     let report = course::check_invariant(&proposals, nodes)
         .map_err(|error| RequestError::malformed(error.to_string()))?;
-    let (chosen_value, chosen_at_n) = match &report.chosen {
-        Some(proposal) => (
-            proposal.value.clone(),
-            Value::from(course_number(proposal.ballot)),
-        ),
-        None => (Value::Null, Value::Null),
-    };
+    let chosen = report.chosen.as_ref();
     Ok(Reply::new("paxos_invariant_check_ok", msg_id)
-        .with("chosen_value", chosen_value)
-        .with("chosen_at_n", chosen_at_n)
+        .with("chosen_value", chosen.map(|proposal| &proposal.value))
+        .with(
+            "chosen_at_n",
+            chosen.map(|proposal| course_number(proposal.ballot)),
+        )
         .with("all_subsequent_match", report.all_subsequent_match)
         .with("safe", report.safe()))
 }

@@ -10,7 +10,8 @@
 //! - the node: the release-built `paxos-node < FILE` with its stdout drained here.
 //!
 //! It reports the median of `PAXOS_BENCH_RUNS` (default 5) runs of each as messages per second,
-//! and checks that the node answered every line, the first and last answers byte for byte.
+//! their ratio, and whether the node meets the target (1,000,000 messages/s) and the bar
+//! (500,000); and it checks, untimed, that the node answered every line byte for byte.
 //!
 //! Run: `cargo bench -p paxos-e2e --bench node_throughput`
 //! Quick: `PAXOS_BENCH_LINES=100000 PAXOS_BENCH_RUNS=3 cargo bench -p paxos-e2e --bench node_throughput`
@@ -21,8 +22,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The target for the node on the 2-core reference machine.
-const TARGET_MESSAGES_PER_SECOND: f64 = 500_000.0;
+/// What the typed codec aims for on the 2-core reference machine.
+const TARGET_MESSAGES_PER_SECOND: f64 = 1_000_000.0;
+/// Below this the node is too slow: the bar.
+const BAR_MESSAGES_PER_SECOND: f64 = 500_000.0;
 /// Every this-many prepares, one repeats the previous ballot and is refused.
 const REFUSAL_EVERY: u64 = 10;
 
@@ -69,17 +72,25 @@ fn main() {
     let cat_rate = message_count as f64 / median(&mut cat_seconds);
     let node_rate = message_count as f64 / median(&mut node_seconds);
     println!("  median over {runs} runs:");
-    println!("    cat (ceiling) {cat_rate:>12.0} messages/s");
-    println!("    paxos-node    {node_rate:>12.0} messages/s");
+    println!("    cat (ceiling)    {cat_rate:>12.0} messages/s");
+    println!("    paxos-node       {node_rate:>12.0} messages/s");
+    println!("    paxos-node / cat {:>12.3}", node_rate / cat_rate);
     println!(
-        "    paxos-node / cat = {:.3}; target {TARGET_MESSAGES_PER_SECOND:.0} messages/s {}",
-        node_rate / cat_rate,
-        if node_rate >= TARGET_MESSAGES_PER_SECOND {
-            "met"
-        } else {
-            "NOT met"
-        }
+        "    target {TARGET_MESSAGES_PER_SECOND:.0} messages/s: {}",
+        verdict(node_rate, TARGET_MESSAGES_PER_SECOND)
     );
+    println!(
+        "    bar    {BAR_MESSAGES_PER_SECOND:.0} messages/s: {}",
+        verdict(node_rate, BAR_MESSAGES_PER_SECOND)
+    );
+}
+
+fn verdict(rate: f64, goal: f64) -> &'static str {
+    if rate >= goal {
+        "met"
+    } else {
+        "NOT met"
+    }
 }
 
 fn env_count(name: &str, default: u64) -> u64 {

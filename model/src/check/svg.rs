@@ -57,10 +57,7 @@ fn y(step: usize) -> u64 {
 }
 
 /// Draws `path` through `model`.
-pub fn sequence_diagram<A, C, H>(
-    model: &ActorSystem<A, C, H>,
-    path: &SystemPath<A, H>,
-) -> String
+pub fn sequence_diagram<A, C, H>(model: &ActorSystem<A, C, H>, path: &SystemPath<A, H>) -> String
 where
     A: Actor,
     A::Msg: Ord + Debug + Hash + Clone,

@@ -8,8 +8,8 @@
 //! message from a peer is never answered with an error: two nodes that disagree about a message
 //! would otherwise bounce errors at each other forever; it is logged and dropped.
 
-use super::{Node, ServeError};
-use crate::codec::{Body, Reply, RequestError};
+use super::{log_entry, Node, ServeError};
+use crate::codec::{Fields, JsonValue, Object, Reply, RequestError, Serialized, WriteJson};
 use paxos_model::protocol::acceptor::Acceptor;
 use paxos_model::protocol::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
 use paxos_model::protocol::message::Message;
@@ -19,7 +19,6 @@ use paxos_model::protocol::replica::{
 use paxos_model::protocol::rules::TimerChange;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::Value;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -81,7 +80,7 @@ pub fn load_acceptor(
 pub fn load_course_acceptor(
     data_dir: Option<&Path>,
     id: &str,
-) -> Result<Option<Acceptor<Value>>, ServeError> {
+) -> Result<Option<Acceptor<JsonValue>>, ServeError> {
     match data_dir {
         Some(data_dir) => load(&course_state_file(data_dir, id)),
         None => Ok(None),
@@ -102,7 +101,7 @@ fn load<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, ServeError> {
 pub fn persist_course_acceptor(
     data_dir: &Path,
     id: &str,
-    state: &Acceptor<Value>,
+    state: &Acceptor<JsonValue>,
 ) -> Result<(), ServeError> {
     persist(data_dir, &course_state_file(data_dir, id), state)
 }
@@ -130,7 +129,7 @@ impl Node {
     fn node_index(&self, id: &str) -> Option<usize> {
         self.membership
             .as_ref()
-            .and_then(|membership| membership.ids.iter().position(|peer| peer == id))
+            .and_then(|membership| membership.ids.iter().position(|peer| peer.printed() == id))
     }
 
     /// Whether `src` is another node of this cluster (peer messages come only from those).
@@ -139,18 +138,14 @@ impl Node {
     }
 
     /// A message from a peer: handed to the replica, or logged and dropped if it is not one.
+    /// Its payload is the core's message, decoded by serde from the payload's text.
     pub(super) fn peer_message(
         &mut self,
         src: &str,
-        body: &Body,
+        body: &Fields<'_>,
     ) -> Result<Vec<(String, Reply)>, ServeError> {
         let from = self.node_index(src).expect("checked by is_peer");
-        let message = match body
-            .0
-            .get("payload")
-            .cloned()
-            .map(serde_json::from_value::<PeerMessage>)
-        {
+        let message = match body.raw("payload").map(serde_json::from_str::<PeerMessage>) {
             Some(Ok(message)) => message,
             Some(Err(error)) => {
                 self.log(format!(
@@ -172,7 +167,7 @@ impl Node {
         &mut self,
         src: &str,
         message_type: &str,
-        body: &Body,
+        body: &Fields<'_>,
         msg_id: Option<u64>,
     ) -> Result<Vec<(String, Reply)>, RequestError> {
         let seq = msg_id.ok_or_else(|| {
@@ -242,14 +237,11 @@ impl Node {
         if timer != TimerChange::Unchanged {
             self.timer = timer;
         }
-        let ids = self.membership.as_ref().expect("initialised").ids.clone();
+        let ids = &self.membership.as_ref().expect("initialised").ids;
         let mut out = Vec::with_capacity(send.len() + replies.len());
         for (to, message) in send {
-            let payload = serde_json::to_value(&message).expect("peer messages serialise");
-            out.push((
-                ids[to].clone(),
-                Reply::new(peer_type(&message), None).with("payload", payload),
-            ));
+            let reply = Reply::new(peer_type(&message), None).with("payload", Serialized(&message));
+            out.push((ids[to].printed().to_owned(), reply));
         }
         for (id, result) in replies {
             out.push((id.client, kv_reply(id.seq, result)));
@@ -259,7 +251,7 @@ impl Node {
                 .with("slot", decision.slot)
                 .with("phase1_skipped", decision.phase1_skipped)
                 .with("chosen", true)
-                .with("value", entry_value(&decision.entry));
+                .with("value", EntryValue(&decision.entry));
             out.push((id.client, reply));
         }
         Ok(out)
@@ -270,7 +262,7 @@ impl Node {
     pub(super) fn cluster_propose(
         &mut self,
         src: &str,
-        body: &Body,
+        body: &Fields<'_>,
         msg_id: Option<u64>,
     ) -> Result<Vec<(String, Reply)>, RequestError> {
         let seq = msg_id.ok_or_else(|| {
@@ -284,7 +276,7 @@ impl Node {
         };
         let step = self
             .replica_mut()
-            .on_propose(id, slot, value.to_string())
+            .on_propose(id, slot, value.printed().to_owned())
             .map_err(|too_far| {
                 RequestError::malformed(format!(
                     "field slot must be at most {} (this node accepts slots up to {SLOT_WINDOW} \
@@ -298,16 +290,10 @@ impl Node {
     /// `multi_paxos_log`: the chosen slots this node has learned, in slot order.
     pub(super) fn cluster_log(&self, msg_id: Option<u64>) -> Reply {
         let replica = self.replica.as_ref().expect("created by init");
-        let log: Vec<Value> = replica
+        let log: Vec<Object> = replica
             .log
             .iter()
-            .map(|(slot, entry)| {
-                let mut item = serde_json::Map::new();
-                item.insert("slot".into(), Value::from(slot));
-                item.insert("value".into(), entry_value(entry));
-                item.insert("status".into(), Value::from("chosen"));
-                Value::Object(item)
-            })
+            .map(|(slot, entry)| log_entry(slot, EntryValue(entry)))
             .collect();
         Reply::new("multi_paxos_log_ok", msg_id).with("log", log)
     }
@@ -315,10 +301,19 @@ impl Node {
 
 /// A log entry as clients see it: a proposed value as itself, a lin-kv command or a no-op as the
 /// core's entry.
-fn entry_value(entry: &Entry) -> Value {
-    match entry {
-        Entry::Value { json } => serde_json::from_str(json).expect("stored as JSON text"),
-        other => serde_json::to_value(other).expect("entries serialise"),
+struct EntryValue<'a>(&'a Entry);
+
+impl WriteJson for EntryValue<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        match self.0 {
+            // Kept as Python prints it; printed again, since a peer may have sent the text.
+            // Text that is not JSON (only a faulty peer could send it) is shown as a string.
+            Entry::Value { json } => match JsonValue::parse(json) {
+                Ok(value) => value.write_json(out),
+                Err(_) => json.as_str().write_json(out),
+            },
+            other => Serialized(other).write_json(out),
+        }
     }
 }
 

@@ -20,12 +20,14 @@
 #      with its own shipped Cargo.lock and a separate CARGO_TARGET_DIR:
 #      `cargo build --release --example paxos` (its dev-dependencies come from
 #      crates.io). Nothing of stateright is copied into this project;
-#   3. for 2 and then 3 clients/proposers runs, one after the other, under
-#      `/usr/bin/time -v` and `timeout $TIME_LIMIT`:
-#        stateright:  paxos check-bfs N unordered_nonduplicating
-#        ours:        paxos-check check single --acceptors 3 --proposers N \
-#                       --network unordered --threads T
-#   4. prints a table of unique states, wall seconds and peak resident memory.
+#   3. runs, one after the other, under `/usr/bin/time -v` and `timeout $TIME_LIMIT`:
+#        stateright:  paxos check-bfs N unordered_nonduplicating, for N = 2 and 3
+#        ours:        paxos-check check single (default), single --rounds 2,
+#                     single --proposers 3, single --acceptors 5, multi --rounds 2,
+#                     each with --threads T --keep-going
+#   4. prints a table of unique states, wall seconds, peak resident memory,
+#      unique states per second and bytes per unique state, then the ratios of
+#      each of our runs to stateright's check-bfs 3 (rate, and bytes per state).
 #
 # The two models differ (see the note printed at the end): the figures compare
 # the cost of checking, not the same state space.
@@ -96,7 +98,7 @@ grep -q '"unordered_nonduplicating"' "$SR_SRC/src/actor/network.rs" \
 
 # ---------------------------------------------------------------- 3. runs
 # run NAME -- CMD...: runs CMD under /usr/bin/time and timeout; sets
-# RUN_STATUS (ok | did not finish | failed (exit N)), RUN_SECS, RUN_MIB, RUN_OUT.
+# RUN_STATUS (ok | did not finish | failed (exit N)), RUN_SECS, RUN_KIB, RUN_OUT.
 run() {
     local name="$1"; shift; shift
     local out="$WORK/$name.out" tv="$WORK/$name.time" rc=0
@@ -105,14 +107,14 @@ run() {
         >"$out" 2>&1 || rc=$?
     RUN_OUT="$out"
     case "$rc" in
-        0) RUN_STATUS="ok" ;;
+        0|1) RUN_STATUS="ok" ;;
+        3) RUN_STATUS="stopped at a limit" ;;
         124|137) RUN_STATUS="did not finish" ;;
         *) RUN_STATUS="failed (exit $rc)" ;;
     esac
-    local kib wall
-    kib="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tv")"
+    local wall
+    RUN_KIB="$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tv")"
     wall="$(awk -F': ' '/Elapsed \(wall clock\) time/ {print $2}' "$tv")"
-    RUN_MIB="$(awk -v k="${kib:-0}" 'BEGIN { printf "%.1f", k / 1024 }')"
     # wall is h:mm:ss or m:ss.ss
     RUN_SECS="$(awk -v w="${wall:-0}" 'BEGIN {
         n = split(w, p, ":"); s = 0
@@ -122,64 +124,91 @@ run() {
 }
 
 ROWS=()
-add_row() { ROWS+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$@")"); }
+# add_row PROGRAM CONFIG UNIQUE SECONDS KIB STATUS: also works out unique states per second and
+# bytes per unique state (peak resident set / unique states).
+add_row() {
+    local rate bytes
+    rate="$(awk -v u="$3" -v s="$4" 'BEGIN { if (u ~ /^[0-9]+$/ && s > 0) printf "%.0f", u / s; else print "-" }')"
+    bytes="$(awk -v u="$3" -v k="$5" 'BEGIN { if (u ~ /^[0-9]+$/ && u > 0) printf "%.0f", k * 1024 / u; else print "-" }')"
+    ROWS+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$1" "$2" "$3" "$4" "$(awk -v k="$5" 'BEGIN { printf "%.1f", k / 1024 }')" "$rate" "$bytes" "$6")")
+}
 
-for N in 2 3; do
-    run "stateright-$N" -- "$THEIRS" check-bfs "$N" unordered_nonduplicating
-    # "Done. states=..., unique=..., depth=..., sec=..." on completion; else the
-    # last "Checking. ... unique=..." progress line is a lower bound.
+# stateright's example: "Done. states=..., unique=..., depth=..., sec=..." on completion.
+theirs() {
+    local clients="$1"
+    run "stateright-$clients" -- "$THEIRS" check-bfs "$clients" unordered_nonduplicating
+    local line uniq
     line="$(grep -E '^Done\. ' "$RUN_OUT" | tail -n 1 || true)"
     if [[ -n "$line" ]]; then
         uniq="$(sed -E 's/.*unique=([0-9]+).*/\1/' <<<"$line")"
-        csec="$(sed -E 's/.*sec=([0-9.]+).*/\1/' <<<"$line")"
     else
-        line="$(grep -E 'unique=[0-9]+' "$RUN_OUT" | tail -n 1 || true)"
-        uniq="${line:+>=$(sed -E 's/.*unique=([0-9]+).*/\1/' <<<"$line")}"
-        uniq="${uniq:-?}"; csec="-"
-        [[ "$RUN_STATUS" == ok ]] && RUN_STATUS="ok (no Done line)"
+        uniq="?"; [[ "$RUN_STATUS" == ok ]] && RUN_STATUS="ok (no Done line)"
     fi
-    add_row "$SR_VERSION examples/paxos" "$N clients" "$uniq" "$RUN_SECS" "$csec" "$RUN_MIB" "$RUN_STATUS"
+    add_row "$SR_VERSION examples/paxos" "check-bfs $clients" "$uniq" "$RUN_SECS" "$RUN_KIB" "$RUN_STATUS"
+    THEIR_RATE="$(awk -v u="$uniq" -v s="$RUN_SECS" 'BEGIN { if (s > 0 && u ~ /^[0-9]+$/) print u / s; else print 0 }')"
+    THEIR_BYTES="$(awk -v u="$uniq" -v k="$RUN_KIB" 'BEGIN { if (u ~ /^[0-9]+$/ && u > 0) print k * 1024 / u; else print 0 }')"
+}
 
-    run "ours-$N" -- "$OURS" check single --acceptors 3 --proposers "$N" --network unordered --threads "$THREADS"
-    # "<states> states (<unique> unique), max depth D, S s, R states/s"
+# ours: "<states> states (<unique> unique), ..." from the text report.
+ours() {
+    local name="$1"; shift
+    run "ours-$name" -- "$OURS" check "$@" --threads "$THREADS" --keep-going
+    local line uniq
     line="$(grep -E '\([0-9]+ unique\)' "$RUN_OUT" | tail -n 1 || true)"
-    if [[ -n "$line" ]]; then
-        uniq="$(sed -E 's/.*\(([0-9]+) unique\).*/\1/' <<<"$line")"
-        csec="$(sed -E 's/.*, ([0-9.]+) s,.*/\1/' <<<"$line")"
-        [[ "$csec" == "$line" ]] && csec="-"
-        if [[ "$RUN_STATUS" == ok ]] && ! grep -q '^complete' "$RUN_OUT"; then
-            RUN_STATUS="ok (incomplete?)"
-        fi
-    else
-        # stopped early: the last "progress: states S, unique U, ..." line is a lower bound
-        line="$(grep -E '^progress: .*unique [0-9]+' "$RUN_OUT" | tail -n 1 || true)"
-        uniq="${line:+>=$(sed -E 's/.*unique ([0-9]+).*/\1/' <<<"$line")}"
-        uniq="${uniq:-?}"; csec="-"
+    uniq="${line:+$(sed -E 's/.*\(([0-9]+) unique\).*/\1/' <<<"$line")}"
+    uniq="${uniq:-?}"
+    if [[ "$RUN_STATUS" == ok ]] && ! grep -q '^complete' "$RUN_OUT"; then
+        RUN_STATUS="incomplete"
     fi
-    add_row "ours paxos-check check single" "3 acc, $N proposers" "$uniq" "$RUN_SECS" "$csec" "$RUN_MIB" "$RUN_STATUS"
-done
+    add_row "ours paxos-check" "check $*" "$uniq" "$RUN_SECS" "$RUN_KIB" "$RUN_STATUS"
+    OUR_RATE="$(awk -v u="$uniq" -v s="$RUN_SECS" 'BEGIN { if (s > 0 && u ~ /^[0-9]+$/) print u / s; else print 0 }')"
+    OUR_BYTES="$(awk -v u="$uniq" -v k="$RUN_KIB" 'BEGIN { if (u ~ /^[0-9]+$/ && u > 0) print k * 1024 / u; else print 0 }')"
+    RATIOS+=("$(printf '%s\t%s\t%s' "check $*" \
+        "$(awk -v a="$OUR_RATE" -v b="$THEIR_RATE" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')" \
+        "$(awk -v a="$OUR_BYTES" -v b="$THEIR_BYTES" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')")")
+}
 
-# ---------------------------------------------------------------- 4. table
+RATIOS=()
+theirs 2
+theirs 3
+ours default single
+ours rounds2 single --rounds 2
+ours proposers3 single --proposers 3
+ours acceptors5 single --acceptors 5
+ours multi-rounds2 multi --rounds 2
+
+# ---------------------------------------------------------------- 4. tables
+table() {
+    awk -F'\t' '
+        { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR; nf = NF }
+        END {
+            for (r = 1; r <= n; r++) {
+                line = ""
+                for (i = 1; i <= nf; i++) {
+                    fmt = (i >= 3 && i <= nf - 1) ? "%" w[i] "s" : "%-" w[i] "s"
+                    line = line sprintf(fmt, cell[r, i]) (i < nf ? "  " : "")
+                }
+                sub(/ +$/, "", line); print line
+                if (r == 1) { sep = ""; for (i = 1; i <= nf; i++) { s = sprintf("%" w[i] "s", ""); gsub(/ /, "-", s); sep = sep s (i < nf ? "  " : "") } print sep }
+            }
+        }'
+}
+
 echo
-echo "Single-decree Paxos, unordered non-duplicating network, $THREADS checker thread(s) each, limit ${TIME_LIMIT}s per run"
+echo "Single-decree Paxos and Multi-Paxos, unordered non-duplicating network, $THREADS checker thread(s) each, limit ${TIME_LIMIT}s per run"
 echo "Machine: $NPROC CPU(s), $(uname -sm)"
 echo
 {
-    printf 'program\tclients/proposers\tunique states\twall s\tchecker s\tpeak MiB\tstatus\n'
+    printf 'program\tconfiguration\tunique states\twall s\tpeak MiB\tunique/s\tbytes/unique\tstatus\n'
     printf '%s\n' "${ROWS[@]}"
-} | awk -F'\t' '
-    { for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR; nf = NF }
-    END {
-        for (r = 1; r <= n; r++) {
-            line = ""
-            for (i = 1; i <= nf; i++) {
-                fmt = (i >= 3 && i <= 6) ? "%" w[i] "s" : "%-" w[i] "s"
-                line = line sprintf(fmt, cell[r, i]) (i < nf ? "  " : "")
-            }
-            sub(/ +$/, "", line); print line
-            if (r == 1) { sep = ""; for (i = 1; i <= nf; i++) { s = sprintf("%" w[i] "s", ""); gsub(/ /, "-", s); sep = sep s (i < nf ? "  " : "") } print sep }
-        }
-    }'
+} | table
+echo
+echo "Ours against stateright's check-bfs 3, run by run (rate: higher is better; bytes: lower is better):"
+echo
+{
+    printf 'our run\tunique/s ratio\tbytes/unique ratio\n'
+    printf '%s\n' "${RATIOS[@]}"
+} | awk -F'\t' '{ printf "%-36s  %14s  %18s\n", $1, $2, $3 }'
 cat <<'NOTE'
 
 Note: the two programs check different models, so these figures compare the
@@ -187,12 +216,14 @@ cost of checking, not the same state space.
   - stateright's example: 3 servers, each both proposer and acceptor, serving
     N clients that each Put a value and then Get it; a server starts one
     ballot per client request; it checks that the register is linearizable
-    (always) and that a Get can return a chosen value (sometimes).
-  - ours: 3 separate acceptors and N separate proposers, each proposing its own
-    distinct value with one ballot, and checks more properties (agreement,
-    validity, immutability, learners agree, liveness and reachability examples).
+    (always) and that a Get can return a chosen value (sometimes). It counts
+    every distinct state.
+  - ours: separate acceptors and proposers, each proposing its own distinct
+    value, checking agreement, validity, immutability, learners agree,
+    liveness and reachability examples; it counts classes of states up to a
+    renaming of acceptors (--symmetry on), and collects messages that can no
+    longer matter. Run with --keep-going, so that every property is decided.
 "wall s" is /usr/bin/time's elapsed time of the whole process (start-up and
-report included); "checker s" is what each program reports for its search;
-"peak MiB" is the maximum resident set size. A run stopped at the time limit is
-"did not finish"; its unique count, if shown as >=N, is the last progress figure.
+report included); "peak MiB" is its maximum resident set size; "bytes/unique"
+is that peak over the unique states.
 NOTE

@@ -19,25 +19,195 @@
 //!   visits one state per class (see `class_fingerprint`). The search still walks real states,
 //!   so counterexamples and Explorer paths are real, unpermuted runs.
 
-use crate::check::engine::{fingerprint, Explorable, Fingerprint};
+use crate::check::engine::{fingerprint, fingerprint_hasher, Explorable, Fingerprint};
 use crate::check::settings::{Checkable, Faults, ModelConfig, NetworkKind, Presentation};
+use smallvec::SmallVec;
 use stateright::actor::{is_no_op, is_no_op_with_timer, Actor, Command, Id, Out};
 use stateright::{Model, Path, Property};
 use std::borrow::Cow;
 use std::fmt::{self, Debug};
 use std::hash::{Hash, Hasher};
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// An actor's index in the system: acceptors first, then proposers or leaders.
 pub type ActorIndex = u8;
 
+/// A value with its fingerprint, computed once when the value is made. A state shares its
+/// actors' states and its messages with millions of others, and the search hashes each of them
+/// far more often than it makes one; with the fingerprint at hand, hashing one is hashing a
+/// number.
+#[derive(Clone)]
+pub struct Digested<T> {
+    digest: Fingerprint,
+    value: T,
+}
+
+impl<T: Hash> Digested<T> {
+    pub fn new(value: T) -> Self {
+        Digested {
+            digest: fingerprint(&value),
+            value,
+        }
+    }
+}
+
+/// An actor's state (or the history) as a state holds it: digested, and with what the symmetry
+/// reduction asks of it over and over worked out once, when first asked: the fingerprint of its
+/// parts that name no actor, and what it holds about each actor of the symmetric range.
+#[derive(Clone)]
+pub struct Cached<T> {
+    digested: Digested<T>,
+    symmetry: OnceLock<Box<SymmetryCache>>,
+}
+
+#[derive(Clone, Debug)]
+struct SymmetryCache {
+    unnamed: Fingerprint,
+    about: SmallVec<[u64; INLINE_ACTORS]>,
+}
+
+impl<T: Hash> Cached<T> {
+    pub fn new(value: T) -> Self {
+        Cached {
+            digested: Digested::new(value),
+            symmetry: OnceLock::new(),
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Cached<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.digested.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Cached<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.digested == other.digested
+    }
+}
+
+impl<T: Eq> Eq for Cached<T> {}
+
+impl<T> Hash for Cached<T> {
+    fn hash<S: Hasher>(&self, state: &mut S) {
+        self.digested.digest.hash(state);
+    }
+}
+
+impl<T: Debug> Debug for Cached<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.digested.value.fmt(f)
+    }
+}
+
+impl<T: Relabel> Cached<T> {
+    fn symmetry_cache(&self, range: &Range<usize>) -> &SymmetryCache {
+        self.symmetry.get_or_init(|| {
+            let mut hasher = fingerprint_hasher();
+            self.digested.value.hash_unnamed(&mut hasher);
+            let about = range
+                .clone()
+                .map(|actor| self.digested.value.about(small(actor)))
+                .collect();
+            Box::new(SymmetryCache {
+                unnamed: hasher.finish(),
+                about,
+            })
+        })
+    }
+
+    /// What the value holds about `actor` of the symmetric `range`, worked out once.
+    pub fn about_in(&self, range: &Range<usize>, actor: usize) -> u64 {
+        self.symmetry_cache(range).about[actor - range.start]
+    }
+
+    /// Hashes the value renamed by `map`: its own fingerprint when it names no actor, else the
+    /// fingerprint of its unnamed parts and its named parts renamed.
+    pub fn hash_renamed<S: Hasher>(&self, range: &Range<usize>, map: &[ActorIndex], state: &mut S) {
+        let value = &self.digested.value;
+        if value.names_actors() {
+            self.symmetry_cache(range).unnamed.hash(state);
+            value.hash_names_relabeled(map, state);
+        } else {
+            self.digested.digest.hash(state);
+        }
+    }
+}
+
+impl<T> Digested<T> {
+    pub fn digest(&self) -> Fingerprint {
+        self.digest
+    }
+}
+
+impl<T> std::ops::Deref for Digested<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Digested<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.value == other.value
+    }
+}
+
+impl<T: Eq> Eq for Digested<T> {}
+
+impl<T: Ord> PartialOrd for Digested<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Ordered by the value, so that a sorted network reads in the value's order.
+impl<T: Ord> Ord for Digested<T> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.value.cmp(&other.value)
+    }
+}
+
+impl<T> Hash for Digested<T> {
+    fn hash<S: Hasher>(&self, state: &mut S) {
+        self.digest.hash(state);
+    }
+}
+
+impl<T: Debug> Debug for Digested<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+/// How many actors a state holds without an allocation of their own: the Paxos models have
+/// at most a dozen.
+pub const INLINE_ACTORS: usize = 8;
+
 /// A message in flight.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Packet<M> {
     pub src: ActorIndex,
     pub dst: ActorIndex,
-    pub msg: M,
+    pub msg: Digested<M>,
+}
+
+impl<M: Ord> PartialOrd for Packet<M> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Sender, recipient, then message: a sorted network groups each pair's messages.
+impl<M: Ord> Ord for Packet<M> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.src, self.dst, &self.msg).cmp(&(other.src, other.dst, &other.msg))
+    }
 }
 
 /// What can happen next.
@@ -58,9 +228,9 @@ pub enum SystemAction<M, T> {
 /// One state of the whole system.
 pub struct SystemState<A: Actor, H> {
     /// Every actor's state, shared with the states it was copied from until it changes.
-    pub actors: Vec<Arc<A::State>>,
+    pub actors: SmallVec<[Arc<Cached<A::State>>; INLINE_ACTORS]>,
     /// What each actor saved (`Out::save`), all it keeps through a crash.
-    pub storage: Vec<Option<Arc<A::Storage>>>,
+    pub storage: SmallVec<[Option<Arc<A::Storage>>; INLINE_ACTORS]>,
     /// Messages in flight, sorted (a multiset; a set on a duplicating network; in send order
     /// within each pair of actors on an ordered one).
     pub network: Vec<Packet<A::Msg>>,
@@ -72,7 +242,7 @@ pub struct SystemState<A: Actor, H> {
     pub lost: u8,
     /// The ghost history the properties judge, shared with the states it was copied from until
     /// it changes.
-    pub history: Arc<H>,
+    pub history: Arc<Cached<H>>,
 }
 
 impl<A: Actor, H: Clone> Clone for SystemState<A, H> {
@@ -172,6 +342,44 @@ pub trait Relabel: Sized + Hash {
     fn about(&self, _actor: ActorIndex) -> u64 {
         0
     }
+
+    /// Whether the value names any actor at all (if not, renaming leaves it as it is).
+    fn names_actors(&self) -> bool {
+        true
+    }
+
+    /// Hashes the parts of the value that name no actor; with `hash_names_relabeled` it hashes
+    /// the renamed value, in two parts so that the first can be worked out once per value. By
+    /// default the whole value goes through `hash_names_relabeled`.
+    fn hash_unnamed<S: Hasher>(&self, _state: &mut S) {}
+
+    /// Hashes the parts of the value that name actors, renamed by `map`.
+    fn hash_names_relabeled<S: Hasher>(&self, map: &[ActorIndex], state: &mut S) {
+        self.hash_relabeled(map, state);
+    }
+}
+
+/// A digested value renamed: the value's own fingerprint stands for it when it names no actor.
+impl<T: Relabel> Relabel for Digested<T> {
+    fn relabel(&self, map: &[ActorIndex]) -> Self {
+        Digested::new(self.value.relabel(map))
+    }
+
+    fn hash_relabeled<S: Hasher>(&self, map: &[ActorIndex], state: &mut S) {
+        if self.value.names_actors() {
+            self.value.hash_relabeled(map, state);
+        } else {
+            self.digest.hash(state);
+        }
+    }
+
+    fn about(&self, actor: ActorIndex) -> u64 {
+        self.value.about(actor)
+    }
+
+    fn names_actors(&self) -> bool {
+        self.value.names_actors()
+    }
 }
 
 /// Actors that are interchangeable, and how to fingerprint a state's class under renaming them.
@@ -234,79 +442,111 @@ where
     A::Timer: Ord,
     H: Relabel,
 {
-    let mut order: Vec<(Fingerprint, usize)> = range
-        .clone()
-        .map(|actor| (local_key(state, range, actor), actor))
-        .collect();
-    order.sort_unstable();
     let count = state.actors.len();
-    let mut map: Vec<ActorIndex> = (0..count).map(small).collect();
+    assert!(count <= ACTORS_MAX && range.len() <= ACTORS_MAX);
+    let mut keys = [0u64; ACTORS_MAX];
+    local_keys(state, range, &mut keys);
+    let mut order = [(0u64, 0usize); ACTORS_MAX];
+    for ((slot, actor), key) in order.iter_mut().zip(range.clone()).zip(keys) {
+        *slot = (key, actor);
+    }
+    let order = &mut order[..range.len()];
+    order.sort_unstable();
+    let mut map = [0 as ActorIndex; ACTORS_MAX];
+    for (index, entry) in map.iter_mut().enumerate().take(count) {
+        *entry = small(index);
+    }
     for (position, (_, actor)) in order.iter().enumerate() {
         map[*actor] = small(range.start + position);
     }
-    let mut inverse = vec![0usize; count];
+    let map = &map[..count];
+    let mut inverse = [0usize; ACTORS_MAX];
     for (old, new) in map.iter().enumerate() {
         inverse[usize::from(*new)] = old;
     }
-    let mut hasher = crate::check::engine::fingerprint_hasher();
-    for &old in &inverse {
-        state.actors[old].hash_relabeled(&map, &mut hasher);
+    let mut hasher = fingerprint_hasher();
+    for &old in &inverse[..count] {
+        state.actors[old].hash_renamed(range, map, &mut hasher);
         match &state.storage[old] {
             Some(saved) => {
                 1u8.hash(&mut hasher);
-                saved.hash_relabeled(&map, &mut hasher);
+                saved.hash_relabeled(map, &mut hasher);
             }
             None => 0u8.hash(&mut hasher),
         }
         state.is_crashed(old).hash(&mut hasher);
     }
-    let mut network: Vec<(ActorIndex, ActorIndex, &A::Msg)> = state
-        .network
-        .iter()
-        .map(|packet| {
-            (
-                map[usize::from(packet.src)],
-                map[usize::from(packet.dst)],
-                &packet.msg,
-            )
-        })
-        .collect();
-    if ordered_network {
-        // A stable sort by pair keeps each pair's queue in send order.
-        network.sort_by_key(|&(src, dst, _)| (src, dst));
-    } else {
-        network.sort();
-    }
-    hash_network::<A::Msg, _>(&network, &map, &mut hasher);
-    let mut timers: Vec<(ActorIndex, &A::Timer)> = state
+    hash_network(&state.network, map, ordered_network, &mut hasher);
+    // Timers: a set, hashed whatever the order its renamed members fall in.
+    let timers = state
         .timers
         .iter()
-        .map(|(actor, timer)| (map[usize::from(*actor)], timer))
-        .collect();
-    timers.sort();
+        .map(|(actor, timer)| fingerprint(&(map[usize::from(*actor)], timer)))
+        .fold(0u64, u64::wrapping_add);
     timers.hash(&mut hasher);
     state.lost.hash(&mut hasher);
-    state.history.hash_relabeled(&map, &mut hasher);
+    state.history.hash_renamed(range, map, &mut hasher);
     hasher.finish()
 }
 
+/// The most actors a symmetric system holds (crashes are a 64-bit set; the Paxos models stay far
+/// below).
+const ACTORS_MAX: usize = 64;
+
+/// Hashes the network renamed by `map` without building it: an unordered network is a multiset,
+/// so the hashes of its renamed messages are added up, which no order of them changes; on an
+/// ordered one each pair's queue is hashed in send order (the network keeps it so), and the
+/// pairs are added up.
 fn hash_network<M: Relabel, S: Hasher>(
-    network: &[(ActorIndex, ActorIndex, &M)],
+    network: &[Packet<M>],
     map: &[ActorIndex],
+    ordered: bool,
     hasher: &mut S,
 ) {
-    network.len().hash(hasher);
-    for (src, dst, msg) in network {
-        src.hash(hasher);
-        dst.hash(hasher);
-        msg.hash_relabeled(map, hasher);
+    let renamed = |packet: &Packet<M>| (map[usize::from(packet.src)], map[usize::from(packet.dst)]);
+    let mut sum = 0u64;
+    if ordered {
+        for queue in network.chunk_by(|a, b| (a.src, a.dst) == (b.src, b.dst)) {
+            let mut queue_hasher = fingerprint_hasher();
+            renamed(&queue[0]).hash(&mut queue_hasher);
+            for packet in queue {
+                packet.msg.hash_relabeled(map, &mut queue_hasher);
+            }
+            sum = sum.wrapping_add(queue_hasher.finish());
+        }
+    } else {
+        for packet in network {
+            let (src, dst) = renamed(packet);
+            let message = if packet.msg.names_actors() {
+                let mut message_hasher = fingerprint_hasher();
+                packet.msg.hash_relabeled(map, &mut message_hasher);
+                message_hasher.finish()
+            } else {
+                packet.msg.digest()
+            };
+            sum = sum.wrapping_add(mix(message, u64::from(src) << 8 | u64::from(dst)));
+        }
     }
+    network.len().hash(hasher);
+    sum.hash(hasher);
 }
 
-/// What a symmetric actor is, independent of its index: its state, crash, storage and timers,
-/// the messages in flight to and from it with the other party (any symmetric actor counts as
-/// "one of them"), and what the other actors' states and the history hold about it.
-fn local_key<A, H>(state: &SystemState<A, H>, range: &Range<usize>, actor: usize) -> Fingerprint
+/// Mixes a fingerprint with a small tag (a pair of actor indices) into a well-spread 64-bit
+/// value, as an element of a sum of hashes: SplitMix64's finaliser, which is cheap and spreads
+/// every input bit over every output bit.
+fn mix(fingerprint: u64, tag: u64) -> u64 {
+    let mut z = fingerprint ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// What each symmetric actor is, independent of its index, into `keys` (one per actor of
+/// `range`): its state, crash, storage and timers, the messages in flight to and from it with
+/// the other party (any symmetric actor counts as "one of them"), and what the other actors'
+/// states and the history hold about it. Sets are hashed by adding up their members' hashes, so
+/// no order and no allocation is involved, and the network is read once for all actors.
+fn local_keys<A, H>(state: &SystemState<A, H>, range: &Range<usize>, keys: &mut [Fingerprint])
 where
     A: Actor,
     A::State: Relabel,
@@ -315,50 +555,44 @@ where
     A::Timer: Ord,
     H: Relabel,
 {
-    let other = |index: ActorIndex| {
-        if range.contains(&usize::from(index)) {
-            u8::MAX
-        } else {
-            index
+    let symmetric = |index: ActorIndex| range.contains(&usize::from(index));
+    let other = |index: ActorIndex| if symmetric(index) { u8::MAX } else { index };
+    let mut traffic = [0u64; ACTORS_MAX];
+    for packet in &state.network {
+        let digest = packet.msg.digest();
+        if symmetric(packet.dst) {
+            let tag = 1 << 8 | u64::from(other(packet.src));
+            let slot = &mut traffic[usize::from(packet.dst) - range.start];
+            *slot = slot.wrapping_add(mix(digest, tag));
         }
-    };
-    let mut traffic: Vec<(bool, ActorIndex, &A::Msg)> = state
-        .network
-        .iter()
-        .filter_map(|packet| {
-            if usize::from(packet.dst) == actor {
-                Some((true, other(packet.src), &packet.msg))
-            } else if usize::from(packet.src) == actor {
-                Some((false, other(packet.dst), &packet.msg))
-            } else {
-                None
+        if symmetric(packet.src) {
+            let tag = u64::from(other(packet.dst));
+            let slot = &mut traffic[usize::from(packet.src) - range.start];
+            *slot = slot.wrapping_add(mix(digest, tag));
+        }
+    }
+    let mut timers = [0u64; ACTORS_MAX];
+    for (owner, timer) in &state.timers {
+        if symmetric(*owner) {
+            let slot = &mut timers[usize::from(*owner) - range.start];
+            *slot = slot.wrapping_add(fingerprint(timer));
+        }
+    }
+    for (position, actor) in range.clone().enumerate() {
+        let mut hasher = fingerprint_hasher();
+        state.actors[actor].hash(&mut hasher);
+        state.is_crashed(actor).hash(&mut hasher);
+        state.storage[actor].hash(&mut hasher);
+        timers[position].hash(&mut hasher);
+        traffic[position].hash(&mut hasher);
+        for (other_actor, other_state) in state.actors.iter().enumerate() {
+            if !range.contains(&other_actor) {
+                other_state.about_in(range, actor).hash(&mut hasher);
             }
-        })
-        .collect();
-    traffic.sort();
-    let timers: Vec<&A::Timer> = state
-        .timers
-        .iter()
-        .filter(|(owner, _)| usize::from(*owner) == actor)
-        .map(|(_, timer)| timer)
-        .collect();
-    let index = small(actor);
-    let held_by_others: Vec<u64> = state
-        .actors
-        .iter()
-        .enumerate()
-        .filter(|(other, _)| !range.contains(other))
-        .map(|(_, other)| other.about(index))
-        .collect();
-    fingerprint(&(
-        &state.actors[actor],
-        state.is_crashed(actor),
-        &state.storage[actor],
-        timers,
-        traffic,
-        held_by_others,
-        state.history.about(index),
-    ))
+        }
+        state.history.about_in(range, actor).hash(&mut hasher);
+        keys[position] = hasher.finish();
+    }
 }
 
 /// Whether a message can no longer matter, in a model's own terms.
@@ -448,12 +682,12 @@ where
                     if let Some(history) =
                         (self.record_send)(&self.cfg, &state.history, actor, dst, &msg)
                     {
-                        state.history = Arc::new(history);
+                        state.history = Arc::new(Cached::new(history));
                     }
                     let packet = Packet {
                         src: small(actor),
                         dst: small(dst),
-                        msg,
+                        msg: Digested::new(msg),
                     };
                     sent.push(packet.clone());
                     self.send(state, packet);
@@ -470,7 +704,12 @@ where
                         state.timers.remove(position);
                     }
                 }
-                Command::Save(storage) => state.storage[actor] = Some(Arc::new(storage)),
+                // What an actor saves matters only to its recovery: without crashes it is
+                // never read, and keeping it would only make the state bigger.
+                Command::Save(storage) if self.faults.crashes > 0 => {
+                    state.storage[actor] = Some(Arc::new(storage))
+                }
+                Command::Save(_) => {}
                 Command::ChooseRandom(..) => {
                     unreachable!("the Paxos actors draw no random numbers")
                 }
@@ -535,13 +774,13 @@ where
             if crashed & (1 << recipient) != 0 {
                 return false; // it may matter after the recovery
             }
-            let mut actor_state = Cow::Borrowed(&*actors[recipient]);
+            let mut actor_state = Cow::Borrowed(&**actors[recipient]);
             let mut out = Out::new();
             self.actors[recipient].on_msg(
                 Self::id(recipient),
                 &mut actor_state,
                 Self::id(usize::from(packet.src)),
-                packet.msg.clone(),
+                (*packet.msg).clone(),
                 &mut out,
             );
             is_no_op(&actor_state, &out)
@@ -603,18 +842,18 @@ where
     fn init_states(&self) -> Vec<Self::State> {
         assert!(self.actors.len() <= 64, "crashes are a 64-bit set");
         let mut state = SystemState {
-            actors: Vec::with_capacity(self.actors.len()),
-            storage: vec![None; self.actors.len()],
+            actors: SmallVec::with_capacity(self.actors.len()),
+            storage: smallvec::smallvec![None; self.actors.len()],
             network: Vec::new(),
             timers: Vec::new(),
             crashed: 0,
             lost: 0,
-            history: Arc::new(self.init_history.clone()),
+            history: Arc::new(Cached::new(self.init_history.clone())),
         };
         for (index, actor) in self.actors.iter().enumerate() {
             let mut out = Out::new();
             let actor_state = actor.on_start(Self::id(index), &None, &mut out);
-            state.actors.push(Arc::new(actor_state));
+            state.actors.push(Arc::new(Cached::new(actor_state)));
             self.process(index, out, &mut state);
         }
         vec![state]
@@ -654,13 +893,13 @@ where
                 if last.is_crashed(index) {
                     return None;
                 }
-                let mut actor_state = Cow::Borrowed(&*last.actors[index]);
+                let mut actor_state = Cow::Borrowed(&**last.actors[index]);
                 let mut out = Out::new();
                 self.actors[index].on_msg(
                     Self::id(index),
                     &mut actor_state,
                     Self::id(usize::from(packet.src)),
-                    packet.msg.clone(),
+                    (*packet.msg).clone(),
                     &mut out,
                 );
                 let ordered = self.faults.network == NetworkKind::Ordered;
@@ -670,7 +909,7 @@ where
                 let mut next = last.clone();
                 self.take(&mut next, &packet, true);
                 if let Cow::Owned(actor_state) = actor_state {
-                    next.actors[index] = Arc::new(actor_state);
+                    next.actors[index] = Arc::new(Cached::new(actor_state));
                 }
                 let sent = self.process(index, out, &mut next);
                 self.collect_stale(&mut next, Some(index), &sent);
@@ -684,7 +923,7 @@ where
             }
             SystemAction::Timeout(actor, timer) => {
                 let index = usize::from(actor);
-                let mut actor_state = Cow::Borrowed(&*last.actors[index]);
+                let mut actor_state = Cow::Borrowed(&**last.actors[index]);
                 let mut out = Out::new();
                 self.actors[index].on_timeout(Self::id(index), &mut actor_state, &timer, &mut out);
                 if is_no_op_with_timer(&actor_state, &out, &timer) {
@@ -695,7 +934,7 @@ where
                     next.timers.remove(position);
                 }
                 if let Cow::Owned(actor_state) = actor_state {
-                    next.actors[index] = Arc::new(actor_state);
+                    next.actors[index] = Arc::new(Cached::new(actor_state));
                 }
                 let sent = self.process(index, out, &mut next);
                 self.collect_stale(&mut next, Some(index), &sent);
@@ -713,7 +952,7 @@ where
                 let storage = last.storage[index].as_deref().cloned();
                 let actor_state = self.actors[index].on_start(Self::id(index), &storage, &mut out);
                 let mut next = last.clone();
-                next.actors[index] = Arc::new(actor_state);
+                next.actors[index] = Arc::new(Cached::new(actor_state));
                 next.crashed &= !(1 << actor);
                 let sent = self.process(index, out, &mut next);
                 // Messages that waited for the recovered actor are looked at again.

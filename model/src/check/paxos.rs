@@ -356,6 +356,9 @@ impl Actor for PaxosActor {
             ) => {
                 let from = usize::from(src);
                 assert!(from < *acceptors, "proposers hear only from acceptors");
+                if proposer_state.proposer.ignores(from, &msg) {
+                    return; // nothing changes: no copy of the state is needed to know it
+                }
                 let mut next = proposer_state.clone();
                 let input = ProposerInput::Reply { from, message: msg };
                 let step = next.proposer.step(config, input);
@@ -654,13 +657,13 @@ fn dead_request<C: Presentation<Message<Value>>>(
         return false;
     }
     let (PaxosState::Acceptor(acceptor_state), PaxosState::Proposer(sender)) = (
-        &*state.actors[acceptor],
-        &*state.actors[usize::from(packet.src)],
+        &**state.actors[acceptor],
+        &**state.actors[usize::from(packet.src)],
     ) else {
         return false;
     };
     let promised = acceptor_state.promised;
-    let (ballot, refused) = match &packet.msg {
+    let (ballot, refused) = match &*packet.msg {
         Message::Prepare { ballot, .. } => (*ballot, !rules::may_promise(promised, *ballot, flaw)),
         Message::Accept { proposal, .. } => (
             proposal.ballot,
@@ -676,7 +679,7 @@ fn dead_request<C: Presentation<Message<Value>>>(
 }
 
 fn proposers(state: &State) -> impl Iterator<Item = &ProposerState> {
-    state.actors.iter().filter_map(|actor| match &**actor {
+    state.actors.iter().filter_map(|actor| match &***actor {
         PaxosState::Proposer(proposer) => Some(proposer),
         PaxosState::Acceptor(_) => None,
     })

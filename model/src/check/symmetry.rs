@@ -13,7 +13,7 @@
 //! renamed state step to a state that is not the renamed step).
 
 use crate::check::actors::{ActorIndex, Relabel};
-use crate::check::engine::fingerprint;
+use crate::check::engine::fingerprint_hasher;
 use crate::check::paxos::{PaxosState, ProposerState};
 use crate::protocol::acceptor::Acceptor;
 use crate::protocol::ballot::AcceptorIndex;
@@ -57,6 +57,10 @@ macro_rules! holds_no_actor {
 
                 fn hash_relabeled<H: Hasher>(&self, _: &[ActorIndex], state: &mut H) {
                     self.hash(state);
+                }
+
+                fn names_actors(&self) -> bool {
+                    false
                 }
             }
         )*
@@ -110,10 +114,16 @@ impl<V: Clone + Hash> Relabel for Proposer<V> {
         }
     }
 
-    /// Hashes the renamed proposer field by field, without building it: the checker does this
-    /// for every state it meets.
+    /// Hashes the renamed proposer, without building it: the checker does this for every state
+    /// it meets.
     fn hash_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
-        let renamed = rename(map);
+        self.hash_unnamed(state);
+        self.hash_names_relabeled(map, state);
+    }
+
+    /// Everything but the acceptors it names: counters, ballots, requests, proposals, what it
+    /// knows chosen.
+    fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
         self.rounds_started.hash(state);
         self.highest_seen_round.hash(state);
         match &self.status {
@@ -121,66 +131,78 @@ impl<V: Clone + Hash> Relabel for Proposer<V> {
             Status::Preparing {
                 ballot,
                 from_slot,
-                promised,
                 reports,
+                ..
             } => {
                 1u8.hash(state);
                 ballot.hash(state);
                 from_slot.hash(state);
-                promised.renamed(&renamed).hash(state);
-                reports.len().hash(state);
-                for (slot, (acceptor, proposal)) in reports.iter() {
-                    slot.hash(state);
-                    renamed(*acceptor).hash(state);
-                    proposal.hash(state);
+                for (slot, (_, proposal)) in reports.iter() {
+                    (slot, proposal).hash(state);
                 }
             }
-            Status::Leading { ballot, quorum } => {
+            Status::Leading { ballot, .. } => {
                 2u8.hash(state);
                 ballot.hash(state);
-                quorum.renamed(&renamed).hash(state);
             }
         }
         self.requests.hash(state);
-        self.in_flight.len().hash(state);
         for (slot, in_flight) in self.in_flight.iter() {
-            slot.hash(state);
-            in_flight.proposal.hash(state);
-            in_flight.source.relabel(map).hash(state);
-            in_flight.phase1_skipped.hash(state);
-            in_flight.votes.renamed(&renamed).hash(state);
+            (slot, &in_flight.proposal, in_flight.phase1_skipped).hash(state);
         }
         self.chosen.hash(state);
     }
 
-    fn about(&self, actor: ActorIndex) -> u64 {
-        let acceptor = usize::from(actor);
-        let status = match &self.status {
-            Status::Idle => (0, Vec::new()),
+    /// The acceptors it names, renamed: who promised, who reported each slot, the quorum, who
+    /// voted and where an adopted value came from.
+    fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        let renamed = rename(map);
+        match &self.status {
+            Status::Idle => {}
             Status::Preparing {
                 promised, reports, ..
             } => {
-                let reported: Vec<_> = reports
-                    .iter()
-                    .filter(|(_, (reporter, _))| *reporter == acceptor)
-                    .map(|(slot, (_, proposal))| (slot, proposal))
-                    .collect();
-                (1 + u8::from(promised.contains(acceptor)), reported)
+                promised.renamed(&renamed).hash(state);
+                for (_, (acceptor, _)) in reports.iter() {
+                    renamed(*acceptor).hash(state);
+                }
             }
-            Status::Leading { quorum, .. } => (3 + u8::from(quorum.contains(acceptor)), Vec::new()),
-        };
-        let in_flight: Vec<_> = self
-            .in_flight
-            .iter()
-            .map(|(slot, in_flight)| {
-                (
-                    slot,
-                    in_flight.votes.contains(acceptor),
-                    in_flight.source.about(actor),
-                )
-            })
-            .collect();
-        fingerprint(&(status, in_flight))
+            Status::Leading { quorum, .. } => quorum.renamed(&renamed).hash(state),
+        }
+        for (_, in_flight) in self.in_flight.iter() {
+            in_flight.source.relabel(map).hash(state);
+            in_flight.votes.renamed(&renamed).hash(state);
+        }
+    }
+
+    fn about(&self, actor: ActorIndex) -> u64 {
+        let acceptor = usize::from(actor);
+        let mut hasher = fingerprint_hasher();
+        match &self.status {
+            Status::Idle => 0u8.hash(&mut hasher),
+            Status::Preparing {
+                promised, reports, ..
+            } => {
+                (1 + u8::from(promised.contains(acceptor))).hash(&mut hasher);
+                for (slot, (reporter, proposal)) in reports.iter() {
+                    if *reporter == acceptor {
+                        (slot, proposal).hash(&mut hasher);
+                    }
+                }
+            }
+            Status::Leading { quorum, .. } => {
+                (3 + u8::from(quorum.contains(acceptor))).hash(&mut hasher)
+            }
+        }
+        for (slot, in_flight) in self.in_flight.iter() {
+            (
+                slot,
+                in_flight.votes.contains(acceptor),
+                in_flight.source.about(actor),
+            )
+                .hash(&mut hasher);
+        }
+        hasher.finish()
     }
 }
 
@@ -193,11 +215,20 @@ impl Relabel for ProposerState {
     }
 
     fn hash_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
-        self.proposer.hash_relabeled(map, state);
+        self.hash_unnamed(state);
+        self.hash_names_relabeled(map, state);
+    }
+
+    fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
+        self.proposer.hash_unnamed(state);
         self.log.hash(state);
         self.next_command.hash(state);
         self.skipped_phase1.hash(state);
         self.adopted.hash(state);
+    }
+
+    fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        self.proposer.hash_names_relabeled(map, state);
     }
 
     fn about(&self, actor: ActorIndex) -> u64 {
@@ -214,16 +245,21 @@ impl Relabel for PaxosState {
     }
 
     fn hash_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        self.hash_unnamed(state);
+        self.hash_names_relabeled(map, state);
+    }
+
+    fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
         match self {
-            // An acceptor names no other actor: hashing it as it is costs no copy.
-            PaxosState::Acceptor(acceptor) => {
-                std::mem::discriminant(self).hash(state);
-                acceptor.hash(state);
-            }
-            PaxosState::Proposer(proposer) => {
-                std::mem::discriminant(self).hash(state);
-                proposer.hash_relabeled(map, state);
-            }
+            PaxosState::Acceptor(acceptor) => acceptor.hash(state),
+            PaxosState::Proposer(proposer) => proposer.hash_unnamed(state),
+        }
+    }
+
+    fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        if let PaxosState::Proposer(proposer) = self {
+            proposer.hash_names_relabeled(map, state);
         }
     }
 
@@ -233,6 +269,10 @@ impl Relabel for PaxosState {
             PaxosState::Proposer(proposer) => proposer.about(actor),
         }
     }
+
+    fn names_actors(&self) -> bool {
+        matches!(self, PaxosState::Proposer(_))
+    }
 }
 
 impl<V: Clone + PartialEq + Hash> Relabel for ChosenTracker<V> {
@@ -240,9 +280,24 @@ impl<V: Clone + PartialEq + Hash> Relabel for ChosenTracker<V> {
         self.renamed(rename(map))
     }
 
+    /// The tallies in their order (slot, ballot: no acceptor's name decides it), each with its
+    /// voters renamed, hashed without building the renamed record.
+    fn hash_relabeled<S: Hasher>(&self, map: &[ActorIndex], state: &mut S) {
+        let renamed = rename(map);
+        self.tallies().len().hash(state);
+        for tally in self.tallies() {
+            tally.slot.hash(state);
+            tally.proposal.hash(state);
+            tally.acceptors.renamed(&renamed).hash(state);
+        }
+    }
+
     fn about(&self, actor: ActorIndex) -> u64 {
-        let accepted: Vec<_> = self.accepted_by(usize::from(actor)).collect();
-        fingerprint(&accepted)
+        let mut hasher = fingerprint_hasher();
+        for (slot, proposal) in self.accepted_by(usize::from(actor)) {
+            (slot, proposal).hash(&mut hasher);
+        }
+        hasher.finish()
     }
 }
 

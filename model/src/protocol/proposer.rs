@@ -323,6 +323,32 @@ impl<V: Clone + PartialEq> Proposer<V> {
         }
     }
 
+    /// Whether the reply `message` from acceptor `from` would change nothing: a reply for a
+    /// ballot this proposer has moved past, or one it has counted already. Ballots only grow and
+    /// votes only accumulate, so a reply ignored now is ignored forever, which is what lets a
+    /// caller drop it unseen. `step` applies exactly this test before it looks at a reply.
+    pub fn ignores(&self, from: AcceptorIndex, message: &Message<V>) -> bool {
+        match message {
+            Message::Promise { ballot, .. } => !matches!(
+                &self.status,
+                Status::Preparing { ballot: current, promised, .. }
+                    if current == ballot && !promised.contains(from)
+            ),
+            Message::Accepted { slot, proposal } => {
+                !self.in_flight.get(*slot).is_some_and(|in_flight| {
+                    in_flight.proposal == *proposal && !in_flight.votes.contains(from)
+                })
+            }
+            // A refusal that names our own ballot answers a redelivered prepare: the acceptor
+            // did promise us, so it is no sign of a rival.
+            Message::PrepareRefused { ballot, promised }
+            | Message::AcceptRefused {
+                ballot, promised, ..
+            } => self.current_ballot() != Some(*ballot) || promised <= ballot,
+            Message::Prepare { .. } | Message::Accept { .. } => true,
+        }
+    }
+
     fn on_reply(
         &mut self,
         config: &ProposerConfig,
@@ -333,16 +359,20 @@ impl<V: Clone + PartialEq> Proposer<V> {
             from < config.acceptor_count,
             "a reply from unknown acceptor {from}"
         );
+        if self.ignores(from, &message) {
+            return ProposerStep::default();
+        }
         match message {
             Message::Promise { ballot, accepted } => {
                 self.on_promise(config, from, ballot, accepted)
             }
             Message::Accepted { slot, proposal } => self.on_accepted(config, from, slot, proposal),
-            Message::PrepareRefused { ballot, promised }
-            | Message::AcceptRefused {
-                ballot, promised, ..
-            } => self.on_refused(config, ballot, promised),
-            Message::Prepare { .. } | Message::Accept { .. } => ProposerStep::default(),
+            Message::PrepareRefused { promised, .. } | Message::AcceptRefused { promised, .. } => {
+                self.on_refused(config, promised)
+            }
+            Message::Prepare { .. } | Message::Accept { .. } => {
+                unreachable!("requests are ignored")
+            }
         }
     }
 
@@ -358,6 +388,7 @@ impl<V: Clone + PartialEq> Proposer<V> {
         self.start_phase1(config)
     }
 
+    /// A promise for the ballot in Phase 1, not counted yet (`ignores` saw to both).
     fn on_promise(
         &mut self,
         config: &ProposerConfig,
@@ -366,17 +397,13 @@ impl<V: Clone + PartialEq> Proposer<V> {
         accepted: Vec<(Slot, Proposal<V>)>,
     ) -> ProposerStep<V> {
         let Status::Preparing {
-            ballot: current,
-            promised,
-            reports,
-            ..
+            promised, reports, ..
         } = &mut self.status
         else {
-            return ProposerStep::default();
+            unreachable!("only a promise for the ballot in Phase 1 gets here");
         };
-        if *current != ballot || !promised.insert(from) {
-            return ProposerStep::default(); // for an abandoned ballot, or a redelivery
-        }
+        let counted = promised.insert(from);
+        debug_assert!(counted, "a promise is counted once");
         for (slot, proposal) in accepted {
             if self.chosen.contains(slot) {
                 continue;
@@ -395,6 +422,7 @@ impl<V: Clone + PartialEq> Proposer<V> {
         self.phase2_after_phase1(config, &reports)
     }
 
+    /// A new vote for the proposal in flight in `slot` (`ignores` saw to it).
     fn on_accepted(
         &mut self,
         config: &ProposerConfig,
@@ -402,15 +430,16 @@ impl<V: Clone + PartialEq> Proposer<V> {
         slot: Slot,
         proposal: Proposal<V>,
     ) -> ProposerStep<V> {
-        let Some(in_flight) = self.in_flight.get_mut(slot) else {
-            return ProposerStep::default();
-        };
-        if in_flight.proposal != proposal
-            || !in_flight
-                .votes
-                .vote(from, config.acceptor_count, config.flaw)
+        let in_flight = self
+            .in_flight
+            .get_mut(slot)
+            .expect("only a vote for a slot in flight gets here");
+        debug_assert!(in_flight.proposal == proposal);
+        if !in_flight
+            .votes
+            .vote(from, config.acceptor_count, config.flaw)
         {
-            return ProposerStep::default();
+            return ProposerStep::default(); // counted, and no quorum yet
         }
         let in_flight = self.in_flight.remove(slot).expect("just seen");
         self.requests.remove(slot);
@@ -429,19 +458,10 @@ impl<V: Clone + PartialEq> Proposer<V> {
         }
     }
 
-    /// A refusal of the current ballot: some acceptor promised `promised`, above it. The
-    /// proposer is preempted; it may not skip Phase 1 again until a new Phase 1 succeeds.
-    fn on_refused(
-        &mut self,
-        config: &ProposerConfig,
-        ballot: Ballot,
-        promised: Ballot,
-    ) -> ProposerStep<V> {
-        // A refusal that names our own ballot answers a redelivered prepare: the acceptor did
-        // promise us, so it is no sign of a rival.
-        if self.current_ballot() != Some(ballot) || promised <= ballot {
-            return ProposerStep::default();
-        }
+    /// A refusal of the current ballot: some acceptor promised `promised`, above it (`ignores`
+    /// saw to both). The proposer is preempted; it may not skip Phase 1 again until a new
+    /// Phase 1 succeeds.
+    fn on_refused(&mut self, config: &ProposerConfig, promised: Ballot) -> ProposerStep<V> {
         self.highest_seen_round = self.highest_seen_round.max(promised.round);
         if config.flaw == Flaw::SkipPhase1AfterPreemption && self.is_leading() {
             return self.take_over_without_phase1(config);

@@ -59,8 +59,15 @@ impl AcceptorSet {
 
     /// The members, lowest first.
     pub fn iter(&self) -> impl Iterator<Item = AcceptorIndex> {
-        let bits = self.0;
-        (0..ACCEPTORS_MAX).filter(move |acceptor| bits & (1u64 << acceptor) != 0)
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            if bits == 0 {
+                return None;
+            }
+            let lowest = bits.trailing_zeros() as AcceptorIndex;
+            bits &= bits - 1;
+            Some(lowest)
+        })
     }
 
     /// Whether the set is a quorum of `acceptor_count` acceptors: a strict majority (fewer under

@@ -187,6 +187,7 @@ fn proposer_config(index: u32, acceptor_count: usize, flaw: Flaw) -> ProposerCon
         index,
         acceptor_count,
         rounds_max: 1,
+        round_cap: u64::MAX,
         flaw,
         defer_to_rival: false,
     }

@@ -402,11 +402,7 @@ impl Node {
             accepted.record(0, proposal, self.own_index());
         }
         self.accepted = Some(accepted);
-        let config = ReplicaConfig {
-            index: self.own_index(),
-            cluster_size: acceptor_count,
-            flaw: Flaw::None,
-        };
+        let config = ReplicaConfig::node(self.own_index(), acceptor_count);
         self.replica = Some(Replica::new(config, persisted));
         Ok(Reply::new("init_ok", body.msg_id()))
     }

@@ -440,7 +440,7 @@ impl Simulation {
             .map_err(|error| format!("client history: {error}"))?;
         self.report.submitted += 1;
         let id = RequestId {
-            client: self.clients[client].name.clone(),
+            client: self.clients[client].name.as_str().into(),
             seq,
         };
         self.schedule(
@@ -467,7 +467,7 @@ impl Simulation {
         *next_seq += 1;
         *in_flight = Some(seq);
         let id = RequestId {
-            client: format!("p{}", proposer + 1),
+            client: format!("p{}", proposer + 1).into(),
             seq,
         };
         let json = format!("\"{}-{seq}\"", id.client);
@@ -671,9 +671,8 @@ impl Simulation {
 /// The median and 99th percentile of `values` (sorted in place), or `None` if empty.
 fn replica_config(cfg: &SimConfig, index: NodeIndex) -> ReplicaConfig {
     ReplicaConfig {
-        index,
-        cluster_size: cfg.nodes,
         flaw: cfg.flaw,
+        ..ReplicaConfig::node(index, cfg.nodes)
     }
 }
 

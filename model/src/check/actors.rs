@@ -240,6 +240,8 @@ pub struct SystemState<A: Actor, H> {
     pub crashed: u64,
     /// Messages lost so far in this run.
     pub lost: u8,
+    /// Timer expiries so far in this run (counted only where the model bounds them).
+    pub expired: u8,
     /// The ghost history the properties judge, shared with the states it was copied from until
     /// it changes.
     pub history: Arc<Cached<H>>,
@@ -254,6 +256,7 @@ impl<A: Actor, H: Clone> Clone for SystemState<A, H> {
             timers: self.timers.clone(),
             crashed: self.crashed,
             lost: self.lost,
+            expired: self.expired,
             history: self.history.clone(),
         }
     }
@@ -267,6 +270,7 @@ impl<A: Actor, H: PartialEq> PartialEq for SystemState<A, H> {
             && self.timers == other.timers
             && self.crashed == other.crashed
             && self.lost == other.lost
+            && self.expired == other.expired
             && self.history == other.history
     }
 }
@@ -281,6 +285,7 @@ impl<A: Actor, H: Hash> Hash for SystemState<A, H> {
         self.timers.hash(state);
         self.crashed.hash(state);
         self.lost.hash(state);
+        self.expired.hash(state);
         self.history.hash(state);
     }
 }
@@ -293,6 +298,7 @@ impl<A: Actor, H: Debug> Debug for SystemState<A, H> {
             .field("timers", &self.timers)
             .field("crashed", &format_args!("{:#b}", self.crashed))
             .field("lost", &self.lost)
+            .field("expired", &self.expired)
             .field("history", &self.history)
             .finish()
     }
@@ -485,6 +491,7 @@ where
         .fold(0u64, u64::wrapping_add);
     timers.hash(&mut hasher);
     state.lost.hash(&mut hasher);
+    state.expired.hash(&mut hasher);
     state.history.hash_renamed(range, map, &mut hasher);
     hasher.finish()
 }
@@ -601,6 +608,9 @@ pub type DeadMessage<M, A, H> = fn(&M, &SystemState<A, H>, &Packet<<A as Actor>:
 /// What a step from one state to the next decided, in words.
 pub type Narrate<C, A, H> = fn(&C, &SystemState<A, H>, &SystemState<A, H>) -> Vec<String>;
 
+/// Whether `actor`, in `state`, would ignore `message` from actor `src`.
+pub type Ignores<A> = fn(&A, &<A as Actor>::State, usize, &<A as Actor>::Msg) -> bool;
+
 /// How a model records an outgoing message in its ghost history, if it does.
 pub type RecordSend<C, H, M> = fn(&C, &H, usize, usize, &M) -> Option<H>;
 
@@ -620,6 +630,10 @@ where
     pub crashable: Vec<bool>,
     pub init_history: H,
     pub record_send: RecordSend<C, H, A::Msg>,
+    /// At most this many timer expiries in a run, if the model bounds them (the cluster's
+    /// replicas re-arm their timer for as long as work is outstanding). The Paxos models'
+    /// timers are bounded by their ballots instead.
+    pub timeouts_max: Option<usize>,
     pub properties: Vec<Property<Self>>,
     /// Actors that are interchangeable, if the search may use it.
     pub symmetry: Option<Symmetry<A, H>>,
@@ -628,6 +642,11 @@ where
     pub dead: Option<DeadMessage<Self, A, H>>,
     /// What a step decided, in words ("A chosen at 1.p1 by a1, a2"), for diagrams and stories.
     pub narrate: Option<Narrate<C, A, H>>,
+    /// The actors' own cheap test of a message their state would ignore, if they have one:
+    /// then the runtime asks it rather than run (and copy the state for) every delivery to see
+    /// what changes. It must say yes only for messages whose delivery changes nothing; a no it
+    /// should have been a yes costs only reduction.
+    pub ignores: Option<Ignores<A>>,
 }
 
 impl<A, C, H> Clone for ActorSystem<A, C, H>
@@ -646,10 +665,12 @@ where
             crashable: self.crashable.clone(),
             init_history: self.init_history.clone(),
             record_send: self.record_send,
+            timeouts_max: self.timeouts_max,
             properties: self.properties.clone(),
             symmetry: self.symmetry.clone(),
             dead: self.dead,
             narrate: self.narrate,
+            ignores: self.ignores,
         }
     }
 }
@@ -683,6 +704,9 @@ where
                         (self.record_send)(&self.cfg, &state.history, actor, dst, &msg)
                     {
                         state.history = Arc::new(Cached::new(history));
+                    }
+                    if dst == usize::from(OBSERVER) {
+                        continue; // for the ghost history only
                     }
                     let packet = Packet {
                         src: small(actor),
@@ -774,6 +798,15 @@ where
             if crashed & (1 << recipient) != 0 {
                 return false; // it may matter after the recovery
             }
+            if let Some(ignores) = self.ignores {
+                let src = usize::from(packet.src);
+                return ignores(
+                    &self.actors[recipient],
+                    &actors[recipient],
+                    src,
+                    &packet.msg,
+                );
+            }
             let mut actor_state = Cow::Borrowed(&**actors[recipient]);
             let mut out = Out::new();
             self.actors[recipient].on_msg(
@@ -823,6 +856,11 @@ where
     }
 }
 
+/// The address of the ghost history: a message an actor sends here is recorded (`record_send`)
+/// and goes no further. It lets a model observe what happens inside an actor, such as an
+/// acceptance a node makes on its own proposer's behalf, which no network message shows.
+pub const OBSERVER: ActorIndex = ActorIndex::MAX;
+
 /// An index known to be small: the models have at most a few dozen actors.
 fn small(index: usize) -> ActorIndex {
     ActorIndex::try_from(index).expect("an actor index fits a byte")
@@ -841,6 +879,7 @@ where
 
     fn init_states(&self) -> Vec<Self::State> {
         assert!(self.actors.len() <= 64, "crashes are a 64-bit set");
+        assert!(self.actors.len() < usize::from(OBSERVER));
         let mut state = SystemState {
             actors: SmallVec::with_capacity(self.actors.len()),
             storage: smallvec::smallvec![None; self.actors.len()],
@@ -848,6 +887,7 @@ where
             timers: Vec::new(),
             crashed: 0,
             lost: 0,
+            expired: 0,
             history: Arc::new(Cached::new(self.init_history.clone())),
         };
         for (index, actor) in self.actors.iter().enumerate() {
@@ -869,7 +909,10 @@ where
                 actions.push(SystemAction::Deliver(packet.clone()));
             }
         }
-        for (actor, timer) in &state.timers {
+        let may_expire = self
+            .timeouts_max
+            .is_none_or(|max| usize::from(state.expired) < max);
+        for (actor, timer) in state.timers.iter().filter(|_| may_expire) {
             actions.push(SystemAction::Timeout(*actor, timer.clone()));
         }
         if Self::crashed_count(state) < self.faults.crashes {
@@ -932,6 +975,9 @@ where
                 let mut next = last.clone();
                 if let Ok(position) = next.timers.binary_search(&(actor, timer)) {
                     next.timers.remove(position);
+                }
+                if self.timeouts_max.is_some() {
+                    next.expired += 1;
                 }
                 if let Cow::Owned(actor_state) = actor_state {
                     next.actors[index] = Arc::new(Cached::new(actor_state));

@@ -9,6 +9,7 @@
 //! seconds. A benign entry is checked exhaustively: only a complete run that violates nothing
 //! confirms it.
 
+use crate::check::cluster::{cluster_model, ClusterConfig};
 use crate::check::describe_path;
 use crate::check::engine::{explore, Goal, SearchOptions, Strategy};
 use crate::check::paxos::{
@@ -23,6 +24,7 @@ use stateright::Expectation;
 pub enum Setting {
     Single(SingleDecreeConfig),
     Multi(MultiPaxosConfig),
+    Cluster(ClusterConfig),
 }
 
 impl Setting {
@@ -31,6 +33,7 @@ impl Setting {
         match self {
             Setting::Single(_) => "single",
             Setting::Multi(_) => "multi",
+            Setting::Cluster(_) => "cluster",
         }
     }
 
@@ -39,6 +42,7 @@ impl Setting {
         match self {
             Setting::Single(cfg) => cfg.flags(),
             Setting::Multi(cfg) => cfg.flags(),
+            Setting::Cluster(cfg) => cfg.flags(),
         }
     }
 
@@ -56,10 +60,17 @@ impl Setting {
                 counted(cfg.slots, "slot"),
                 counted(cfg.rounds as usize, "ballot"),
             ],
+            Setting::Cluster(cfg) => vec![
+                counted(cfg.replicas, "replica"),
+                counted(cfg.clients, "client"),
+                format!("rounds up to {}", cfg.rounds),
+                counted(cfg.timeouts, "timeout"),
+            ],
         };
         let faults = match self {
             Setting::Single(cfg) => cfg.faults,
             Setting::Multi(cfg) => cfg.faults,
+            Setting::Cluster(cfg) => cfg.faults,
         };
         match faults.network {
             NetworkKind::Unordered => {}
@@ -80,6 +91,7 @@ impl Setting {
         match self {
             Setting::Single(cfg) => cfg.summary(),
             Setting::Multi(cfg) => cfg.summary(),
+            Setting::Cluster(cfg) => cfg.summary(),
         }
     }
 }
@@ -134,6 +146,15 @@ fn multi(flaw: Flaw, slots: usize, rounds: u32) -> Setting {
         rounds,
         flaw,
         ..MultiPaxosConfig::default()
+    })
+}
+
+/// The default cluster: three replicas, two clients (a write and a read), ballots up to round
+/// 2 and one timer expiry. Every replica flaw shows in it.
+fn cluster(flaw: Flaw) -> Setting {
+    Setting::Cluster(ClusterConfig {
+        flaw,
+        ..ClusterConfig::default()
     })
 }
 
@@ -221,6 +242,30 @@ fn entry(flaw: Flaw) -> Entry {
             "each of the two rules covers for the other: break both and two proposers hold a \
              majority of promises for one ballot and get two values accepted",
         ),
+        Flaw::LeaderSkipsReportedSlots => (
+            cluster(flaw),
+            Breaks("slot agreement"),
+            "a slot a promise reported is no hole: its value may already be chosen, and the new \
+             leader must finish it with that value before it puts anything else there",
+        ),
+        Flaw::CatchUpFromAccepted => (
+            cluster(flaw),
+            Breaks("logs agree"),
+            "an acceptance is a vote, not a decision: only a chosen entry may be handed to a \
+             replica that applies it",
+        ),
+        Flaw::AcknowledgeBeforeChosen => (
+            cluster(flaw),
+            Breaks("linearizable"),
+            "a command takes effect when it is chosen and applied in log order, not when it is \
+             proposed: an answer given earlier can contradict one given after it",
+        ),
+        Flaw::ForwardRenamesRequest => (
+            cluster(flaw),
+            Breaks("validity"),
+            "a command travels as its client sent it: the log holds only what clients asked \
+             for, under their ids, so that each command is applied once and answered",
+        ),
         Flaw::None => unreachable!("Paxos itself is not a flaw"),
     };
     Entry {
@@ -276,6 +321,9 @@ pub fn examine(entry: &Entry, threads: usize) -> Finding {
         }
         Setting::Multi(cfg) => {
             examine_model(multi_paxos_model(cfg.clone()), entry.consequence, threads)
+        }
+        Setting::Cluster(cfg) => {
+            examine_model(cluster_model(cfg.clone()), entry.consequence, threads)
         }
     }
 }

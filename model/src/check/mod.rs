@@ -6,10 +6,12 @@
 //! - `engine`: the bounded search (breadth-first, depth-first, random walks);
 //! - `symmetry`: renaming acceptors, for the search's symmetry reduction;
 //! - `paxos`: the single-decree and Multi-Paxos models;
+//! - `cluster`: the lin-kv cluster of replicas, exactly as the node runs them;
 //! - `catalogue`: the flaw catalogue, borne out by the checker.
 
 pub mod actors;
 pub mod catalogue;
+pub mod cluster;
 pub mod engine;
 pub mod paxos;
 pub mod settings;

@@ -102,18 +102,20 @@ impl SingleDecreeConfig {
         ConfigError::check_range("proposers", self.proposers, 1, PROPOSERS_MAX)?;
         ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.acceptors)?;
-        if self.flaw.scope() == FlawScope::MultiPaxos {
-            // Its rule exists only in Multi-Paxos: here it would silently be Paxos itself.
-            return Err(ConfigError {
+        match self.flaw.scope() {
+            // Its rule exists only in Multi-Paxos or the replica: here it would silently be
+            // Paxos itself.
+            FlawScope::MultiPaxos => Err(ConfigError {
                 setting: "flaw",
                 message: format!(
                     "{} bends a Multi-Paxos rule that single-decree Paxos does not have; \
                      show it with `check multi`",
                     self.flaw
                 ),
-            });
+            }),
+            FlawScope::Replica => Err(replica_only(self.flaw)),
+            FlawScope::SingleDecree => Ok(()),
         }
-        Ok(())
     }
 
     pub fn proposer_value(index: usize) -> Value {
@@ -128,6 +130,9 @@ impl MultiPaxosConfig {
         ConfigError::check_range("slots", self.slots, 1, SLOTS_MAX)?;
         ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.acceptors)?;
+        if self.flaw.scope() == FlawScope::Replica {
+            return Err(replica_only(self.flaw));
+        }
         Ok(())
     }
 
@@ -139,6 +144,17 @@ impl MultiPaxosConfig {
                 char::from(b'A' + u8::try_from(leader * self.slots + index).expect("small"))
             })
             .collect()
+    }
+}
+
+/// A flaw of the replica's own paths, which only the cluster model runs.
+fn replica_only(flaw: Flaw) -> ConfigError {
+    ConfigError {
+        setting: "flaw",
+        message: format!(
+            "{flaw} bends a rule of the lin-kv replica, which only the cluster model runs; \
+             show it with `check cluster`"
+        ),
     }
 }
 
@@ -504,6 +520,7 @@ fn actors(
             index: u32::try_from(index).expect("few proposers"),
             acceptor_count: acceptors,
             rounds_max: rounds,
+            round_cap: u64::MAX,
             flaw,
             defer_to_rival: false,
         };
@@ -588,10 +605,12 @@ fn system<C: Presentation<Message<Value>>>(
         crashable,
         init_history: ChosenTracker::new(acceptors),
         record_send: record_acceptance::<C>,
+        timeouts_max: None,
         properties,
         symmetry: symmetry.then(|| Symmetry::over(0..acceptors, faults.network)),
         dead: Some(dead_request::<C>),
         narrate: Some(newly_chosen::<C>),
+        ignores: None,
     }
 }
 

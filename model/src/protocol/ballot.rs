@@ -30,11 +30,16 @@ impl Ballot {
     pub const fn from_course_number(proposal_n: u64) -> Self {
         Ballot::new(proposal_n, 0)
     }
+
+    /// The ballot as `round.{role}{n}`: `2.p1` for proposer p1, `2.n1` for node n1.
+    pub fn named(&self, role: char) -> String {
+        format!("{}.{role}{}", self.round, self.proposer + 1)
+    }
 }
 
 impl fmt::Display for Ballot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.p{}", self.round, self.proposer + 1)
+        f.write_str(&self.named('p'))
     }
 }
 

@@ -43,6 +43,17 @@ pub enum Flaw {
     /// `shared-ballots` and `promise-equal-ballot` together: each is harmless while the other
     /// rule holds, so the catalogue shows them failing as a pair.
     SharedBallotsAndEqualPromise,
+    /// A new leader does not finish the slots its promises reported and nobody asked it for;
+    /// its replica takes them for free slots and fills them (with commands, or no-ops).
+    LeaderSkipsReportedSlots,
+    /// A replica answers a peer's catch-up request from what its acceptor accepted, chosen or
+    /// not.
+    CatchUpFromAccepted,
+    /// A leading replica answers its client as soon as it proposes the command, before the
+    /// command is chosen.
+    AcknowledgeBeforeChosen,
+    /// A replica forwards its client's command to the leader under a request id of its own.
+    ForwardRenamesRequest,
 }
 
 /// Which model a flaw is meant to be shown in.
@@ -50,11 +61,14 @@ pub enum Flaw {
 pub enum FlawScope {
     SingleDecree,
     MultiPaxos,
+    /// A rule of the lin-kv replica's own paths (hole filling, catch-up, answering, forwarding):
+    /// shown in the cluster model.
+    Replica,
 }
 
 impl Flaw {
     /// Every flaw, `None` first, in catalogue order.
-    pub const ALL: [Flaw; 13] = [
+    pub const ALL: [Flaw; 17] = [
         Flaw::None,
         Flaw::AcceptBelowPromise,
         Flaw::PromiseHidesAccepted,
@@ -68,6 +82,10 @@ impl Flaw {
         Flaw::IgnoreSlotPromises,
         Flaw::PromiseEqualBallot,
         Flaw::SharedBallotsAndEqualPromise,
+        Flaw::LeaderSkipsReportedSlots,
+        Flaw::CatchUpFromAccepted,
+        Flaw::AcknowledgeBeforeChosen,
+        Flaw::ForwardRenamesRequest,
     ];
 
     /// The name used on the command line and in reports.
@@ -86,6 +104,10 @@ impl Flaw {
             Flaw::IgnoreSlotPromises => "ignore-slot-promises",
             Flaw::PromiseEqualBallot => "promise-equal-ballot",
             Flaw::SharedBallotsAndEqualPromise => "shared-ballots-and-equal-promise",
+            Flaw::LeaderSkipsReportedSlots => "leader-skips-reported-slots",
+            Flaw::CatchUpFromAccepted => "catch-up-from-accepted",
+            Flaw::AcknowledgeBeforeChosen => "acknowledge-before-chosen",
+            Flaw::ForwardRenamesRequest => "forward-renames-request",
         }
     }
 
@@ -115,6 +137,19 @@ impl Flaw {
             Flaw::SharedBallotsAndEqualPromise => {
                 "two proposers can use the same ballot, and acceptors promise n >= promised"
             }
+            Flaw::LeaderSkipsReportedSlots => {
+                "a new leader leaves slots its promises reported unfinished, and its replica \
+                 reuses them for new commands or no-ops"
+            }
+            Flaw::CatchUpFromAccepted => {
+                "a replica answers catch-up requests with accepted entries, not chosen ones"
+            }
+            Flaw::AcknowledgeBeforeChosen => {
+                "a leader answers its client when it proposes the command, before it is chosen"
+            }
+            Flaw::ForwardRenamesRequest => {
+                "a replica forwards a client's command under a request id of its own"
+            }
         }
     }
 
@@ -124,6 +159,10 @@ impl Flaw {
             Flaw::SkipPhase1AfterPreemption
             | Flaw::NewLeaderSkipsPhase1
             | Flaw::IgnoreSlotPromises => FlawScope::MultiPaxos,
+            Flaw::LeaderSkipsReportedSlots
+            | Flaw::CatchUpFromAccepted
+            | Flaw::AcknowledgeBeforeChosen
+            | Flaw::ForwardRenamesRequest => FlawScope::Replica,
             _ => FlawScope::SingleDecree,
         }
     }

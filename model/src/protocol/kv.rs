@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 
 pub type Key = i64;
 pub type KvValue = i64;
@@ -40,7 +41,7 @@ impl KvOp {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum KvResult {
     ReadOk {
         value: KvValue,
@@ -51,6 +52,34 @@ pub enum KvResult {
     Error {
         code: u64,
     },
+}
+
+/// `write 0=1`, `read 0`, `cas 0 1->2`: how traces show a command.
+impl fmt::Display for KvOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KvOp::Read { key } => write!(f, "read {key}"),
+            KvOp::Write { key, value } => write!(f, "write {key}={value}"),
+            KvOp::Cas { key, from, to } => write!(f, "cas {key} {from}->{to}"),
+        }
+    }
+}
+
+/// `ok`, `read 1`, `error 20`: how traces show an answer.
+impl fmt::Display for KvResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KvResult::ReadOk { value } => write!(f, "value {value}"),
+            KvResult::WriteOk | KvResult::CasOk => f.write_str("ok"),
+            KvResult::Error {
+                code: KEY_DOES_NOT_EXIST,
+            } => f.write_str("key does not exist"),
+            KvResult::Error {
+                code: PRECONDITION_FAILED,
+            } => f.write_str("precondition failed"),
+            KvResult::Error { code } => write!(f, "error {code}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]

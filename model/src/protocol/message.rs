@@ -74,6 +74,12 @@ impl<V: fmt::Display> Message<V> {
     /// The message in protocol words, `Prepare(b=1.p1)`; `with_slots` names slots, which a
     /// single-decree trace leaves out.
     pub fn describe(&self, with_slots: bool) -> String {
+        self.describe_as(with_slots, 'p')
+    }
+
+    /// The same, with ballots naming their proposer as `{role}{n}`: `1.n2` for node n2 of a
+    /// cluster.
+    pub fn describe_as(&self, with_slots: bool, role: char) -> String {
         let slot = |slot: &Slot| {
             if with_slots {
                 format!("slot {slot}, ")
@@ -81,45 +87,57 @@ impl<V: fmt::Display> Message<V> {
                 String::new()
             }
         };
+        let b = |ballot: &Ballot| ballot.named(role);
+        let proposal =
+            |proposal: &Proposal<V>| format!("({}, {})", b(&proposal.ballot), proposal.value);
         match self {
             Message::Prepare { ballot, from_slot } if with_slots => {
-                format!("Prepare(b={ballot}, slots {from_slot}..)")
+                format!("Prepare(b={}, slots {from_slot}..)", b(ballot))
             }
-            Message::Prepare { ballot, .. } => format!("Prepare(b={ballot})"),
+            Message::Prepare { ballot, .. } => format!("Prepare(b={})", b(ballot)),
             Message::Promise { ballot, accepted } if accepted.is_empty() => {
-                format!("Promise(b={ballot}, accepted none)")
+                format!("Promise(b={}, accepted none)", b(ballot))
             }
             Message::Promise { ballot, accepted } if !with_slots => {
-                let (_, proposal) = &accepted[0];
-                format!("Promise(b={ballot}, accepted {proposal})")
+                let (_, accepted) = &accepted[0];
+                format!("Promise(b={}, accepted {})", b(ballot), proposal(accepted))
             }
             Message::Promise { ballot, accepted } => {
                 let reports: Vec<String> = accepted
                     .iter()
-                    .map(|(slot, proposal)| format!("slot {slot}: {proposal}"))
+                    .map(|(slot, accepted)| format!("slot {slot}: {}", proposal(accepted)))
                     .collect();
-                format!("Promise(b={ballot}, accepted [{}])", reports.join(", "))
+                format!(
+                    "Promise(b={}, accepted [{}])",
+                    b(ballot),
+                    reports.join(", ")
+                )
             }
             Message::PrepareRefused { ballot, promised } => {
-                format!("PrepareRefused(b={ballot}, promised {promised})")
+                format!("PrepareRefused(b={}, promised {})", b(ballot), b(promised))
             }
             Message::Accept { slot: s, proposal } => format!(
                 "Accept({}b={}, {})",
                 slot(s),
-                proposal.ballot,
+                b(&proposal.ballot),
                 proposal.value
             ),
             Message::Accepted { slot: s, proposal } => format!(
                 "Accepted({}b={}, {})",
                 slot(s),
-                proposal.ballot,
+                b(&proposal.ballot),
                 proposal.value
             ),
             Message::AcceptRefused {
                 slot: s,
                 ballot,
                 promised,
-            } => format!("AcceptRefused({}b={ballot}, promised {promised})", slot(s)),
+            } => format!(
+                "AcceptRefused({}b={}, promised {})",
+                slot(s),
+                b(ballot),
+                b(promised)
+            ),
         }
     }
 }

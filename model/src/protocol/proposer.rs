@@ -39,6 +39,10 @@ pub struct ProposerConfig {
     pub acceptor_count: usize,
     /// A bound on the ballots it starts, so that a model is finite.
     pub rounds_max: u32,
+    /// The highest round it may start a ballot in: a bound that, unlike `rounds_max`, survives
+    /// a restart that forgets how many ballots were started (the cluster model's replicas
+    /// crash and restart). `u64::MAX` where nothing needs bounding.
+    pub round_cap: u64,
     pub flaw: Flaw,
     /// When preempted, wait for the retry timer instead of starting a higher ballot at once. A
     /// replica in a cluster defers to the rival (who is likely to succeed) rather than duel it;
@@ -479,7 +483,7 @@ impl<V: Clone + PartialEq> Proposer<V> {
 
     fn start_phase1(&mut self, config: &ProposerConfig) -> ProposerStep<V> {
         self.in_flight.clear();
-        if self.rounds_started >= config.rounds_max {
+        if !self.may_start_ballot(config) {
             self.status = Status::Idle;
             return ProposerStep {
                 timer: TimerChange::Cancel,
@@ -525,7 +529,7 @@ impl<V: Clone + PartialEq> Proposer<V> {
             Flaw::NewLeaderSkipsPhase1 | Flaw::SkipPhase1AfterPreemption
         ));
         self.in_flight.clear();
-        if self.rounds_started >= config.rounds_max {
+        if !self.may_start_ballot(config) {
             self.status = Status::Idle;
             return ProposerStep {
                 timer: TimerChange::Cancel,
@@ -569,8 +573,13 @@ impl<V: Clone + PartialEq> Proposer<V> {
             let selection = match self.requests.get(slot) {
                 Some(requested) => Some(rules::select_value(binding, requested, config.flaw)),
                 // A slot nobody asked this proposer for: finish what an earlier ballot started,
-                // since it may already be chosen. A proposer that ignores reports leaves it.
-                None if config.flaw.ignores_promises() => None,
+                // since it may already be chosen. A proposer that ignores reports leaves it, and
+                // so does one that counts on its replica to fill what looks like a hole.
+                None if config.flaw.ignores_promises()
+                    || config.flaw == Flaw::LeaderSkipsReportedSlots =>
+                {
+                    None
+                }
                 None => binding.map(|(acceptor, proposal)| {
                     let source = ValueSource::Promise {
                         acceptor: *acceptor,
@@ -617,10 +626,17 @@ impl<V: Clone + PartialEq> Proposer<V> {
         }
     }
 
+    /// Whether a bound leaves this proposer another ballot.
+    fn may_start_ballot(&self, config: &ProposerConfig) -> bool {
+        self.rounds_started < config.rounds_max
+            && next_ballot(self.highest_seen_round, config.index, config.flaw).round
+                <= config.round_cap
+    }
+
     /// The retry timer runs while there is work outstanding and a ballot left to retry with.
     fn retry_timer(&self, config: &ProposerConfig) -> TimerChange {
         let outstanding = !self.requests.is_empty() || !self.in_flight.is_empty();
-        if outstanding && self.rounds_started < config.rounds_max {
+        if outstanding && self.may_start_ballot(config) {
             TimerChange::Arm
         } else {
             TimerChange::Cancel
@@ -638,6 +654,7 @@ mod tests {
             index,
             acceptor_count,
             rounds_max: 3,
+            round_cap: u64::MAX,
             flaw: Flaw::None,
             defer_to_rival: false,
         }

@@ -34,6 +34,8 @@ use crate::protocol::rules::TimerChange;
 use crate::protocol::slots::{Slot, SlotMap};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use std::sync::Arc;
 
 /// A node's position in the cluster's `node_ids`; also its acceptor index and ballot tag.
 pub type NodeIndex = usize;
@@ -42,7 +44,8 @@ pub type NodeIndex = usize;
 /// applied once.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct RequestId {
-    pub client: String,
+    /// Shared, not copied, as the request travels and is held in many states of a model.
+    pub client: Arc<str>,
     pub seq: u64,
 }
 
@@ -61,8 +64,25 @@ pub enum Entry {
     Noop,
 }
 
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.client, self.seq)
+    }
+}
+
+/// `c1#1 write 0=1`, `no-op`: how traces show an entry.
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Command { id, op } => write!(f, "{id} {op}"),
+            Entry::Value { json } => f.write_str(json),
+            Entry::Noop => f.write_str("no-op"),
+        }
+    }
+}
+
 /// Messages between nodes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PeerMessage {
     Paxos(Message<Entry>),
     /// A node that does not lead hands its client's command to the leader it knows.
@@ -84,6 +104,34 @@ pub enum PeerMessage {
     CatchUp {
         from_slot: Slot,
     },
+    /// The answer to a catch-up request: chosen entries from the slot asked for, in slot order,
+    /// at most `CATCH_UP_BATCH` of them (a node still behind asks again).
+    CatchUpReply {
+        entries: Vec<(Slot, Entry)>,
+    },
+}
+
+impl PeerMessage {
+    /// The message in protocol words, ballots naming their node: `Accept(slot 0, b=1.n2, ...)`.
+    pub fn describe(&self) -> String {
+        let entries = |entries: &[(Slot, Entry)]| {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(slot, entry)| format!("slot {slot}: {entry}"))
+                .collect();
+            entries.join(", ")
+        };
+        match self {
+            PeerMessage::Paxos(message) => message.describe_as(true, 'n'),
+            PeerMessage::Forward { id, op } => format!("Forward({id} {op})"),
+            PeerMessage::ForwardSlot { slot, json } => format!("ForwardSlot(slot {slot}, {json})"),
+            PeerMessage::Chosen { slot, entry } => format!("Chosen(slot {slot}, {entry})"),
+            PeerMessage::CatchUp { from_slot } => format!("CatchUp(slots {from_slot}..)"),
+            PeerMessage::CatchUpReply { entries: chosen } => {
+                format!("CatchUpReply([{}])", entries(chosen))
+            }
+        }
+    }
 }
 
 /// What a replica did with one input, to be applied in field order.
@@ -109,6 +157,10 @@ pub struct ReplicaStep {
 /// How far beyond its applied log a node accepts a named slot.
 pub const SLOT_WINDOW: Slot = 1_000;
 
+/// The most entries one catch-up answer carries: a node far behind catches up batch by batch,
+/// and no single message grows with the log.
+pub const CATCH_UP_BATCH: usize = 256;
+
 /// A named slot beyond `SLOT_WINDOW`: `slot_max` is the highest this node accepts now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SlotTooFar {
@@ -130,22 +182,36 @@ pub struct ReplicaConfig {
     pub index: NodeIndex,
     pub cluster_size: usize,
     pub flaw: Flaw,
+    /// The highest round this node may start a ballot in: unbounded in the node, bounded in
+    /// the cluster model so that its state space is finite, through restarts too.
+    pub round_cap: u64,
 }
 
 impl ReplicaConfig {
-    /// The proposer's settings: unbounded ballots, and deference to a rival that preempted it.
+    /// A node of a real cluster: no flaw, no bound on its ballots.
+    pub fn node(index: NodeIndex, cluster_size: usize) -> Self {
+        ReplicaConfig {
+            index,
+            cluster_size,
+            flaw: Flaw::None,
+            round_cap: u64::MAX,
+        }
+    }
+
+    /// The proposer's settings: deference to a rival that preempted it.
     pub fn proposer(&self) -> ProposerConfig {
         ProposerConfig {
             index: u32::try_from(self.index).expect("a small cluster"),
             acceptor_count: self.cluster_size,
             rounds_max: u32::MAX,
+            round_cap: self.round_cap,
             flaw: self.flaw,
             defer_to_rival: true,
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Replica {
     pub config: ReplicaConfig,
     pub acceptor: Acceptor<Entry>,
@@ -279,7 +345,68 @@ impl Replica {
         }
     }
 
+    /// Whether `message` from `from` would change nothing here and send nothing: news of
+    /// decisions this node has learned or commands it holds, replies its proposer has counted
+    /// or moved past, a catch-up request it has nothing for. Each stays so while the node runs
+    /// (learned entries stay learned, ballots only grow), so a caller (the cluster model) may
+    /// drop such a message unseen. A restart forgets the log and the commands, though: only
+    /// `ignores_for_good` survives it. `on_peer` checks the claim in debug builds.
+    pub fn ignores(&self, from: NodeIndex, message: &PeerMessage) -> bool {
+        let learned = |slot: &Slot, entry: &Entry| self.log.get(*slot) == Some(entry);
+        match message {
+            PeerMessage::Chosen { slot, entry } => learned(slot, entry),
+            PeerMessage::CatchUpReply { entries } => {
+                entries.iter().all(|(slot, entry)| learned(slot, entry))
+            }
+            PeerMessage::Forward { id, op } => {
+                self.applied.contains(id) || self.unplaced.get(id) == Some(op) || self.in_log(id)
+            }
+            PeerMessage::ForwardSlot { slot, json } => {
+                self.log.contains(*slot) || self.slot_requests.get(slot) == Some(json)
+            }
+            PeerMessage::CatchUp { from_slot } => self.catch_up_entries(*from_slot).is_empty(),
+            PeerMessage::Paxos(_) => self.ignores_for_good(from, message),
+        }
+    }
+
+    /// The part of `ignores` that a restart does not change: replies to ballots this node's
+    /// proposer has counted or moved past (it resumes above them), naming no ballot above those
+    /// it has seen.
+    pub fn ignores_for_good(&self, from: NodeIndex, message: &PeerMessage) -> bool {
+        let PeerMessage::Paxos(reply) = message else {
+            return false;
+        };
+        match reply {
+            Message::Promise { .. } | Message::Accepted { .. } => {
+                self.proposer.ignores(from, reply)
+            }
+            Message::PrepareRefused { promised, .. } | Message::AcceptRefused { promised, .. } => {
+                self.proposer.ignores(from, reply) && self.has_seen(*promised)
+            }
+            Message::Prepare { .. } | Message::Accept { .. } => false,
+        }
+    }
+
+    /// Seeing `ballot` would teach this node nothing.
+    fn has_seen(&self, ballot: Ballot) -> bool {
+        self.highest_ballot_seen.is_some_and(|seen| ballot <= seen)
+            && self.proposer.highest_seen_round >= ballot.round
+    }
+
     pub fn on_peer(&mut self, from: NodeIndex, message: PeerMessage) -> ReplicaStep {
+        let ignored = cfg!(debug_assertions) && self.ignores(from, &message);
+        let before = ignored.then(|| self.clone());
+        let step = self.handle_peer(from, message);
+        if let Some(before) = before {
+            debug_assert!(
+                *self == before && step == ReplicaStep::default(),
+                "a message `ignores` passes over changed the replica: {before:?} became {self:?}"
+            );
+        }
+        step
+    }
+
+    fn handle_peer(&mut self, from: NodeIndex, message: PeerMessage) -> ReplicaStep {
         assert!(
             from < self.cluster_size(),
             "message from unknown node {from}"
@@ -300,24 +427,62 @@ impl Replica {
                     self.slot_requests.entry(slot).or_insert(json);
                 }
             }
-            PeerMessage::Chosen { slot, entry } => match self.log.get(slot) {
-                Some(known) if *known != entry => step.rejected.push(format!(
-                    "node {from} says slot {slot} chose {entry:?}, but this node learned \
-                     {known:?}: impossible in Paxos, so the message is dropped"
-                )),
-                _ => self.learn(slot, entry, &mut step),
-            },
+            PeerMessage::Chosen { slot, entry } => {
+                self.learn_from_peer(from, slot, entry, &mut step)
+            }
+            PeerMessage::CatchUpReply { entries } => {
+                for (slot, entry) in entries {
+                    self.learn_from_peer(from, slot, entry, &mut step);
+                }
+            }
             PeerMessage::CatchUp { from_slot } => {
-                for (slot, entry) in self.log.from_slot(from_slot) {
-                    let chosen = PeerMessage::Chosen {
-                        slot,
-                        entry: entry.clone(),
-                    };
-                    step.send.push((from, chosen));
+                let entries = self.catch_up_entries(from_slot);
+                if !entries.is_empty() {
+                    step.send
+                        .push((from, PeerMessage::CatchUpReply { entries }));
                 }
             }
         }
         self.finish(step)
+    }
+
+    /// What a catch-up request from `from_slot` is answered with: this node's chosen entries
+    /// from there, one batch of them.
+    fn catch_up_entries(&self, from_slot: Slot) -> Vec<(Slot, Entry)> {
+        if self.config.flaw == Flaw::CatchUpFromAccepted {
+            // The flaw: what this node's acceptor accepted, chosen or not.
+            return self
+                .acceptor
+                .accepted
+                .from_slot(from_slot)
+                .map(|(slot, proposal)| (slot, proposal.value.clone()))
+                .take(CATCH_UP_BATCH)
+                .collect();
+        }
+        self.log
+            .from_slot(from_slot)
+            .map(|(slot, entry)| (slot, entry.clone()))
+            .take(CATCH_UP_BATCH)
+            .collect()
+    }
+
+    /// A peer says `slot` chose `entry`. One that contradicts what this node learned cannot
+    /// happen in Paxos: a peer that says so lost its disk, or the line was forged or corrupted,
+    /// so the message is dropped with a note, and the node serves on.
+    fn learn_from_peer(
+        &mut self,
+        from: NodeIndex,
+        slot: Slot,
+        entry: Entry,
+        step: &mut ReplicaStep,
+    ) {
+        match self.log.get(slot) {
+            Some(known) if *known != entry => step.rejected.push(format!(
+                "node {from} says slot {slot} chose {entry:?}, but this node learned {known:?}: \
+                 impossible in Paxos, so the message is dropped"
+            )),
+            _ => self.learn(slot, entry, step),
+        }
     }
 
     /// The timer fired. If the log moved since it was armed, the leader is alive: wait again.
@@ -406,8 +571,17 @@ impl Replica {
             Some(leader) if leader != self.index() => {
                 for (id, op) in &self.unplaced {
                     if self.forwarded.get(id) != Some(&leader) {
+                        let forwarded_id = if self.config.flaw == Flaw::ForwardRenamesRequest {
+                            // The flaw: the command travels under a name of this node's making.
+                            RequestId {
+                                client: format!("via-n{}", self.index() + 1).into(),
+                                seq: id.seq,
+                            }
+                        } else {
+                            id.clone()
+                        };
                         let forward = PeerMessage::Forward {
-                            id: id.clone(),
+                            id: forwarded_id,
                             op: op.clone(),
                         };
                         step.send.push((leader, forward));
@@ -430,19 +604,27 @@ impl Replica {
                 // ballot (the course reports `phase1_skipped: false` for it); the others follow
                 // by Phase 2 alone once it stands.
                 let config = self.config.proposer();
+                // A command its proposer already holds (a campaign that could not start) is
+                // not asked for again in another slot.
+                let requested = |id: &RequestId| {
+                    self.proposer
+                        .requests
+                        .values()
+                        .any(|entry| matches!(entry, Entry::Command { id: held, .. } if held == id))
+                };
                 let first = match (
                     self.slot_requests.iter().next(),
                     self.unplaced.iter().next(),
                 ) {
                     (Some((slot, json)), _) => Some((*slot, Entry::Value { json: json.clone() })),
-                    (None, Some((id, op))) => Some((
+                    (None, Some((id, op))) if !requested(id) => Some((
                         self.proposer.next_free_slot(),
                         Entry::Command {
                             id: id.clone(),
                             op: op.clone(),
                         },
                     )),
-                    (None, None) => None,
+                    (None, _) => None,
                 };
                 let input = match first {
                     Some((slot, value)) => ProposerInput::Propose { slot, value },
@@ -591,10 +773,17 @@ impl Replica {
     /// Every handler ends here: a leader places what is unplaced and fills holes, a node without
     /// a ballot forwards it, and the timer follows whether work is outstanding.
     fn finish(&mut self, mut step: ReplicaStep) -> ReplicaStep {
+        // Settled so that a second `finish` would do nothing: placing can end in preemption
+        // (by this node's own acceptor), after which the commands go to the rival; and a
+        // campaign can win at once (a cluster of one), after which the rest are placed.
         if self.proposer.is_leading() {
             self.place_commands(&mut step);
-        } else if !self.leads_or_campaigns() {
+        }
+        if !self.leads_or_campaigns() {
             self.forward_or_campaign(&mut step);
+            if self.proposer.is_leading() {
+                self.place_commands(&mut step);
+            }
         }
         match (self.outstanding(), self.timer_armed_at) {
             (true, None) => {
@@ -701,6 +890,12 @@ impl Replica {
             if !self.proposer.is_leading() {
                 break; // preempted on the way: the timer takes it from here
             }
+            if self.config.flaw == Flaw::AcknowledgeBeforeChosen && self.clients.remove(&id) {
+                // The flaw: the client hears the answer the command would have now, before
+                // any acceptor has even seen it.
+                let answer = self.store.clone().apply(&op);
+                step.replies.push((id.clone(), answer));
+            }
             let slot = self.proposer.next_free_slot();
             let value = Entry::Command { id, op };
             let proposer_step = self
@@ -716,11 +911,7 @@ mod tests {
     use super::*;
 
     fn config(index: NodeIndex, cluster_size: usize) -> ReplicaConfig {
-        ReplicaConfig {
-            index,
-            cluster_size,
-            flaw: Flaw::None,
-        }
+        ReplicaConfig::node(index, cluster_size)
     }
 
     fn request(client: &str, seq: u64) -> RequestId {

@@ -24,7 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The `type` of each peer message.
-pub const PEER_TYPES: [&str; 10] = [
+pub const PEER_TYPES: [&str; 11] = [
     "paxos_prepare",
     "paxos_promise",
     "paxos_prepare_refused",
@@ -35,6 +35,7 @@ pub const PEER_TYPES: [&str; 10] = [
     "paxos_forward_slot",
     "paxos_learn",
     "paxos_catch_up",
+    "paxos_catch_up_reply",
 ];
 
 /// The `lin-kv` client requests.
@@ -52,6 +53,7 @@ fn peer_type(message: &PeerMessage) -> &'static str {
         PeerMessage::ForwardSlot { .. } => "paxos_forward_slot",
         PeerMessage::Chosen { .. } => "paxos_learn",
         PeerMessage::CatchUp { .. } => "paxos_catch_up",
+        PeerMessage::CatchUpReply { .. } => "paxos_catch_up_reply",
     }
 }
 
@@ -188,7 +190,7 @@ impl Node {
             other => unreachable!("not a lin-kv type: {other}"),
         };
         let id = RequestId {
-            client: src.to_owned(),
+            client: src.into(),
             seq,
         };
         let step = self.replica_mut().on_request(id, op);
@@ -244,7 +246,7 @@ impl Node {
             out.push((ids[to].printed().to_owned(), reply));
         }
         for (id, result) in replies {
-            out.push((id.client, kv_reply(id.seq, result)));
+            out.push((id.client.to_string(), kv_reply(id.seq, result)));
         }
         for (id, decision) in slot_replies {
             let reply = Reply::new("multi_paxos_propose_ok", Some(id.seq))
@@ -252,7 +254,7 @@ impl Node {
                 .with("phase1_skipped", decision.phase1_skipped)
                 .with("chosen", true)
                 .with("value", EntryValue(&decision.entry));
-            out.push((id.client, reply));
+            out.push((id.client.to_string(), reply));
         }
         Ok(out)
     }
@@ -271,7 +273,7 @@ impl Node {
         let slot = body.u64("slot")?;
         let value = body.value("value")?;
         let id = RequestId {
-            client: src.to_owned(),
+            client: src.into(),
             seq,
         };
         let step = self

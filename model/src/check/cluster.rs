@@ -1,0 +1,763 @@
+//! The exhaustive model of a lin-kv cluster: `replicas` nodes running `protocol::replica::Replica`
+//! exactly as `paxos-node` runs it, and `clients` that each submit a few commands on one key.
+//! The actors are thin adapters: a replica actor hands every input to the replica and applies
+//! the `ReplicaStep` it returns the way the node's event loop does (persist, send, answer, set
+//! the timer), so every path of the replica (forwarding, deferring to a rival, standing down,
+//! filling holes with no-ops, catching up from peers, taking over after a timeout) is a path
+//! the checker explores.
+//!
+//! Replicas are actors `n1..nN` (ids 0..N), clients `c1..cK` after them. Client `ci` talks to
+//! replica `n((i-1) mod N + 1)`, submits its commands one at a time, and hears the answer from
+//! that replica. The retry timer is a nondeterministic timeout, which may expire at any moment
+//! it is armed, at most `timeouts` times in a run (across the cluster); ballots stop at round
+//! `rounds`, a bound in the ballots themselves, so that a restart (which forgets how many
+//! ballots a node started) cannot lift it.
+//!
+//! What the properties judge is a ghost record: every acceptance any replica's acceptor makes
+//! (observed as it happens, since a node accepts its own proposals without a network message),
+//! the clients' history for stateright's linearizability tester, and which of the interesting
+//! paths a run took. An operation is invoked when its request reaches the replica and returns
+//! when the answer leaves it: the network's delay is arbitrary, so some real run has the
+//! client send just before the arrival and hear just after the send, and that run's history is
+//! the strictest. (Invoked at the client's send, every first command would be concurrent with
+//! every other, and a history of those can hardly fail.) A client takes no part in the
+//! protocol, so an answer changes nothing at the client and is consumed at once.
+
+use crate::check::actors::{ActorIndex, ActorSystem, SystemState, OBSERVER};
+use crate::check::settings::{
+    counted, fault_flags, faults_summary, Faults, ModelConfig, Presentation,
+};
+use crate::protocol::acceptor::Acceptor;
+use crate::protocol::ballot::Proposal;
+use crate::protocol::chosen::ChosenTracker;
+use crate::protocol::flaw::Flaw;
+use crate::protocol::kv::{KvOp, KvResult, KvStore};
+use crate::protocol::replica::{
+    Entry, NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, RequestId,
+};
+use crate::protocol::rules::TimerChange;
+use crate::protocol::slots::Slot;
+use crate::ConfigError;
+use serde::{Deserialize, Serialize};
+use stateright::actor::{model_timeout, Actor, Id, Out};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+use stateright::Property;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The largest configurations the CLI accepts.
+pub const REPLICAS_MAX: usize = 5;
+pub const CLIENTS_MAX: usize = 3;
+pub const COMMANDS_MAX: usize = 3;
+pub const ROUNDS_MAX: u32 = 4;
+pub const TIMEOUTS_MAX: usize = 3;
+
+/// The key every client works on: one key is where linearizability can fail.
+const KEY: i64 = 0;
+
+/// A cluster of replicas and the clients that use it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ClusterConfig {
+    pub replicas: usize,
+    pub clients: usize,
+    /// Commands each client submits, one after the other.
+    pub commands: usize,
+    /// The highest ballot round any replica may start.
+    pub rounds: u32,
+    /// Retry-timer expiries in a run, across the cluster.
+    pub timeouts: usize,
+    pub faults: Faults,
+    pub flaw: Flaw,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig {
+            replicas: 3,
+            clients: 2,
+            commands: 1,
+            rounds: 2,
+            timeouts: 1,
+            faults: Faults::default(),
+            flaw: Flaw::None,
+        }
+    }
+}
+
+impl ClusterConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        ConfigError::check_range("replicas", self.replicas, 1, REPLICAS_MAX)?;
+        ConfigError::check_range("clients", self.clients, 1, CLIENTS_MAX)?;
+        ConfigError::check_range("commands", self.commands, 1, COMMANDS_MAX)?;
+        ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
+        ConfigError::check_range("timeouts", self.timeouts, 0, TIMEOUTS_MAX)?;
+        ConfigError::check_range("crashes", self.faults.crashes, 0, self.replicas)?;
+        Ok(())
+    }
+
+    /// The `index`-th command (from 0) of client `client` (from 0): the first client writes,
+    /// the second reads, the third compares-and-sets, all on one key.
+    pub fn command(&self, client: usize, index: usize) -> (RequestId, KvOp) {
+        let id = RequestId {
+            client: format!("c{}", client + 1).into(),
+            seq: index as u64 + 1,
+        };
+        let value = (10 * client + index + 1) as i64;
+        let op = match client {
+            0 => KvOp::Write { key: KEY, value },
+            1 => KvOp::Read { key: KEY },
+            _ => KvOp::Cas {
+                key: KEY,
+                from: 1,
+                to: value,
+            },
+        };
+        (id, op)
+    }
+
+    /// Every command any client submits.
+    pub fn all_commands(&self) -> impl Iterator<Item = (RequestId, KvOp)> + '_ {
+        (0..self.clients)
+            .flat_map(move |client| (0..self.commands).map(move |index| (client, index)))
+            .map(|(client, index)| self.command(client, index))
+    }
+
+    /// The replica a client talks to.
+    pub fn replica_of(&self, client: usize) -> NodeIndex {
+        client % self.replicas
+    }
+
+    fn replica_config(&self, index: NodeIndex) -> ReplicaConfig {
+        ReplicaConfig {
+            flaw: self.flaw,
+            round_cap: u64::from(self.rounds),
+            ..ReplicaConfig::node(index, self.replicas)
+        }
+    }
+}
+
+impl ModelConfig for ClusterConfig {
+    const NAME: &'static str = "cluster";
+    const TITLE: &'static str = "a lin-kv cluster of Multi-Paxos replicas";
+
+    fn summary(&self) -> String {
+        format!(
+            "{}, {} with {} each, ballots up to round {}, at most {} in all, {}",
+            counted(self.replicas, "replica"),
+            counted(self.clients, "client"),
+            counted(self.commands, "command"),
+            self.rounds,
+            counted(self.timeouts, "timeout"),
+            faults_summary(&self.faults, self.flaw).replace("acceptor", "replica")
+        )
+    }
+
+    fn faults(&self) -> Faults {
+        self.faults
+    }
+
+    fn flaw(&self) -> Flaw {
+        self.flaw
+    }
+
+    fn flags(&self) -> Vec<(&'static str, String)> {
+        let mut flags = vec![
+            ("replicas", self.replicas.to_string()),
+            ("clients", self.clients.to_string()),
+            ("commands", self.commands.to_string()),
+            ("rounds", self.rounds.to_string()),
+            ("timeouts", self.timeouts.to_string()),
+        ];
+        flags.extend(fault_flags(&self.faults, self.flaw));
+        flags
+    }
+
+    /// A replica that crashes forgets the clients waiting on it (a real client times out and
+    /// asks again; these do not), and a lost message is retried only while a replica has
+    /// timeouts left.
+    fn liveness_caveat(&self) -> Option<&'static str> {
+        if self.faults.crashes > 0 {
+            Some("a crashed replica forgets the clients waiting on it, and clients do not retry")
+        } else {
+            self.faults.liveness_caveat()
+        }
+    }
+}
+
+/// Everything that travels in the model: the lin-kv protocol between clients and replicas, the
+/// replicas' own protocol, and observations for the ghost record.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ClusterMsg {
+    Request {
+        id: RequestId,
+        op: KvOp,
+    },
+    Reply {
+        id: RequestId,
+        result: KvResult,
+    },
+    Peer(PeerMessage),
+    /// Sent to `OBSERVER` only: what happened inside a replica.
+    Observed(Observation),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Observation {
+    /// A replica's acceptor accepted `proposal` in `slot`.
+    Accepted {
+        slot: Slot,
+        proposal: Proposal<Entry>,
+    },
+    /// A replica learned chosen entries from a peer's answer to its catch-up request.
+    CaughtUp,
+    /// A client's request reached its replica.
+    Invoked { id: RequestId, op: KvOp },
+}
+
+/// The replicas' one timer.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ClusterTimer {
+    Retry,
+}
+
+#[derive(Clone, Debug)]
+pub enum ClusterActor {
+    Replica {
+        config: ReplicaConfig,
+        /// It may crash and restart, forgetting all but its acceptor.
+        restarts: bool,
+    },
+    Client {
+        commands: Vec<(RequestId, KvOp)>,
+        replica: Id,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ClusterState {
+    Replica(Replica),
+    /// A client has sent its first `sent` commands.
+    Client {
+        sent: u8,
+    },
+}
+
+impl Actor for ClusterActor {
+    type Msg = ClusterMsg;
+    type Timer = ClusterTimer;
+    type State = ClusterState;
+    /// What a replica keeps on disk: its acceptor, as the node persists it.
+    type Storage = Acceptor<Entry>;
+    type Random = ();
+
+    fn name(&self) -> String {
+        match self {
+            ClusterActor::Replica { .. } => "Replica".into(),
+            ClusterActor::Client { .. } => "Client".into(),
+        }
+    }
+
+    fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+        match self {
+            ClusterActor::Replica { config, .. } => {
+                // A restart keeps only what is on disk, as the node does.
+                let replica = Replica::new(*config, storage.clone());
+                ClusterState::Replica(replica)
+            }
+            ClusterActor::Client { commands, replica } => {
+                let (id, op) = commands[0].clone();
+                o.send(*replica, ClusterMsg::Request { id, op });
+                ClusterState::Client { sent: 1 }
+            }
+        }
+    }
+
+    fn on_msg(
+        &self,
+        _id: Id,
+        state: &mut Cow<Self::State>,
+        src: Id,
+        msg: Self::Msg,
+        o: &mut Out<Self>,
+    ) {
+        match (self, &**state) {
+            (ClusterActor::Replica { .. }, ClusterState::Replica(current)) => {
+                if let ClusterMsg::Peer(message) = &msg {
+                    if current.ignores(usize::from(src), message) {
+                        return; // no copy of the replica needed to know it changes nothing
+                    }
+                }
+                let mut next = current.clone();
+                let learned_before = next.log.len();
+                let step = match msg {
+                    ClusterMsg::Request { id, op } => {
+                        let invoked = Observation::Invoked {
+                            id: id.clone(),
+                            op: op.clone(),
+                        };
+                        o.send(Id::from(usize::from(OBSERVER)), observed(invoked));
+                        next.on_request(id, op)
+                    }
+                    ClusterMsg::Peer(message) => {
+                        let catch_up = matches!(message, PeerMessage::CatchUpReply { .. });
+                        let step = next.on_peer(usize::from(src), message);
+                        if catch_up && next.log.len() > learned_before {
+                            o.send(
+                                Id::from(usize::from(OBSERVER)),
+                                observed(Observation::CaughtUp),
+                            );
+                        }
+                        step
+                    }
+                    ClusterMsg::Reply { .. } | ClusterMsg::Observed(_) => return,
+                };
+                self.apply(&mut next, step, o);
+                if next != *current {
+                    *state.to_mut() = ClusterState::Replica(next);
+                }
+            }
+            (ClusterActor::Client { commands, replica }, ClusterState::Client { sent }) => {
+                // The answer to the last command sent: send the next, if any. An answer to the
+                // last command changes nothing here; the ghost record noted it as it was sent.
+                let ClusterMsg::Reply { id, .. } = msg else {
+                    return;
+                };
+                let sent = usize::from(*sent);
+                if commands[sent - 1].0 == id && sent < commands.len() {
+                    let (id, op) = commands[sent].clone();
+                    o.send(*replica, ClusterMsg::Request { id, op });
+                    *state.to_mut() = ClusterState::Client {
+                        sent: u8::try_from(sent + 1).expect("a few commands"),
+                    };
+                }
+            }
+            _ => unreachable!("each actor has its own kind of state"),
+        }
+    }
+
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<Self::State>,
+        _timer: &Self::Timer,
+        o: &mut Out<Self>,
+    ) {
+        let ClusterState::Replica(current) = &**state else {
+            return;
+        };
+        let mut next = current.clone();
+        let step = next.on_timeout();
+        self.apply(&mut next, step, o);
+        if next != *current {
+            *state.to_mut() = ClusterState::Replica(next);
+        }
+    }
+}
+
+/// A replica ignores the messages `Replica::ignores` says it does (only those it ignores for
+/// good where it may crash and restart: a message in flight may arrive after the restart); a
+/// client, answers to its last command.
+fn ignores(actor: &ClusterActor, state: &ClusterState, src: usize, message: &ClusterMsg) -> bool {
+    match (actor, state, message) {
+        (
+            ClusterActor::Replica { restarts, .. },
+            ClusterState::Replica(replica),
+            ClusterMsg::Peer(peer),
+        ) => {
+            if *restarts {
+                replica.ignores_for_good(src, peer)
+            } else {
+                replica.ignores(src, peer)
+            }
+        }
+        (ClusterActor::Client { commands, .. }, ClusterState::Client { sent }, _) => {
+            usize::from(*sent) == commands.len()
+        }
+        _ => false,
+    }
+}
+
+fn observed(observation: Observation) -> ClusterMsg {
+    ClusterMsg::Observed(observation)
+}
+
+impl ClusterActor {
+    /// What the node's event loop does with a step, in its order: persist the acceptor's
+    /// changes, then send to peers, then answer clients; then set the timer.
+    fn apply(&self, replica: &mut Replica, step: ReplicaStep, o: &mut Out<Self>) {
+        let ReplicaStep {
+            persist,
+            send,
+            replies,
+            acceptances,
+            slot_replies,
+            timer,
+            rejected,
+        } = step;
+        debug_assert!(slot_replies.is_empty(), "no client here names a slot");
+        // A rejected message (one that contradicts what the replica learned) happens only
+        // under a flaw; the properties judge the flaw by what it does to the log.
+        let _ = rejected;
+        if !persist.is_empty() {
+            o.save(replica.acceptor.clone());
+        }
+        for (slot, proposal) in acceptances {
+            let observation = Observation::Accepted { slot, proposal };
+            o.send(Id::from(usize::from(OBSERVER)), observed(observation));
+        }
+        for (peer, message) in send {
+            o.send(Id::from(peer), ClusterMsg::Peer(message));
+        }
+        let ClusterActor::Replica { config, .. } = self else {
+            unreachable!("only replicas take replica steps");
+        };
+        for (id, result) in replies {
+            // A client is told only by the replica it asked; `cluster_size` counts replicas.
+            let client = config.cluster_size + client_number(&id).expect("a client's request");
+            o.send(Id::from(client), ClusterMsg::Reply { id, result });
+        }
+        match timer {
+            TimerChange::Arm => o.set_timer(ClusterTimer::Retry, model_timeout()),
+            TimerChange::Unchanged => {}
+            TimerChange::Cancel => o.cancel_timer(ClusterTimer::Retry),
+        }
+    }
+}
+
+/// The linearizability tester's thread for a request: its client.
+fn thread(id: &RequestId) -> ActorIndex {
+    let client = client_number(id).expect("a client's request");
+    ActorIndex::try_from(client).expect("a few clients")
+}
+
+/// `c2` → 1.
+fn client_number(id: &RequestId) -> Option<usize> {
+    let number: usize = id.client.strip_prefix('c')?.parse().ok()?;
+    number.checked_sub(1)
+}
+
+/// What the properties judge.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClusterGhost {
+    /// Every acceptance by every replica's acceptor.
+    pub acceptances: ChosenTracker<Entry>,
+    /// The clients' operations, invoked and returned, per client.
+    pub history: LinearizabilityTester<ActorIndex, KvStore>,
+    /// Requests that reached a replica (a duplicate or one sent again is invoked once).
+    pub invoked: BTreeSet<RequestId>,
+    /// What each answered request was told.
+    pub answered: BTreeMap<RequestId, KvResult>,
+    /// Some replica forwarded a client's command to the leader it knew.
+    pub forwarded: bool,
+    /// Some replica learned chosen entries from a peer's catch-up answer.
+    pub caught_up: bool,
+}
+
+impl ClusterGhost {
+    fn new(replicas: usize) -> Self {
+        ClusterGhost {
+            acceptances: ChosenTracker::new(replicas),
+            history: LinearizabilityTester::new(KvStore::default()),
+            invoked: BTreeSet::new(),
+            answered: BTreeMap::new(),
+            forwarded: false,
+            caught_up: false,
+        }
+    }
+}
+
+pub type ClusterModel = ActorSystem<ClusterActor, ClusterConfig, ClusterGhost>;
+type State = SystemState<ClusterActor, ClusterGhost>;
+
+/// Records what a message tells the ghost: requests invoke, replies return, forwards and
+/// observations mark the paths taken.
+fn record(
+    cfg: &ClusterConfig,
+    ghost: &ClusterGhost,
+    src: usize,
+    dst: usize,
+    message: &ClusterMsg,
+) -> Option<ClusterGhost> {
+    let mut next = ghost.clone();
+    match message {
+        ClusterMsg::Request { .. } => return None,
+        ClusterMsg::Observed(Observation::Invoked { id, op }) => {
+            if ghost.invoked.contains(id) {
+                return None;
+            }
+            let client = thread(id);
+            next.invoked.insert(id.clone());
+            // An invalid history (a second request in flight) fails `linearizable`.
+            let _ = next.history.on_invoke(client, op.clone());
+        }
+        ClusterMsg::Reply { id, result } => {
+            debug_assert_eq!(Some(dst), client_number(id).map(|n| n + cfg.replicas));
+            let client = thread(id);
+            // A second answer to one request makes the history invalid: `linearizable` fails.
+            let _ = next.history.on_return(client, result.clone());
+            next.answered.insert(id.clone(), result.clone());
+        }
+        ClusterMsg::Peer(PeerMessage::Forward { .. }) if !ghost.forwarded => {
+            next.forwarded = true;
+        }
+        ClusterMsg::Peer(_) => return None,
+        ClusterMsg::Observed(Observation::Accepted { slot, proposal }) => {
+            return ghost
+                .acceptances
+                .with(*slot, proposal, src)
+                .map(|acceptances| ClusterGhost {
+                    acceptances,
+                    ..ghost.clone()
+                });
+        }
+        ClusterMsg::Observed(Observation::CaughtUp) if !ghost.caught_up => {
+            next.caught_up = true;
+        }
+        ClusterMsg::Observed(Observation::CaughtUp) => return None,
+    }
+    Some(next)
+}
+
+impl Presentation<ClusterMsg> for ClusterConfig {
+    fn actor_name(&self, id: Id) -> String {
+        let index = usize::from(id);
+        if index < self.replicas {
+            format!("n{}", index + 1)
+        } else {
+            format!("c{}", index - self.replicas + 1)
+        }
+    }
+
+    fn describe(&self, message: &ClusterMsg) -> String {
+        match message {
+            ClusterMsg::Request { id, op } => format!("Request({id} {op})"),
+            ClusterMsg::Reply { id, result } => format!("Reply({id}: {result})"),
+            ClusterMsg::Peer(message) => message.describe(),
+            ClusterMsg::Observed(observation) => format!("{observation:?}"),
+        }
+    }
+
+    fn names_slots(&self) -> bool {
+        true
+    }
+}
+
+/// The cluster model for `cfg`, with its properties. `cfg` must be valid.
+pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
+    cfg.validate().expect("a valid configuration");
+    let replicas = (0..cfg.replicas).map(|index| ClusterActor::Replica {
+        config: cfg.replica_config(index),
+        restarts: cfg.faults.crashes > 0,
+    });
+    let clients = (0..cfg.clients).map(|client| ClusterActor::Client {
+        commands: (0..cfg.commands)
+            .map(|index| cfg.command(client, index))
+            .collect(),
+        replica: Id::from(cfg.replica_of(client)),
+    });
+    let actors: Vec<ClusterActor> = replicas.chain(clients).collect();
+    let crashable = actors
+        .iter()
+        .map(|actor| matches!(actor, ClusterActor::Replica { .. }))
+        .collect();
+    ActorSystem {
+        init_history: ClusterGhost::new(cfg.replicas),
+        properties: properties(&cfg),
+        faults: cfg.faults,
+        timeouts_max: Some(cfg.timeouts),
+        cfg,
+        actors,
+        crashable,
+        record_send: record,
+        symmetry: None,
+        dead: None,
+        narrate: Some(narrate),
+        ignores: Some(ignores),
+    }
+}
+
+fn replicas(state: &State) -> impl Iterator<Item = &Replica> {
+    state.actors.iter().filter_map(|actor| match &***actor {
+        ClusterState::Replica(replica) => Some(replica),
+        ClusterState::Client { .. } => None,
+    })
+}
+
+/// Every entry accepted anywhere is a no-op or a command exactly as a client submitted it.
+fn valid(model: &ClusterModel, state: &State) -> bool {
+    state
+        .history
+        .acceptances
+        .accepted()
+        .all(|(_, proposal)| match &proposal.value {
+            Entry::Noop => true,
+            Entry::Command { id, op } => model
+                .cfg
+                .all_commands()
+                .any(|(submitted, submitted_op)| submitted == *id && submitted_op == *op),
+            Entry::Value { .. } => false,
+        })
+}
+
+/// Every entry a replica learned is the slot's chosen entry: so each replica's applied log is a
+/// prefix of the one chosen log.
+fn logs_agree(state: &State) -> bool {
+    let chosen = &state.history.acceptances;
+    replicas(state).all(|replica| {
+        replica
+            .log
+            .iter()
+            .all(|(slot, entry)| chosen.chosen_in(slot).is_some_and(|p| p.value == *entry))
+    })
+}
+
+/// Every write a client was told succeeded is chosen in the log. Chosen entries are immutable
+/// and every acceptor persists before it answers, so no crash and restart can take it out.
+fn no_acknowledged_write_lost(state: &State) -> bool {
+    let ghost = &state.history;
+    ghost.answered.iter().all(|(id, result)| {
+        !matches!(result, KvResult::WriteOk | KvResult::CasOk)
+            || ghost.acceptances.chosen().any(
+                |(_, proposal)| matches!(&proposal.value, Entry::Command { id: chosen, .. } if chosen == id),
+            )
+    })
+}
+
+/// Leadership passed on: a slot was chosen at one replica's ballot, and a later slot at another
+/// replica's higher ballot.
+fn leader_changed(state: &State) -> bool {
+    let chosen: Vec<(Slot, &Proposal<Entry>)> = state.history.acceptances.chosen().collect();
+    chosen.iter().any(|(slot, proposal)| {
+        chosen.iter().any(|(later_slot, later)| {
+            later_slot > slot
+                && later.ballot > proposal.ballot
+                && later.ballot.proposer != proposal.ballot.proposer
+        })
+    })
+}
+
+fn every_command_answered(model: &ClusterModel, state: &State) -> bool {
+    state.history.answered.len() == model.cfg.clients * model.cfg.commands
+}
+
+fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
+    let mut properties = vec![
+        Property::always("slot agreement", |_, state: &State| {
+            state.history.acceptances.disagreement().is_none()
+        }),
+        Property::always("validity", valid),
+        Property::always("immutability", |_, state: &State| {
+            state.history.acceptances.immutable()
+        }),
+        Property::always("logs agree", |_, state: &State| logs_agree(state)),
+        Property::always("linearizable", |_, state: &State| {
+            state.history.history.serialized_history().is_some()
+        }),
+        Property::always("no acknowledged write lost", |_, state: &State| {
+            no_acknowledged_write_lost(state)
+        }),
+    ];
+    if cfg.replicas >= 2 && cfg.clients * cfg.commands >= 2 {
+        properties.push(Property::sometimes("leader changed", |_, state: &State| {
+            leader_changed(state)
+        }));
+        properties.push(Property::sometimes(
+            "hole filled with a no-op",
+            |_, state: &State| {
+                state
+                    .history
+                    .acceptances
+                    .chosen()
+                    .any(|(_, proposal)| proposal.value == Entry::Noop)
+            },
+        ));
+    }
+    if cfg.replicas >= 2 {
+        properties.push(Property::sometimes(
+            "replica caught up from a peer",
+            |_, state: &State| state.history.caught_up,
+        ));
+        properties.push(Property::sometimes(
+            "forwarded to the leader",
+            |_, state: &State| state.history.forwarded,
+        ));
+    }
+    properties.push(Property::eventually(
+        "every command answered",
+        every_command_answered,
+    ));
+    properties
+}
+
+/// What a step decided: entries newly chosen, and answers sent.
+fn narrate(cfg: &ClusterConfig, before: &State, after: &State) -> Vec<String> {
+    if std::sync::Arc::ptr_eq(&before.history, &after.history) {
+        return Vec::new();
+    }
+    let majority = crate::majority(cfg.replicas);
+    let mut notes: Vec<String> = after
+        .history
+        .acceptances
+        .tallies()
+        .iter()
+        .filter(|tally| tally.acceptors.len() >= majority)
+        .filter(|tally| {
+            !before
+                .history
+                .acceptances
+                .chosen()
+                .any(|(slot, proposal)| slot == tally.slot && *proposal == tally.proposal)
+        })
+        .map(|tally| {
+            let voters: Vec<String> = tally
+                .acceptors
+                .iter()
+                .map(|acceptor| cfg.actor_name(Id::from(acceptor)))
+                .collect();
+            format!(
+                "slot {}: {} chosen at {} by {}",
+                tally.slot,
+                tally.proposal.value,
+                tally.proposal.ballot.named('n'),
+                voters.join(", ")
+            )
+        })
+        .collect();
+    for (id, result) in &after.history.answered {
+        if !before.history.answered.contains_key(id) {
+            notes.push(format!("{id} answered: {result}"));
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_write_read_and_cas_one_key_through_their_own_replica() {
+        let cfg = ClusterConfig {
+            clients: 3,
+            commands: 2,
+            ..ClusterConfig::default()
+        };
+        let commands: Vec<String> = cfg
+            .all_commands()
+            .map(|(id, op)| format!("{id} {op}"))
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                "c1#1 write 0=1",
+                "c1#2 write 0=2",
+                "c2#1 read 0",
+                "c2#2 read 0",
+                "c3#1 cas 0 1->21",
+                "c3#2 cas 0 1->22"
+            ]
+        );
+        assert_eq!(cfg.replica_of(2), 2);
+        assert_eq!(client_number(&cfg.command(1, 0).0), Some(1));
+    }
+}

@@ -6,13 +6,16 @@
 //! - `engine`: the bounded search (breadth-first, depth-first, random walks);
 //! - `symmetry`: renaming acceptors, for the search's symmetry reduction;
 //! - `paxos`: the single-decree and Multi-Paxos models;
-//! - `catalogue`: the flaw catalogue, borne out by the checker.
+//! - `catalogue`: the flaw catalogue, borne out by the checker;
+//! - `story`, `svg`: runs for people: traces, states in protocol words, counterexamples told as
+//!   stories and drawn as sequence diagrams.
 
 pub mod actors;
 pub mod catalogue;
 pub mod engine;
 pub mod paxos;
 pub mod settings;
+pub mod story;
 pub mod svg;
 pub mod symmetry;
 

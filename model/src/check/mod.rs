@@ -8,11 +8,14 @@
 //! - `paxos`: the single-decree and Multi-Paxos models;
 //! - `catalogue`: the flaw catalogue, borne out by the checker;
 //! - `story`, `svg`: runs for people: traces, states in protocol words, counterexamples told as
-//!   stories and drawn as sequence diagrams.
+//!   stories and drawn as sequence diagrams;
+//! - `livelock`: duelling proposers with unbounded ballots, and the lasso that shows they can
+//!   keep each other from choosing forever.
 
 pub mod actors;
 pub mod catalogue;
 pub mod engine;
+pub mod livelock;
 pub mod paxos;
 pub mod settings;
 pub mod story;

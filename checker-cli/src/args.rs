@@ -4,6 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use paxos_model::check::paxos::{self as models, MultiPaxosConfig, SingleDecreeConfig};
 use paxos_model::check::settings::{Faults, NetworkKind};
+use paxos_model::protocol::flaw::FlawScope;
 use paxos_model::{ConfigError, Flaw};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,9 +13,9 @@ use std::path::PathBuf;
 #[command(
     name = "paxos-check",
     version,
-    about = "Exhaustively model-check Paxos and browse counterexamples in stateright's Explorer",
+    about = "Exhaustively model-check Paxos and browse counterexamples in the Explorer",
     long_about = "Exhaustively model-check single-decree Paxos and Multi-Paxos, built from the same \
-                  transition functions as paxos-node, and browse any counterexample in stateright's \
+                  transition functions as paxos-node, and browse any counterexample in the \
                   Explorer.\n\nExit status: 0 every property as expected on a complete run; 1 a property \
                   violated or a sometimes-property missing; 2 usage or configuration error; 3 a limit \
                   was reached before the state space was exhausted, with nothing violated."
@@ -31,7 +32,7 @@ pub enum Command {
         #[command(subcommand)]
         model: CheckModel,
     },
-    /// Serve stateright's Explorer for a model, to step through its states in a browser.
+    /// Serve the Explorer for a model: step through its runs in a browser, in protocol words.
     Explore {
         #[command(subcommand)]
         model: ExploreModel,
@@ -65,6 +66,7 @@ pub struct FlawsArgs {
 #[derive(Subcommand, Debug)]
 pub enum CheckModel {
     /// Single-decree Paxos: acceptors and competing proposers agree on one value.
+    #[command(mut_arg("flaw", single_decree_flaws))]
     Single {
         #[command(flatten)]
         model: SingleArgs,
@@ -72,6 +74,7 @@ pub enum CheckModel {
         run: RunArgs,
     },
     /// Multi-Paxos: leaders fill a log, skipping Phase 1 while their ballot stands.
+    #[command(mut_arg("flaw", multi_paxos_flaws))]
     Multi {
         #[command(flatten)]
         model: MultiArgs,
@@ -83,6 +86,7 @@ pub enum CheckModel {
 #[derive(Subcommand, Debug)]
 pub enum ExploreModel {
     /// Single-decree Paxos.
+    #[command(mut_arg("flaw", single_decree_flaws))]
     Single {
         #[command(flatten)]
         model: SingleArgs,
@@ -90,6 +94,7 @@ pub enum ExploreModel {
         explorer: ExplorerArgs,
     },
     /// Multi-Paxos.
+    #[command(mut_arg("flaw", multi_paxos_flaws))]
     Multi {
         #[command(flatten)]
         model: MultiArgs,
@@ -181,6 +186,33 @@ pub enum Switch {
     Off,
 }
 
+/// `--flaw` as single-decree Paxos offers it: its help lists the flaws of single-decree Paxos.
+/// The others still parse, so that the configuration can say which model shows them.
+fn single_decree_flaws(arg: clap::Arg) -> clap::Arg {
+    arg.value_parser(flaw_values(|flaw| flaw.scope() == FlawScope::SingleDecree))
+}
+
+/// `--flaw` as Multi-Paxos offers it: every flaw of the single-decree rules it shares, and its
+/// own.
+fn multi_paxos_flaws(arg: clap::Arg) -> clap::Arg {
+    arg.value_parser(flaw_values(|flaw| {
+        matches!(
+            flaw.scope(),
+            FlawScope::SingleDecree | FlawScope::MultiPaxos
+        )
+    }))
+}
+
+/// Every flaw name, each with its description; those `shown` does not accept are accepted but
+/// left out of the help.
+fn flaw_values(shown: impl Fn(Flaw) -> bool) -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Flaw::ALL.into_iter().map(|flaw| {
+        clap::builder::PossibleValue::new(flaw.name())
+            .help(flaw.description())
+            .hide(!shown(flaw))
+    }))
+}
+
 /// The catalogue's flaw names (Paxos itself, `none`, is not a flaw of the catalogue).
 fn flaw_names() -> Vec<&'static str> {
     Flaw::names()
@@ -264,6 +296,10 @@ pub struct ExplorerArgs {
     /// Checker threads behind the Explorer.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
+    /// Seconds the check behind the page may run to give every property its verdict (the
+    /// page serves paths meanwhile; what is undecided then stays unknown).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
 }
 
 impl FaultArgs {

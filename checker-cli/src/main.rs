@@ -1,11 +1,12 @@
-//! `paxos-check`: exhaustive checks of the Paxos models, and stateright's Explorer for them.
+//! `paxos-check`: exhaustive checks of the Paxos models, and an Explorer for them.
 //!
 //! Thin glue in the manner of ripgrep: clap parses raw flags (`args`), the model crate validates
-//! them into a configuration, and one function per subcommand runs it (`run`, `explore`) and
-//! prints a report (`report`).
+//! them into a configuration, and one function per subcommand runs it (`run`, `explore`,
+//! `flaws`, `myths`) and prints a report (`report`); `explorer` serves the Explorer's page.
 
 mod args;
 mod explore;
+mod explorer;
 mod flaws;
 mod report;
 mod run;
@@ -150,7 +151,7 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
 
 /// The memory guard when `--max-memory` is not given: three quarters of what the machine has
 /// available now, so that the run stops with a report well before the kernel would kill it.
-fn default_memory_limit() -> Option<u64> {
+pub fn default_memory_limit() -> Option<u64> {
     paxos_model::check::engine::available_memory_bytes().map(|available| available / 4 * 3)
 }
 

@@ -39,6 +39,40 @@ pub enum Command {
     },
     /// List the catalogue of classic Paxos flaws; with --check, let the checker catch each one.
     Flaws(FlawsArgs),
+    /// Three myths about Paxos, each answered by a check: synchrony, simplicity, a strong leader.
+    Myths(MythsArgs),
+}
+
+/// `paxos-check myths`: the three myths and the checks that answer them.
+#[derive(Args, Debug, Clone)]
+pub struct MythsArgs {
+    /// Only these myths (default: all three, in order).
+    #[arg(value_name = "MYTH", value_enum)]
+    pub only: Vec<Myth>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Checker threads for the exhaustive checks.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Write each myth's counterexample or example as an SVG sequence diagram into this
+    /// directory (which must exist).
+    #[arg(long, value_name = "DIR")]
+    pub svg_dir: Option<PathBuf>,
+    /// Address the Explorer links point to (`paxos-check explore ... --addr`).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+}
+
+/// The three myths of the course's overview.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Myth {
+    /// "Paxos needs synchrony for safety."
+    Synchrony,
+    /// "Paxos is simple, so a quick implementation is right."
+    Simple,
+    /// "Paxos has a strong leader."
+    Leader,
 }
 
 /// `paxos-check flaws`: the catalogue, and optionally the checks that bear it out.

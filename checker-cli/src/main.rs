@@ -8,6 +8,7 @@ mod args;
 mod explore;
 mod explorer;
 mod flaws;
+mod myths;
 mod report;
 mod run;
 
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
             .config()
             .map(|config| explore::serve(multi_paxos_model(config), &explorer)),
         Command::Flaws(args) => Ok(flaws::run(&args)),
+        Command::Myths(args) => Ok(myths::run(&args)),
     };
     match result {
         Ok(code) => code,

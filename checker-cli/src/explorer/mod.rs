@@ -12,7 +12,7 @@
 //! two overlap (`/.status`, `/.states/<path>`).
 
 mod http;
-mod views;
+pub mod views;
 
 use crate::run::{self, expectation_name, Outcome, RunSettings};
 use http::{Request, Response};

@@ -51,6 +51,12 @@ pub fn parse_indices(text: &str) -> Result<Vec<usize>, String> {
     Ok(indices)
 }
 
+/// The path that `encoded` (a report's `0/3/1`) names.
+pub fn decode_path<M: Checkable>(model: &M, encoded: &str) -> Result<ModelPath<M>, String> {
+    let replay = replay(model, &parse_indices(encoded)?)?;
+    Ok(replay.path(model))
+}
+
 /// Replays `indices` from the initial state it names.
 pub fn replay<M: Checkable>(model: &M, indices: &[usize]) -> Result<Replay<M>, String> {
     let Some((&init_index, steps)) = indices.split_first() else {

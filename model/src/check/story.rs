@@ -303,10 +303,9 @@ where
             }
             Expectation::Eventually => {
                 story.extend(record.decisions_before(states.len()));
-                story.extend(record.faults());
                 story.push(format!(
-                    "step {}: the run ends here — no step is left that changes anything — \
-                     and \"{property_name}\" never held.",
+                    "After step {}: the run can go no further (no step is left that changes \
+                     anything), and \"{property_name}\" never held.",
                     states.len() - 1
                 ));
                 if let Some(why) = flaw_explanation(flaw) {
@@ -353,6 +352,8 @@ struct Choice {
 #[derive(Clone, Debug)]
 struct Delivery {
     step: usize,
+    /// The step that sent it (0: before the first step).
+    sent_at: usize,
     from: u8,
     to: u8,
     fields: MessageFields,
@@ -369,8 +370,13 @@ struct Record {
     acceptances: Vec<Acceptance>,
     choices: Vec<Choice>,
     deliveries: Vec<Delivery>,
-    losses: Vec<usize>,
-    crashes: Vec<usize>,
+    /// (step, acceptor, ballot): a Prepare the acceptor took, changing its state.
+    promises: Vec<(usize, u8, Ballot)>,
+    /// (step, actor): crashes.
+    crashes: Vec<(usize, u8)>,
+    /// What else a story should mention, at its step: losses, crashes and recoveries, an
+    /// acceptance below a promise, one ballot promised to two proposers.
+    events: Vec<(usize, String)>,
 }
 
 impl Record {
@@ -396,8 +402,9 @@ impl Record {
             acceptances: Vec::new(),
             choices: Vec::new(),
             deliveries: Vec::new(),
-            losses: Vec::new(),
+            promises: Vec::new(),
             crashes: Vec::new(),
+            events: Vec::new(),
         };
         for (index, window) in steps.windows(2).enumerate() {
             let ((before, action), (after, _)) = (&window[0], &window[1]);
@@ -428,19 +435,45 @@ impl Record {
                                     &acceptance,
                                 );
                             }
+                            if let Some(event) = record.below_promise(packet.dst, &acceptance) {
+                                record.events.push((step, event));
+                            }
                             record.acceptances.push(acceptance);
                         }
                     }
-                    record.deliveries.push(Delivery {
+                    let changed = before.actors[usize::from(packet.dst)]
+                        != after.actors[usize::from(packet.dst)];
+                    if changed && fields.kind == "Prepare" {
+                        if let Some(ballot) = fields.ballot {
+                            record.promises.push((step, packet.dst, ballot));
+                        }
+                    }
+                    let delivery = Delivery {
                         step,
+                        sent_at: sending[index].unwrap_or(0),
                         from: packet.src,
                         to: packet.dst,
                         fields,
-                    });
+                    };
+                    if let Some(event) = record.promised_twice(&delivery) {
+                        record.events.push((step, event));
+                    }
+                    record.deliveries.push(delivery);
                 }
-                SystemAction::Lose(_) => record.losses.push(step),
-                SystemAction::Crash(_) => record.crashes.push(step),
-                SystemAction::Timeout(..) | SystemAction::Recover(_) => {}
+                SystemAction::Lose(_) => {
+                    let text = &record.texts[step];
+                    let message = text.strip_suffix("(lost)").unwrap_or(text).trim_end();
+                    let event = format!("{message} is lost");
+                    record.events.push((step, event));
+                }
+                SystemAction::Crash(actor) => {
+                    record.crashes.push((step, *actor));
+                    record.events.push((step, record.texts[step].clone()));
+                }
+                SystemAction::Recover(_) => {
+                    record.events.push((step, record.texts[step].clone()));
+                }
+                SystemAction::Timeout(..) => {}
             }
         }
         record
@@ -500,20 +533,75 @@ impl Record {
         )
     }
 
-    /// The decisive steps before `step`: each choice (or, for a model that does not give fields,
-    /// its own narration).
+    /// The decisive steps before `step`, in order: each choice (or, for a model that does not
+    /// give fields, its own narration) and each event worth a word.
     fn decisions_before(&self, step: usize) -> Vec<String> {
-        if self.choices.is_empty() {
-            return (1..step.min(self.notes.len()))
+        // (step, whether it is a choice, words): within a step the event that led to a choice
+        // (an acceptance below a promise) comes before the choice.
+        let mut told: Vec<(usize, bool, String)> = if self.choices.is_empty() {
+            (1..step.min(self.notes.len()))
                 .filter(|index| !self.notes[*index].is_empty())
-                .map(|index| format!("step {index}: {}.", self.notes[index].join("; ")))
-                .collect();
-        }
-        self.choices
-            .iter()
-            .filter(|choice| choice.step < step)
-            .map(|choice| format!("step {}: {}.", choice.step, self.choice_words(choice)))
+                .map(|index| (index, true, self.notes[index].join("; ")))
+                .collect()
+        } else {
+            self.choices
+                .iter()
+                .filter(|choice| choice.step < step)
+                .map(|choice| (choice.step, true, self.choice_words(choice)))
+                .collect()
+        };
+        told.extend(
+            self.events
+                .iter()
+                .filter(|(at, _)| *at < step)
+                .map(|(at, text)| (*at, false, text.clone())),
+        );
+        told.sort_by_key(|(at, is_choice, _)| (*at, *is_choice));
+        told.into_iter()
+            .map(|(at, _, text)| format!("step {at}: {text}."))
             .collect()
+    }
+
+    /// "a2 accepts A at ballot 1.p1 although it promised 1.p2 at step 6", for an acceptance
+    /// below the highest ballot its acceptor promised.
+    fn below_promise(&self, acceptor: u8, acceptance: &Acceptance) -> Option<String> {
+        let (promised_at, _, promised) = self
+            .promises
+            .iter()
+            .filter(|(at, who, _)| *who == acceptor && *at < acceptance.step)
+            .max_by_key(|(_, _, ballot)| *ballot)?;
+        if acceptance.proposal.ballot >= *promised {
+            return None;
+        }
+        Some(format!(
+            "{} accepts {}{} at ballot {} although it promised {promised} at step {promised_at}",
+            acceptance.acceptor,
+            acceptance.proposal.value,
+            self.in_slot(acceptance.slot),
+            acceptance.proposal.ballot
+        ))
+    }
+
+    /// "a2 promises ballot 1.p1 to p2, having promised the same ballot to p1 at step 4": one
+    /// ballot promised by one acceptor to two proposers.
+    fn promised_twice(&self, delivery: &Delivery) -> Option<String> {
+        if delivery.fields.kind != "Promise" {
+            return None;
+        }
+        let ballot = delivery.fields.ballot?;
+        let earlier = self.deliveries.iter().find(|earlier| {
+            earlier.fields.kind == "Promise"
+                && earlier.from == delivery.from
+                && earlier.to != delivery.to
+                && earlier.fields.ballot == Some(ballot)
+        })?;
+        Some(format!(
+            "{} promises ballot {ballot} to {}, having promised the same ballot to {} at step {}",
+            self.names[usize::from(delivery.from)],
+            self.names[usize::from(delivery.to)],
+            self.names[usize::from(earlier.to)],
+            earlier.step
+        ))
     }
 
     /// The step that broke `property`, what it did, and the fact that breaks the property.
@@ -726,7 +814,7 @@ impl Record {
                     .iter()
                     .find(|(slot, _)| *slot == acceptance.slot)
                     .map(|(_, proposal)| proposal);
-                let words = match reported {
+                let mut words = match reported {
                     Some(proposal) => format!(
                         "{} reported ({}, {}) (step {})",
                         self.names[usize::from(promise.from)],
@@ -740,6 +828,7 @@ impl Record {
                         promise.step
                     ),
                 };
+                words.push_str(&self.unreported(promise, acceptance.slot, reported));
                 (words, reported)
             })
             .collect();
@@ -765,18 +854,130 @@ impl Record {
         )
     }
 
-    /// Lost messages and crashes, for a story of liveness.
-    fn faults(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        for step in &self.losses {
-            lines.push(format!(
-                "step {step}: {} — the message is lost.",
-                self.text(*step)
-            ));
+    /// ", though it had accepted (1.p1, A) at step 5" when `promise` did not report its sender's
+    /// latest acceptance in `slot` (and that it crashed in between, if it did).
+    fn unreported(
+        &self,
+        promise: &Delivery,
+        slot: Slot,
+        reported: Option<&Proposal<String>>,
+    ) -> String {
+        let acceptor = &self.names[usize::from(promise.from)];
+        let Some(latest) = self.acceptances.iter().rev().find(|acceptance| {
+            acceptance.acceptor == *acceptor
+                && acceptance.slot == slot
+                && acceptance.step <= promise.sent_at
+        }) else {
+            return String::new();
+        };
+        if reported == Some(&latest.proposal) {
+            return String::new();
         }
-        for step in &self.crashes {
-            lines.push(format!("step {step}: {}.", self.text(*step)));
-        }
-        lines
+        let crash = self
+            .crashes
+            .iter()
+            .find(|(at, who)| *who == promise.from && *at > latest.step && *at <= promise.sent_at)
+            .map(|(at, _)| format!(", and crashed at step {at}"))
+            .unwrap_or_default();
+        format!(
+            ", though it had accepted ({}, {}) at step {}{crash}",
+            latest.proposal.ballot, latest.proposal.value, latest.step
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::engine::{explore, Goal, SearchOptions};
+    use crate::check::paxos::{single_decree_model, SingleDecreeConfig};
+    use crate::check::settings::Faults;
+    use crate::protocol::flaw::Flaw;
+
+    /// The story of the first safety violation under `flaw`, found breadth-first.
+    fn story(flaw: Flaw, crashes: usize, rounds: u32) -> Vec<String> {
+        let model = single_decree_model(SingleDecreeConfig {
+            faults: Faults {
+                crashes,
+                ..Faults::default()
+            },
+            rounds,
+            flaw,
+            ..SingleDecreeConfig::default()
+        });
+        let exploration = explore(
+            &model,
+            &SearchOptions {
+                goal: Goal::first_violation(&model),
+                ..SearchOptions::default()
+            },
+            &|_| {},
+        );
+        let (index, found) = exploration
+            .discoveries
+            .iter()
+            .enumerate()
+            .find_map(|(index, found)| Some((index, found.as_ref()?)))
+            .expect("the flaw is caught");
+        let name = model.properties[index].name;
+        model.story_of(&found.path, name, flaw)
+    }
+
+    fn told(story: &[String], words: &str) -> bool {
+        story.iter().any(|line| line.contains(words))
+    }
+
+    /// The rule a promise makes: accepting below it is the step the story points at.
+    #[test]
+    fn an_acceptance_below_its_promise_is_told_where_it_happens() {
+        let story = story(Flaw::AcceptBelowPromise, 0, 1);
+        assert_eq!(
+            story[0],
+            "step 8: a2 accepts A at ballot 1.p1 although it promised 1.p2 at step 6."
+        );
+        assert_eq!(story[1], "step 8: A is chosen at ballot 1.p1 by a1, a2.");
+    }
+
+    /// Durability: the promise after a crash hides an acceptance the acceptor made before it.
+    #[test]
+    fn a_crash_that_forgets_an_acceptance_is_told_in_the_promise_that_hides_it() {
+        let story = story(Flaw::ForgetOnCrash, 1, 1);
+        assert!(told(&story, "step 9: a1 crashes."), "{story:#?}");
+        assert!(
+            told(
+                &story,
+                "a1 reported no acceptance (step 12), though it had accepted (1.p1, A) at step 5, \
+                 and crashed at step 9"
+            ),
+            "{story:#?}"
+        );
+    }
+
+    /// Unique ballots and strict promises: one acceptor promising one ballot to two proposers.
+    #[test]
+    fn one_ballot_promised_to_two_proposers_is_told() {
+        let story = story(Flaw::SharedBallotsAndEqualPromise, 0, 1);
+        assert_eq!(
+            story[0],
+            "step 7: a2 promises ballot 1.p1 to p2, having promised the same ballot to p1 at step 4."
+        );
+    }
+
+    /// Value selection: the story traces the offending value to the promises its proposer heard
+    /// and names the value the rule demanded.
+    #[test]
+    fn the_offending_value_is_traced_to_the_promises_its_proposer_heard() {
+        let story = story(Flaw::LowestAcceptedValue, 0, 2);
+        assert!(
+            told(
+                &story,
+                "a1 reported (1.p1, A) (step 11), a2 reported (1.p2, B) (step 16); yet the highest \
+                 reported ballot, 1.p2, carries B: p1 should have proposed B."
+            ),
+            "{story:#?}"
+        );
+        assert!(story
+            .last()
+            .expect("a story")
+            .starts_with("Why: the flaw `lowest-accepted-value`"));
     }
 }

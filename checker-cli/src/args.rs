@@ -317,6 +317,10 @@ pub struct RunArgs {
     /// Write the first counterexample (or else the first example) as an SVG sequence diagram.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Write the first counterexample (or else the first example) as a self-contained HTML
+    /// page: the sequence diagram beside the story and the numbered steps.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Address the Explorer links in the report point to (`paxos-check explore ... --addr`).
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

@@ -9,6 +9,7 @@ mod explore;
 mod explorer;
 mod flaws;
 mod myths;
+mod page;
 mod report;
 mod run;
 
@@ -102,11 +103,13 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
             if run.strategy == args::Strategy::Bfs { "bfs" } else { "dfs" }
         );
     }
-    // Fail on an unwritable --svg now, not after a long run.
-    if let Some(path) = &run.svg {
-        if let Err(error) = std::fs::File::create(path) {
-            eprintln!("error: --svg {}: {error}", path.display());
-            return ExitCode::from(USAGE_ERROR);
+    // Fail on an unwritable --svg or --html now, not after a long run.
+    for (flag, path) in [("--svg", &run.svg), ("--html", &run.html)] {
+        if let Some(path) = path {
+            if let Err(error) = std::fs::File::create(path) {
+                eprintln!("error: {flag} {}: {error}", path.display());
+                return ExitCode::from(USAGE_ERROR);
+            }
         }
     }
     let flaw = model.flaw();
@@ -144,6 +147,21 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
             },
             None => eprintln!(
                 "note: --svg {}: nothing was discovered, so there is no path to draw",
+                path.display()
+            ),
+        }
+    }
+    if let Some(path) = &run.html {
+        match page::html(&description, &outcome) {
+            Some((property, html)) => match std::fs::write(path, html) {
+                Ok(()) => eprintln!("wrote the page of \"{property}\" to {}", path.display()),
+                Err(error) => {
+                    eprintln!("error: --html {}: {error}", path.display());
+                    return ExitCode::from(USAGE_ERROR);
+                }
+            },
+            None => eprintln!(
+                "note: --html {}: nothing was discovered, so there is no path to show",
                 path.display()
             ),
         }

@@ -684,6 +684,39 @@ fn the_json_report_gives_each_counterexample_as_fields_with_its_story_and_explor
     assert_eq!(broken["explore"]["url"], broken["explorer_url"]);
 }
 
+/// `--html FILE`: the counterexample as one page that needs no server, the story beside the
+/// diagram, the step that broke the property marked among the numbered steps.
+#[test]
+fn html_writes_the_counterexample_as_a_page_with_story_and_diagram() {
+    let page_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("paxos-check-page-{}.html", std::process::id()));
+    let page_arg = page_path.to_str().expect("a UTF-8 path");
+
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--flaw",
+        "proposer-ignores-promises",
+        "--html",
+        page_arg,
+    ]);
+
+    assert_eq!(exit_status(&run), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("wrote the page of \"immutability\" to {page_arg}")),
+        "{}",
+        run.stderr
+    );
+    let page = std::fs::read_to_string(&page_path).expect("the page was written");
+    let _ = std::fs::remove_file(&page_path);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<title>Counterexample for &quot;immutability&quot;</title>"));
+    assert!(page.contains("<li>step 6: A is chosen at ballot 1.p1 by a1, a2.</li>"));
+    assert!(page.contains("<li class=\"decisive\">p2 -&gt; a1  Accept(b=1.p2, B)</li>"));
+    assert!(page.contains("<svg ") && page.contains("✘ immutability broken"));
+}
+
 /// Per-model help: `check single --help` offers the flaws single-decree Paxos has, each with
 /// its description; `check multi --help` adds the Multi-Paxos ones. A Multi-Paxos flaw given to
 /// `check single` still gets the error that says where it belongs.

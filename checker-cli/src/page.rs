@@ -53,9 +53,9 @@ pub fn html(run: &RunDescription, outcome: &Outcome) -> Option<(&'static str, St
             url = escape(&run.explorer_url(path)),
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "</section><section class=\"diagram\">{svg}</section></main></body></html>\n"
+        "</section><section class=\"diagram\">{svg}</section></main></body></html>"
     );
     Some((name, page))
 }

@@ -78,9 +78,13 @@ function renderBanner() {
   if (view.broken.length > 0) {
     view.broken.forEach((found, index) => {
       if (index > 0) banner.append(element('br'));
-      const expectation = expectationOf(found.property);
+      const property = propertyNamed(found.property);
+      const expectation = property ? property.expectation : 'always';
       banner.append('✘ This path breaks ' + expectation + ' ' + quoted(found.property) + ' at ');
       banner.append(link('step ' + found.step, address(view.path, found.step)));
+      if (property && property.expected_here) {
+        banner.append(' (expected in this configuration: ' + property.expected_here + ')');
+      }
     });
     banner.hidden = false;
   } else if (view.examples.length > 0) {
@@ -93,9 +97,8 @@ function renderBanner() {
   }
 }
 
-function expectationOf(name) {
-  const property = status && status.properties.find((p) => p.name === name);
-  return property ? property.expectation : 'always';
+function propertyNamed(name) {
+  return status ? status.properties.find((p) => p.name === name) : undefined;
 }
 
 function renderPath() {
@@ -217,6 +220,7 @@ function renderProperties() {
 
 function renderStatus() {
   $('model').textContent = status.title + ': ' + status.summary;
+  if (view) renderBanner();
   const counts = status.unique_state_count.toLocaleString('en-US') + ' unique states, depth ' +
     status.max_depth;
   if (!status.done) {

@@ -26,10 +26,15 @@ fn browser() -> Option<PathBuf> {
         return Some(PathBuf::from(named));
     }
     let path = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]
-        .iter()
-        .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
-        .find(|candidate| candidate.is_file())
+    [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ]
+    .iter()
+    .flat_map(|name| std::env::split_paths(&path).map(move |dir| dir.join(name)))
+    .find(|candidate| candidate.is_file())
 }
 
 /// A running `paxos-check explore single` on a free port, killed when dropped.
@@ -135,7 +140,10 @@ fn reported_counterexample(address: SocketAddr) -> (String, Vec<String>) {
         .iter()
         .find(|property| property["name"] == "immutability")
         .expect("immutability is reported");
-    let url = property["explorer_url"].as_str().expect("a link").to_owned();
+    let url = property["explorer_url"]
+        .as_str()
+        .expect("a link")
+        .to_owned();
     let steps = property["trace"]
         .as_array()
         .expect("a trace")
@@ -194,7 +202,10 @@ fn a_reported_counterexample_reads_in_the_browser_as_in_the_report() {
         "example found",
         "<svg",
     ] {
-        assert!(dom.contains(shown), "the page does not show {shown:?}:\n{dom}");
+        assert!(
+            dom.contains(shown),
+            "the page does not show {shown:?}:\n{dom}"
+        );
     }
     for (index, step) in steps.iter().enumerate() {
         let numbered = format!(
@@ -202,9 +213,19 @@ fn a_reported_counterexample_reads_in_the_browser_as_in_the_report() {
             index + 1,
             as_html(step)
         );
-        assert!(dom.contains(&numbered), "step {} is not {step:?}", index + 1);
+        assert!(
+            dom.contains(&numbered),
+            "step {} is not {step:?}",
+            index + 1
+        );
     }
-    for dump in ["Searching", "Pre-init", "Ballot {", "Acceptor {", "SystemState"] {
+    for dump in [
+        "Searching",
+        "Pre-init",
+        "Ballot {",
+        "Acceptor {",
+        "SystemState",
+    ] {
         assert!(!dom.contains(dump), "the page shows {dump:?}");
     }
 
@@ -221,6 +242,10 @@ fn a_reported_counterexample_reads_in_the_browser_as_in_the_report() {
     );
     let png = std::fs::read(&screenshot).expect("the screenshot was written");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
-    assert!(png.len() > 20_000, "a page, not a blank: {} bytes", png.len());
+    assert!(
+        png.len() > 20_000,
+        "a page, not a blank: {} bytes",
+        png.len()
+    );
     eprintln!("screenshot: {}", screenshot.display());
 }

@@ -2,8 +2,10 @@
 //! model crate's validated configurations by `config`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use paxos_model::check::cluster::{self, ClusterConfig};
 use paxos_model::check::paxos::{self as models, MultiPaxosConfig, SingleDecreeConfig};
 use paxos_model::check::settings::{Faults, NetworkKind};
+use paxos_model::protocol::flaw::FlawScope;
 use paxos_model::{ConfigError, Flaw};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,10 +14,10 @@ use std::path::PathBuf;
 #[command(
     name = "paxos-check",
     version,
-    about = "Exhaustively model-check Paxos and browse counterexamples in stateright's Explorer",
-    long_about = "Exhaustively model-check single-decree Paxos and Multi-Paxos, built from the same \
-                  transition functions as paxos-node, and browse any counterexample in stateright's \
-                  Explorer.\n\nExit status: 0 every property as expected on a complete run; 1 a property \
+    about = "Exhaustively model-check Paxos and browse counterexamples in the Explorer",
+    long_about = "Exhaustively model-check single-decree Paxos, Multi-Paxos and a lin-kv cluster of \
+                  replicas, built from the same transition functions as paxos-node, and browse any \
+                  counterexample in the Explorer.\n\nExit status: 0 every property as expected on a complete run; 1 a property \
                   violated or a sometimes-property missing; 2 usage or configuration error; 3 a limit \
                   was reached before the state space was exhausted, with nothing violated."
 )]
@@ -31,13 +33,47 @@ pub enum Command {
         #[command(subcommand)]
         model: CheckModel,
     },
-    /// Serve stateright's Explorer for a model, to step through its states in a browser.
+    /// Serve the Explorer for a model: step through its runs in a browser, in protocol words.
     Explore {
         #[command(subcommand)]
         model: ExploreModel,
     },
     /// List the catalogue of classic Paxos flaws; with --check, let the checker catch each one.
     Flaws(FlawsArgs),
+    /// Three myths about Paxos, each answered by a check: synchrony, simplicity, a strong leader.
+    Myths(MythsArgs),
+}
+
+/// `paxos-check myths`: the three myths and the checks that answer them.
+#[derive(Args, Debug, Clone)]
+pub struct MythsArgs {
+    /// Only these myths (default: all three, in order).
+    #[arg(value_name = "MYTH", value_enum)]
+    pub only: Vec<Myth>,
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Checker threads for the exhaustive checks.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub threads: u64,
+    /// Write each myth's counterexample or example as an SVG sequence diagram into this
+    /// directory (which must exist).
+    #[arg(long, value_name = "DIR")]
+    pub svg_dir: Option<PathBuf>,
+    /// Address the Explorer links point to (`paxos-check explore ... --addr`).
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+}
+
+/// The three myths of the course's overview.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Myth {
+    /// "Paxos needs synchrony for safety."
+    Synchrony,
+    /// "Paxos is simple, so a quick implementation is right."
+    Simple,
+    /// "Paxos has a strong leader."
+    Leader,
 }
 
 /// `paxos-check flaws`: the catalogue, and optionally the checks that bear it out.
@@ -65,6 +101,7 @@ pub struct FlawsArgs {
 #[derive(Subcommand, Debug)]
 pub enum CheckModel {
     /// Single-decree Paxos: acceptors and competing proposers agree on one value.
+    #[command(mut_arg("flaw", single_decree_flaws))]
     Single {
         #[command(flatten)]
         model: SingleArgs,
@@ -72,9 +109,18 @@ pub enum CheckModel {
         run: RunArgs,
     },
     /// Multi-Paxos: leaders fill a log, skipping Phase 1 while their ballot stands.
+    #[command(mut_arg("flaw", multi_paxos_flaws))]
     Multi {
         #[command(flatten)]
         model: MultiArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// A lin-kv cluster: replicas exactly as paxos-node runs them, and clients on one key.
+    #[command(mut_arg("flaw", cluster_flaws))]
+    Cluster {
+        #[command(flatten)]
+        model: ClusterArgs,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -83,6 +129,7 @@ pub enum CheckModel {
 #[derive(Subcommand, Debug)]
 pub enum ExploreModel {
     /// Single-decree Paxos.
+    #[command(mut_arg("flaw", single_decree_flaws))]
     Single {
         #[command(flatten)]
         model: SingleArgs,
@@ -90,12 +137,61 @@ pub enum ExploreModel {
         explorer: ExplorerArgs,
     },
     /// Multi-Paxos.
+    #[command(mut_arg("flaw", multi_paxos_flaws))]
     Multi {
         #[command(flatten)]
         model: MultiArgs,
         #[command(flatten)]
         explorer: ExplorerArgs,
     },
+    /// A lin-kv cluster of replicas.
+    #[command(mut_arg("flaw", cluster_flaws))]
+    Cluster {
+        #[command(flatten)]
+        model: ClusterArgs,
+        #[command(flatten)]
+        explorer: ExplorerArgs,
+    },
+}
+
+/// The cluster model's shape.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Number of replicas (nodes), each acceptor, proposer and learner at once.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=cluster::REPLICAS_MAX as u64))]
+    pub replicas: u64,
+    /// Number of clients: the first writes the key, the second reads it, the third
+    /// compares-and-sets it; client i talks to replica i.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=cluster::CLIENTS_MAX as u64))]
+    pub clients: u64,
+    /// Commands each client submits, one after the other.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=cluster::COMMANDS_MAX as u64))]
+    pub commands: u64,
+    /// The highest ballot round any replica may start.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=cluster::ROUNDS_MAX as i64))]
+    pub rounds: u32,
+    /// Retry-timer expiries in a run, across the cluster (the timer may expire at any moment it
+    /// is armed).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=cluster::TIMEOUTS_MAX as u64))]
+    pub timeouts: u64,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+impl ClusterArgs {
+    pub fn config(&self) -> Result<ClusterConfig, ConfigError> {
+        let config = ClusterConfig {
+            replicas: self.replicas as usize,
+            clients: self.clients as usize,
+            commands: self.commands as usize,
+            rounds: self.rounds,
+            timeouts: self.timeouts as usize,
+            faults: self.faults.faults(),
+            flaw: self.faults.flaw(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
 }
 
 /// The Multi-Paxos model's shape.
@@ -115,6 +211,8 @@ pub struct MultiArgs {
     pub rounds: u32,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub symmetry: SymmetryArg,
 }
 
 impl MultiArgs {
@@ -126,7 +224,7 @@ impl MultiArgs {
             rounds: self.rounds,
             faults: self.faults.faults(),
             flaw: self.faults.flaw(),
-            symmetry: self.faults.symmetry == Switch::On,
+            symmetry: self.symmetry.symmetry == Switch::On,
         };
         config.validate()?;
         Ok(config)
@@ -147,6 +245,8 @@ pub struct SingleArgs {
     pub rounds: u32,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub symmetry: SymmetryArg,
 }
 
 /// Faults and flaws, shared by every model.
@@ -162,12 +262,19 @@ pub struct FaultArgs {
     /// At most this many messages are lost in a run (any message, at any moment).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=3))]
     pub losses: Option<u64>,
-    /// At most this many acceptors crashed at once (each recovers with what it persisted).
+    /// At most this many acceptors (replicas, in the cluster) crashed at once; each recovers
+    /// with what it persisted.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=7))]
     pub crashes: u64,
     /// Run a deliberately flawed protocol (see the flaw catalogue); `none` is Paxos itself.
     #[arg(long, default_value = "none", value_parser = clap::builder::PossibleValuesParser::new(Flaw::names()))]
     pub flaw: String,
+}
+
+/// The symmetry reduction of the Paxos models. (The cluster has none: each replica tags its
+/// own ballots, so no two are alike.)
+#[derive(Args, Debug, Clone)]
+pub struct SymmetryArg {
     /// Treat states that differ only by a renaming of acceptors as one (acceptors are
     /// interchangeable). Counts classes of states; verdicts and shortest counterexamples are
     /// the same either way.
@@ -179,6 +286,38 @@ pub struct FaultArgs {
 pub enum Switch {
     On,
     Off,
+}
+
+/// `--flaw` as single-decree Paxos offers it: its help lists the flaws of single-decree Paxos.
+/// The others still parse, so that the configuration can say which model shows them.
+fn single_decree_flaws(arg: clap::Arg) -> clap::Arg {
+    arg.value_parser(flaw_values(|flaw| flaw.scope() == FlawScope::SingleDecree))
+}
+
+/// `--flaw` as Multi-Paxos offers it: every flaw of the single-decree rules it shares, and its
+/// own.
+fn multi_paxos_flaws(arg: clap::Arg) -> clap::Arg {
+    arg.value_parser(flaw_values(|flaw| {
+        matches!(
+            flaw.scope(),
+            FlawScope::SingleDecree | FlawScope::MultiPaxos
+        )
+    }))
+}
+
+/// `--flaw` in the cluster: every flaw, since the replica runs every rule.
+fn cluster_flaws(arg: clap::Arg) -> clap::Arg {
+    arg.value_parser(flaw_values(|_| true))
+}
+
+/// Every flaw name, each with its description; those `shown` does not accept are accepted but
+/// left out of the help.
+fn flaw_values(shown: impl Fn(Flaw) -> bool) -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(Flaw::ALL.into_iter().map(|flaw| {
+        clap::builder::PossibleValue::new(flaw.name())
+            .help(flaw.description())
+            .hide(!shown(flaw))
+    }))
 }
 
 /// The catalogue's flaw names (Paxos itself, `none`, is not a flaw of the catalogue).
@@ -251,6 +390,10 @@ pub struct RunArgs {
     /// Write the first counterexample (or else the first example) as an SVG sequence diagram.
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
+    /// Write the first counterexample (or else the first example) as a self-contained HTML
+    /// page: the sequence diagram beside the story and the numbered steps.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Address the Explorer links in the report point to (`paxos-check explore ... --addr`).
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
@@ -264,6 +407,10 @@ pub struct ExplorerArgs {
     /// Checker threads behind the Explorer.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
+    /// Seconds the check behind the page may run to give every property its verdict (the
+    /// page serves paths meanwhile; what is undecided then stays unknown).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
 }
 
 impl FaultArgs {
@@ -302,7 +449,7 @@ impl SingleArgs {
             rounds: self.rounds,
             faults: self.faults.faults(),
             flaw: self.faults.flaw(),
-            symmetry: self.faults.symmetry == Switch::On,
+            symmetry: self.symmetry.symmetry == Switch::On,
         };
         config.validate()?;
         Ok(config)

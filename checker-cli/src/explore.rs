@@ -1,38 +1,49 @@
-//! `paxos-check explore MODEL`: serve stateright's Explorer, after making sure the address can
-//! be served (stateright itself would panic on a busy one).
+//! `paxos-check explore MODEL`: serve the Explorer (`explorer`) for a model, after making sure
+//! the address can be served: a typo or a busy port is a clear error with exit status 2.
 
-use crate::args::ExplorerArgs;
+use crate::args::{ExplorerArgs, Strategy};
+use crate::run::RunSettings;
 use paxos_model::check::settings::Checkable;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
+use std::time::Duration;
 
 pub fn serve<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
-    let address = match usable_address(&explorer.addr) {
-        Ok(address) => address,
+    let listener = match listen(&explorer.addr) {
+        Ok(listener) => listener,
         Err(message) => {
             eprintln!("error: --addr {message}");
             return ExitCode::from(crate::USAGE_ERROR);
         }
     };
+    let address = listener
+        .local_addr()
+        .expect("a bound socket has an address");
     println!("Explorer for {}: {}", model.title(), model.summary());
     println!("serving on http://{address}/ (Ctrl-C to stop)");
-    model
-        .checker()
-        .threads(explorer.threads as usize)
-        .serve(address);
+    // The check behind the page: the search `check --keep-going` makes, quietly and within its
+    // own time limit, so that every property it can decide shows a verdict.
+    let settings = RunSettings {
+        strategy: Strategy::Bfs,
+        threads: explorer.threads as usize,
+        max_states: None,
+        timeout: Some(Duration::from_secs(explorer.timeout)),
+        max_memory: crate::default_memory_limit(),
+        seed: 0,
+        keep_going: true,
+        progress: false,
+        interrupt: None,
+    };
+    crate::explorer::serve(model, listener, settings);
     ExitCode::SUCCESS
 }
 
-/// Resolves `text` and checks that it can be bound now, so that a typo or a busy port is a
-/// clear error rather than a panic inside the web server.
-fn usable_address(text: &str) -> Result<SocketAddr, String> {
-    let address = text
+/// Resolves `text` and binds it.
+fn listen(text: &str) -> Result<TcpListener, String> {
+    let address: SocketAddr = text
         .to_socket_addrs()
         .map_err(|error| format!("'{text}' is not an address like 127.0.0.1:3000 ({error})"))?
         .next()
         .ok_or_else(|| format!("'{text}' resolves to no address"))?;
-    let probe = TcpListener::bind(address)
-        .map_err(|error| format!("{address} cannot be served: {error}"))?;
-    drop(probe);
-    Ok(address)
+    TcpListener::bind(address).map_err(|error| format!("{address} cannot be served: {error}"))
 }

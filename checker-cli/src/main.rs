@@ -1,17 +1,21 @@
-//! `paxos-check`: exhaustive checks of the Paxos models, and stateright's Explorer for them.
+//! `paxos-check`: exhaustive checks of the Paxos models, and an Explorer for them.
 //!
 //! Thin glue in the manner of ripgrep: clap parses raw flags (`args`), the model crate validates
-//! them into a configuration, and one function per subcommand runs it (`run`, `explore`) and
-//! prints a report (`report`).
+//! them into a configuration, and one function per subcommand runs it (`run`, `explore`,
+//! `flaws`, `myths`) and prints a report (`report`); `explorer` serves the Explorer's page.
 
 mod args;
 mod explore;
+mod explorer;
 mod flaws;
+mod myths;
+mod page;
 mod report;
 mod run;
 
 use args::{CheckModel, Cli, Command, ExploreModel, Format, RunArgs};
 use clap::Parser;
+use paxos_model::check::cluster::cluster_model;
 use paxos_model::check::paxos::{multi_paxos_model, single_decree_model};
 use paxos_model::check::settings::Checkable;
 use paxos_model::ConfigError;
@@ -41,6 +45,11 @@ fn main() -> ExitCode {
         } => model
             .config()
             .map(|config| check(multi_paxos_model(config), &run)),
+        Command::Check {
+            model: CheckModel::Cluster { model, run },
+        } => model
+            .config()
+            .map(|config| check(cluster_model(config), &run)),
         Command::Explore {
             model: ExploreModel::Single { model, explorer },
         } => model
@@ -51,7 +60,13 @@ fn main() -> ExitCode {
         } => model
             .config()
             .map(|config| explore::serve(multi_paxos_model(config), &explorer)),
+        Command::Explore {
+            model: ExploreModel::Cluster { model, explorer },
+        } => model
+            .config()
+            .map(|config| explore::serve(cluster_model(config), &explorer)),
         Command::Flaws(args) => Ok(flaws::run(&args)),
+        Command::Myths(args) => Ok(myths::run(&args)),
     };
     match result {
         Ok(code) => code,
@@ -99,11 +114,13 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
             if run.strategy == args::Strategy::Bfs { "bfs" } else { "dfs" }
         );
     }
-    // Fail on an unwritable --svg now, not after a long run.
-    if let Some(path) = &run.svg {
-        if let Err(error) = std::fs::File::create(path) {
-            eprintln!("error: --svg {}: {error}", path.display());
-            return ExitCode::from(USAGE_ERROR);
+    // Fail on an unwritable --svg or --html now, not after a long run.
+    for (flag, path) in [("--svg", &run.svg), ("--html", &run.html)] {
+        if let Some(path) = path {
+            if let Err(error) = std::fs::File::create(path) {
+                eprintln!("error: {flag} {}: {error}", path.display());
+                return ExitCode::from(USAGE_ERROR);
+            }
         }
     }
     let flaw = model.flaw();
@@ -145,12 +162,27 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
             ),
         }
     }
+    if let Some(path) = &run.html {
+        match page::html(&description, &outcome) {
+            Some((property, html)) => match std::fs::write(path, html) {
+                Ok(()) => eprintln!("wrote the page of \"{property}\" to {}", path.display()),
+                Err(error) => {
+                    eprintln!("error: --html {}: {error}", path.display());
+                    return ExitCode::from(USAGE_ERROR);
+                }
+            },
+            None => eprintln!(
+                "note: --html {}: nothing was discovered, so there is no path to show",
+                path.display()
+            ),
+        }
+    }
     ExitCode::from(outcome.exit_code() as u8)
 }
 
 /// The memory guard when `--max-memory` is not given: three quarters of what the machine has
 /// available now, so that the run stops with a report well before the kernel would kill it.
-fn default_memory_limit() -> Option<u64> {
+pub fn default_memory_limit() -> Option<u64> {
     paxos_model::check::engine::available_memory_bytes().map(|available| available / 4 * 3)
 }
 

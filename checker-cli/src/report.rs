@@ -2,6 +2,7 @@
 
 use crate::args::Strategy;
 use crate::run::{expectation_name, mebibytes, Outcome, Verdict};
+use paxos_model::check::story::TraceStep;
 use serde_json::{json, Value};
 use std::fmt::Write;
 use std::net::SocketAddr;
@@ -170,6 +171,13 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
         if let Some(path) = &property.explorer_path {
             let _ = writeln!(out, "  Explorer: {}", run.explorer_url(path));
         }
+        if !property.story.is_empty() {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "  What happened:");
+            for line in &property.story {
+                out.push_str(&wrapped(line, "    ", "      ", STORY_WIDTH));
+            }
+        }
     }
     let examples: Vec<_> = outcome
         .properties
@@ -210,12 +218,25 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
             let fields = entry.as_object_mut().expect("an object");
             if let Some(trace) = &property.trace {
                 fields.insert("steps".into(), Value::from(trace.len()));
-                fields.insert("trace".into(), Value::from(trace.clone()));
                 fields.insert("shortest".into(), Value::from(property.shortest));
+            }
+            if let Some(steps) = &property.trace_steps {
+                fields.insert("trace".into(), trace_json(steps));
+                fields.insert("story".into(), Value::from(property.story.clone()));
+            }
+            if let Some(step) = property.decisive_step {
+                fields.insert("decisive_step".into(), Value::from(step));
             }
             if let Some(path) = &property.explorer_path {
                 fields.insert("explorer_path".into(), Value::from(path.clone()));
                 fields.insert("explorer_url".into(), Value::from(run.explorer_url(path)));
+                fields.insert(
+                    "explore".into(),
+                    json!({
+                        "command": run.explore_command(),
+                        "url": run.explorer_url(path),
+                    }),
+                );
             }
             if let Some(why) = property.excused {
                 fields.insert("expected_here".into(), Value::from(why));
@@ -238,6 +259,40 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "seconds": outcome.seconds,
         "states_per_second": outcome.states_per_second(),
         "properties": properties,
+        "explore_command": run.explore_command(),
         "exit_status": outcome.exit_code(),
     })
+}
+
+/// A trace as a list of objects: `step`, `action`, `from`, `to`, `kind`, `ballot`, `value`,
+/// `slot`, `sent_at`, `notes` and `text` (the text report's line).
+pub fn trace_json(steps: &[TraceStep]) -> Value {
+    serde_json::to_value(steps).expect("a trace is plain data")
+}
+
+/// How wide the story's lines are, indent included.
+const STORY_WIDTH: usize = 100;
+
+/// `text` broken into lines of at most `width` characters at spaces, the first indented by
+/// `first`, the rest by `rest`.
+pub fn wrapped(text: &str, first: &str, rest: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::from(first);
+    let mut line_has_words = false;
+    for word in text.split(' ') {
+        if line_has_words && line.chars().count() + 1 + word.chars().count() > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = String::from(rest);
+            line_has_words = false;
+        }
+        if line_has_words {
+            line.push(' ');
+        }
+        line.push_str(word);
+        line_has_words = true;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
 }

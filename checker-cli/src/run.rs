@@ -5,7 +5,9 @@
 use crate::args::Strategy;
 use paxos_model::check::describe_path;
 use paxos_model::check::engine::{self, Exploration, Goal, Limits, SearchOptions, Stop};
-use paxos_model::check::settings::Checkable;
+use paxos_model::check::settings::{Checkable, ModelPath};
+use paxos_model::check::story::TraceStep;
+use paxos_model::check::svg::DiagramMarks;
 use stateright::{Expectation, Model};
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
@@ -84,6 +86,12 @@ pub struct PropertyOutcome {
     pub verdict: Verdict,
     /// The discovery as numbered, readable steps.
     pub trace: Option<Vec<String>>,
+    /// The same steps as fields (who, what, ballot, value), for tools.
+    pub trace_steps: Option<Vec<TraceStep>>,
+    /// The discovery told as a story (empty without a discovery).
+    pub story: Vec<String>,
+    /// The step after which an always-property is broken, or an example first holds.
+    pub decisive_step: Option<usize>,
     /// Whether the trace is a shortest one (false only when a limit cut the search for one).
     pub shortest: bool,
     /// The discovery as stateright's action-index path, for the Explorer's `#/steps/...`.
@@ -142,6 +150,15 @@ impl Outcome {
 /// Checks `model` with `settings`; the liveness property counts only where the model's
 /// faults promise it.
 pub fn check<M: Checkable>(model: M, settings: &RunSettings) -> Outcome {
+    check_watched(model, settings, &|_| {})
+}
+
+/// `check`, telling `on_progress` how far the search is a few times a second.
+pub fn check_watched<M: Checkable>(
+    model: M,
+    settings: &RunSettings,
+    on_progress: &(dyn Fn(&engine::Progress) + Sync),
+) -> Outcome {
     let liveness_caveat = model.liveness_caveat();
     let excused = |expectation: &Expectation| {
         (*expectation == Expectation::Eventually)
@@ -182,7 +199,10 @@ pub fn check<M: Checkable>(model: M, settings: &RunSettings) -> Outcome {
         },
     };
     let progress = Progress::new(settings.progress);
-    let exploration = engine::explore(&model, &options, &|snapshot| progress.show(snapshot));
+    let exploration = engine::explore(&model, &options, &|snapshot| {
+        progress.show(snapshot);
+        on_progress(snapshot);
+    });
     progress.finish();
     outcome(&model, settings, exploration, excused)
 }
@@ -220,6 +240,14 @@ fn outcome<M: Checkable>(
             ),
             None => (None, None, true),
         };
+        let decisive_step = discovery
+            .as_ref()
+            .and_then(|found| decisive_step(model, &property, &found.path));
+        let trace_steps = discovery.as_ref().map(|found| model.trace(&found.path));
+        let story = discovery
+            .as_ref()
+            .map(|found| model.story(&found.path, property.name))
+            .unwrap_or_default();
         if let Some(found) = discovery {
             let is_failure = verdict == Verdict::Violated;
             let replace = match &svg {
@@ -227,7 +255,14 @@ fn outcome<M: Checkable>(
                 Some((shown, _)) => is_failure && !is_failure_of(&properties, shown),
             };
             if replace {
-                if let Some(diagram) = model.as_svg(found.path) {
+                let marks = DiagramMarks {
+                    broken: is_failure
+                        .then_some(decisive_step)
+                        .flatten()
+                        .map(|step| (step, property.name.to_owned())),
+                    ..DiagramMarks::default()
+                };
+                if let Some(diagram) = model.diagram(&found.path, &marks) {
                     svg = Some((property.name, diagram));
                 }
             }
@@ -237,6 +272,9 @@ fn outcome<M: Checkable>(
             expectation: property.expectation,
             verdict,
             trace,
+            trace_steps,
+            story,
+            decisive_step,
             shortest,
             explorer_path,
             excused,
@@ -253,6 +291,25 @@ fn outcome<M: Checkable>(
         limit_reached,
         properties,
         svg,
+    }
+}
+
+/// The step of `path` after which `property` is first false (an always-property) or first true
+/// (a sometimes-property); a liveness counterexample has none.
+pub fn decisive_step<M: Checkable>(
+    model: &M,
+    property: &stateright::Property<M>,
+    path: &ModelPath<M>,
+) -> Option<usize> {
+    let states = path.clone().into_states();
+    match property.expectation {
+        Expectation::Always => states
+            .iter()
+            .position(|state| !(property.condition)(model, state)),
+        Expectation::Sometimes => states
+            .iter()
+            .position(|state| (property.condition)(model, state)),
+        Expectation::Eventually => None,
     }
 }
 

@@ -100,10 +100,16 @@ impl fmt::Display for ScenarioError {
                 f,
                 "nodes must be at most {SAFETY_SCENARIO_NODES_MAX} (got {nodes}): every quorum is simulated"
             ),
-            ScenarioError::FlawOutsideScenario { flaw } => write!(
-                f,
-                "flaw {flaw} bends Multi-Paxos only; the safety test runs single-decree Paxos"
-            ),
+            ScenarioError::FlawOutsideScenario { flaw } => {
+                let model = match flaw.scope() {
+                    FlawScope::Replica => "the lin-kv replica",
+                    _ => "Multi-Paxos",
+                };
+                write!(
+                    f,
+                    "flaw {flaw} bends {model} only; the safety test runs single-decree Paxos"
+                )
+            }
         }
     }
 }

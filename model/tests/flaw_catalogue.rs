@@ -159,3 +159,88 @@ fn a_preempted_leader_that_keeps_skipping_phase1_overwrites_the_rivals_slot() {
         ]
     );
 }
+
+// The replica's own flaws, each caught in the default cluster (three replicas, c1 writes key 0
+// through n1, c2 reads it through n2).
+
+#[test]
+fn a_leader_that_skips_a_reported_slot_puts_a_second_entry_there() {
+    // The write is chosen in slot 0 (n1 and n2 accepted it). n2 takes over after a timeout and
+    // n1's promise reports slot 0, but n2 leaves the slot unfinished, and its replica, taking
+    // slot 0 for free, puts the read there.
+    let steps = assert_caught(Flaw::LeaderSkipsReportedSlots, "slot agreement", 9, 3_721);
+    assert_eq!(
+        steps,
+        [
+            "c1 -> n1  Request(c1#1 write 0=1)",
+            "n1 -> n2  Prepare(b=1.n1, slots 0..)",
+            "n2 -> n1  Promise(b=1.n1, accepted none)",
+            "n1 -> n2  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+            "c2 -> n2  Request(c2#1 read 0)",
+            "n2 times out",
+            "n2 -> n1  Prepare(b=2.n2, slots 0..)",
+            "n1 -> n2  Promise(b=2.n2, accepted [slot 0: (1.n1, c1#1 write 0=1)])",
+            "n2 -> n1  Accept(slot 0, b=2.n2, c2#1 read 0)",
+        ]
+    );
+}
+
+#[test]
+fn a_catch_up_answered_from_accepted_entries_teaches_an_unchosen_one() {
+    // n1 accepted its own write in slot 0, but nobody else did: it is not chosen. Asked by n2,
+    // which learned slot 1 and misses slot 0, n1 hands it over anyway.
+    let steps = assert_caught(Flaw::CatchUpFromAccepted, "logs agree", 11, 15_506);
+    assert_eq!(
+        steps,
+        [
+            "c1 -> n1  Request(c1#1 write 0=1)",
+            "n1 -> n2  Prepare(b=1.n1, slots 0..)",
+            "n2 -> n1  Promise(b=1.n1, accepted none)",
+            "c2 -> n2  Request(c2#1 read 0)",
+            "n2 -> n1  Forward(c2#1 read 0)",
+            "n1 -> n2  Accept(slot 1, b=1.n1, c2#1 read 0)",
+            "n2 -> n1  Accepted(slot 1, b=1.n1, c2#1 read 0)",
+            "n1 -> n2  Chosen(slot 1, c2#1 read 0)",
+            "n2 times out",
+            "n2 -> n1  CatchUp(slots 0..)",
+            "n1 -> n2  CatchUpReply([slot 0: c1#1 write 0=1, slot 1: c2#1 read 0])",
+        ]
+    );
+}
+
+#[test]
+fn an_answer_before_the_command_is_chosen_contradicts_a_later_one() {
+    // c1 hears its write succeeded (step 5). n2 then takes over and proposes the read after
+    // re-proposing the write, but answers the read at once from its own store, where the write
+    // is not applied yet: "key does not exist", after a successful write.
+    let steps = assert_caught(Flaw::AcknowledgeBeforeChosen, "linearizable", 9, 3_654);
+    assert_eq!(
+        steps,
+        [
+            "c1 -> n1  Request(c1#1 write 0=1)",
+            "n1 -> n2  Prepare(b=1.n1, slots 0..)",
+            "n2 -> n1  Promise(b=1.n1, accepted none)",
+            "n1 -> n2  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+            "n2 -> n1  Accepted(slot 0, b=1.n1, c1#1 write 0=1)",
+            "c2 -> n2  Request(c2#1 read 0)",
+            "n2 times out",
+            "n2 -> n1  Prepare(b=2.n2, slots 0..)",
+            "n1 -> n2  Promise(b=2.n2, accepted [slot 0: (1.n1, c1#1 write 0=1)])",
+        ]
+    );
+}
+
+#[test]
+fn a_forward_under_a_new_id_puts_a_command_no_client_sent_in_the_log() {
+    let steps = assert_caught(Flaw::ForwardRenamesRequest, "validity", 5, 114);
+    assert_eq!(
+        steps,
+        [
+            "c1 -> n1  Request(c1#1 write 0=1)",
+            "n1 -> n2  Prepare(b=1.n1, slots 0..)",
+            "n2 -> n1  Promise(b=1.n1, accepted none)",
+            "c2 -> n2  Request(c2#1 read 0)",
+            "n2 -> n1  Forward(via-n2#1 read 0)",
+        ]
+    );
+}

@@ -24,7 +24,9 @@ mod scan;
 mod value;
 
 pub use reply::{write_message, Object, Reply, Serialized, WriteJson};
-pub use request::{parse_line, parse_overlong_line, BadEnvelope, Fields, ParsedLine};
+pub use request::{
+    integer, parse_line, parse_overlong_line, string, BadEnvelope, Fields, ParsedLine,
+};
 pub use value::{JsonStr, JsonValue};
 
 use std::fmt;

@@ -11,6 +11,7 @@
 //! must be durable before the messages it returns leave.
 
 mod cluster;
+pub mod wire;
 
 use crate::codec::{
     self, BadEnvelope, ErrorCode, Fields, JsonStr, JsonValue, Object, ParsedLine, Reply,
@@ -284,14 +285,17 @@ impl Node {
             Ok(message_type) => message_type.printed(),
             Err(_) => "(no type)",
         };
-        if !cluster::PEER_TYPES.contains(&message_type) {
+        if !wire::PEER_TYPES.contains(&message_type) {
             return LineOutcome::with_diagnostic(format!(
                 "dropped a '{message_type}' message from peer {}: not a peer message",
                 src.decoded()
             ));
         }
         let context = format!("on a '{message_type}' message from {}", src.decoded());
-        let replies = self.serve_cluster(&context, |node| node.peer_message(src.printed(), body));
+        let message_type = message_type.to_owned();
+        let replies = self.serve_cluster(&context, |node| {
+            node.peer_message(src.printed(), &message_type, body)
+        });
         self.send(replies, out);
         LineOutcome::default()
     }

@@ -504,7 +504,7 @@ impl Simulation {
     }
 
     fn answer(&mut self, node: NodeIndex, id: RequestId, result: KvResult) -> Result<(), String> {
-        let Some(client) = self.clients.iter().position(|c| c.name == id.client) else {
+        let Some(client) = self.clients.iter().position(|c| *c.name == *id.client) else {
             return Err(format!("node {node} answered an unknown client {id:?}"));
         };
         let state = &mut self.clients[client];

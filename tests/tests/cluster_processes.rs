@@ -59,7 +59,7 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
             for garbage in [
                 "this is not json".to_string(),
                 json!({"src": "n3", "dest": "n1", "body": {"type": "bogus"}}).to_string(),
-                json!({"src": "n3", "dest": "n1", "body": {"type": "paxos_promise", "payload": 42}})
+                json!({"src": "n3", "dest": "n1", "body": {"type": "paxos_promise", "ballot": 42}})
                     .to_string(),
                 json!({"src": "n2", "dest": "n1", "body": {"type": "error", "code": 13}})
                     .to_string(),

@@ -458,6 +458,303 @@ fn svg_writes_the_counterexample_of_a_flawed_run_as_a_sequence_diagram() {
         "the decisive step"
     );
     assert!(!svg.contains("Debug"), "no Rust debug text");
+    assert!(
+        svg.contains("✘ agreement broken"),
+        "the step that broke the property is marked"
+    );
+    if let Err(error) = well_formed_xml(&svg) {
+        panic!("the SVG does not parse: {error}");
+    }
+}
+
+/// Whether `text` is well-formed XML as far as an SVG needs: every tag closed in order, every
+/// attribute quoted, every `&` an entity, nothing outside the root element.
+fn well_formed_xml(text: &str) -> Result<(), String> {
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = text.trim();
+    let mut roots = 0;
+    while !rest.is_empty() {
+        let Some(start) = rest.find('<') else {
+            check_text(rest)?;
+            if !open.is_empty() {
+                return Err(format!("unclosed <{}>", open.join("> <")));
+            }
+            return Err(format!("text after the root: {rest:?}"));
+        };
+        let (content, tag_and_after) = rest.split_at(start);
+        if open.is_empty() && !content.trim().is_empty() {
+            return Err(format!("text outside the root: {content:?}"));
+        }
+        check_text(content)?;
+        let end = tag_and_after
+            .find('>')
+            .ok_or_else(|| "a tag never ends".to_string())?;
+        let tag = &tag_and_after[1..end];
+        rest = &tag_and_after[end + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            match open.pop() {
+                Some(expected) if expected == name.trim() => {}
+                other => return Err(format!("</{name}> closes {other:?}")),
+            }
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let name = tag.split_whitespace().next().unwrap_or("");
+        if name.is_empty() {
+            return Err("a tag without a name".into());
+        }
+        check_attributes(&tag[name.len()..])?;
+        if open.is_empty() {
+            roots += 1;
+        }
+        if !self_closing {
+            open.push(name);
+        }
+    }
+    match (open.is_empty(), roots) {
+        (true, 1) => Ok(()),
+        (false, _) => Err(format!("unclosed <{}>", open.join("> <"))),
+        (true, roots) => Err(format!("{roots} root elements")),
+    }
+}
+
+fn check_text(text: &str) -> Result<(), String> {
+    for (index, _) in text.match_indices('&') {
+        let entity = &text[index..];
+        let known = ["&amp;", "&lt;", "&gt;", "&quot;", "&apos;"];
+        if !known.iter().any(|known| entity.starts_with(known)) {
+            return Err(format!("a bare & in {text:?}"));
+        }
+    }
+    if text.contains('<') || text.contains('>') {
+        return Err(format!("an unescaped angle bracket in {text:?}"));
+    }
+    Ok(())
+}
+
+/// ` a="1" b="two"`: names, `=`, and double-quoted values.
+fn check_attributes(mut attributes: &str) -> Result<(), String> {
+    loop {
+        attributes = attributes.trim_start();
+        if attributes.is_empty() {
+            return Ok(());
+        }
+        let (name, after) = attributes
+            .split_once("=\"")
+            .ok_or_else(|| format!("an attribute without a quoted value: {attributes:?}"))?;
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(format!("a bad attribute name {name:?}"));
+        }
+        let (value, after) = after
+            .split_once('"')
+            .ok_or_else(|| format!("an attribute value never ends: {after:?}"))?;
+        check_text(value)?;
+        attributes = after;
+    }
+}
+
+/// Issue: "a counterexample ends with a short narration generated from the trace", naming the
+/// rule from the flaw catalogue. The flaw `lowest-accepted-value` with a retry: B is chosen at
+/// 1.p2 after a1 accepted A at the higher 2.p1, which p1 proposed although a promise reported
+/// (1.p2, B); the story says so, step by step, and ends with the catalogue's rule.
+#[test]
+fn a_counterexample_ends_with_its_story_naming_the_flaw_and_the_rule() {
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--flaw",
+        "lowest-accepted-value",
+        "--rounds",
+        "2",
+    ]);
+
+    assert_eq!(exit_status(&run), 1, "{}", run.stderr);
+    let (steps, _) = counterexample(&run.stdout, "Counterexample for \"immutability\":");
+    assert_eq!(steps.len(), 18);
+    assert_eq!(steps[17], "p2 -> a3  Accept(b=1.p2, B)");
+    let story = story(&run.stdout);
+    for told in [
+        "step 18: p2 -> a3  Accept(b=1.p2, B) — a3 accepts B at ballot 1.p2, so B is chosen at \
+         ballot 1.p2 by a2, a3 — \"immutability\" is broken: a1 had accepted A at the higher \
+         ballot 2.p1 (step 17)",
+        "Where A came from: p1 sent Accept(b=2.p1, A) at step 16, after its Phase 1 at 2.p1: a1 \
+         reported (1.p1, A) (step 11), a2 reported (1.p2, B) (step 16); yet the highest \
+         reported ballot, 1.p2, carries B: p1 should have proposed B.",
+        "Why: the flaw `lowest-accepted-value` — the proposer adopts the lowest-ballot accepted \
+         value, not the highest. The rule it bends: only the highest reported ballot is safe",
+    ] {
+        assert!(story.contains(told), "{told:?} not in the story:\n{story}");
+    }
+}
+
+/// The story under "What happened:" as one line per told step, its wrapping undone.
+fn story(stdout: &str) -> String {
+    let mut story = String::new();
+    for line in stdout
+        .lines()
+        .skip_while(|line| line.trim() != "What happened:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+    {
+        if line.starts_with("      ") {
+            story.push(' ');
+            story.push_str(line.trim());
+        } else {
+            story.push('\n');
+            story.push_str(line.trim());
+        }
+    }
+    story
+}
+
+/// `--format json`: each counterexample carries its `trace` as objects (step, from, to, kind,
+/// ballot, value, slot), its `story`, and `explore`: the command that serves the model and the
+/// URL that opens the path.
+#[test]
+fn the_json_report_gives_each_counterexample_as_fields_with_its_story_and_explorer() {
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--flaw",
+        "proposer-ignores-promises",
+        "--format",
+        "json",
+    ]);
+
+    assert_eq!(exit_status(&run), 1, "{}", run.stderr);
+    let report = json_report(&run);
+    assert_report_shape(&report);
+    let broken = json_property(&report, "immutability");
+    let trace = broken["trace"].as_array().expect("a trace");
+    assert_eq!(json!(trace.len()), broken["steps"]);
+    assert_eq!(
+        trace[0],
+        json!({
+            "step": 1, "action": "deliver", "from": "p1", "to": "a1", "kind": "Prepare",
+            "ballot": "1.p1", "value": null, "slot": 0,
+            "text": "p1 -> a1  Prepare(b=1.p1)", "sent_at": 0, "notes": [],
+        })
+    );
+    let last = trace.last().expect("a step");
+    assert_eq!(
+        (
+            &last["from"],
+            &last["to"],
+            &last["kind"],
+            &last["ballot"],
+            &last["value"]
+        ),
+        (
+            &json!("p2"),
+            &json!("a1"),
+            &json!("Accept"),
+            &json!("1.p2"),
+            &json!("B")
+        )
+    );
+    let chosen: Vec<&Value> = trace
+        .iter()
+        .filter(|step| !step["notes"].as_array().expect("notes").is_empty())
+        .collect();
+    assert_eq!(chosen.len(), 1, "one step chose a value");
+    assert_eq!(chosen[0]["notes"], json!(["A chosen at 1.p1 by a1, a2"]));
+    assert_eq!(broken["decisive_step"], 11);
+    let story: Vec<&str> = broken["story"]
+        .as_array()
+        .expect("a story")
+        .iter()
+        .map(|line| line.as_str().expect("text"))
+        .collect();
+    assert_eq!(story[0], "step 6: A is chosen at ballot 1.p1 by a1, a2.");
+    assert!(story
+        .last()
+        .expect("a line")
+        .starts_with("Why: the flaw `proposer-ignores-promises`"));
+    let command = broken["explore"]["command"].as_str().expect("a command");
+    assert!(
+        command.starts_with("paxos-check explore single "),
+        "{command}"
+    );
+    assert!(
+        command.contains("--flaw proposer-ignores-promises"),
+        "{command}"
+    );
+    assert_eq!(report["explore_command"], command);
+    assert_eq!(broken["explore"]["url"], broken["explorer_url"]);
+}
+
+/// `--html FILE`: the counterexample as one page that needs no server, the story beside the
+/// diagram, the step that broke the property marked among the numbered steps.
+#[test]
+fn html_writes_the_counterexample_as_a_page_with_story_and_diagram() {
+    let page_path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("paxos-check-page-{}.html", std::process::id()));
+    let page_arg = page_path.to_str().expect("a UTF-8 path");
+
+    let run = paxos_check(&[
+        "check",
+        "single",
+        "--flaw",
+        "proposer-ignores-promises",
+        "--html",
+        page_arg,
+    ]);
+
+    assert_eq!(exit_status(&run), 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("wrote the page of \"immutability\" to {page_arg}")),
+        "{}",
+        run.stderr
+    );
+    let page = std::fs::read_to_string(&page_path).expect("the page was written");
+    let _ = std::fs::remove_file(&page_path);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<title>Counterexample for &quot;immutability&quot;</title>"));
+    assert!(page.contains("<li>step 6: A is chosen at ballot 1.p1 by a1, a2.</li>"));
+    assert!(page.contains("<li class=\"decisive\">p2 -&gt; a1  Accept(b=1.p2, B)</li>"));
+    assert!(page.contains("<svg ") && page.contains("✘ immutability broken"));
+}
+
+/// Per-model help: `check single --help` offers the flaws single-decree Paxos has, each with
+/// its description; `check multi --help` adds the Multi-Paxos ones. A Multi-Paxos flaw given to
+/// `check single` still gets the error that says where it belongs.
+#[test]
+fn each_model_offers_its_own_flaws_in_its_help() {
+    let single = paxos_check(&["check", "single", "--help"]);
+    let multi = paxos_check(&["check", "multi", "--help"]);
+
+    assert_eq!(exit_status(&single), 0);
+    assert!(single.stdout.contains("lowest-accepted-value"));
+    assert!(
+        single
+            .stdout
+            .contains("the proposer adopts the lowest-ballot accepted value, not the highest"),
+        "each flaw with its description: {}",
+        single.stdout
+    );
+    for multi_only in [
+        "skip-phase1-after-preemption",
+        "new-leader-skips-phase1",
+        "ignore-slot-promises",
+    ] {
+        assert!(
+            !single.stdout.contains(multi_only),
+            "{multi_only} in single's help"
+        );
+        assert!(
+            multi.stdout.contains(multi_only),
+            "{multi_only} not in multi's help"
+        );
+    }
+    let misplaced = paxos_check(&["check", "single", "--flaw", "new-leader-skips-phase1"]);
+    assert_eq!(exit_status(&misplaced), 2);
+    assert!(
+        misplaced.stderr.contains("show it with `check multi`"),
+        "{}",
+        misplaced.stderr
+    );
 }
 
 /// Issue 3, liveness: "it should hold on a lossless network and fail with loss; the report shows
@@ -636,6 +933,29 @@ impl Explorer {
             .unwrap_or_else(|error| panic!("GET {path} from the Explorer: {error}"))
     }
 
+    /// `GET path`, which must answer 200 with JSON.
+    fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path);
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|error| panic!("GET {path}: {error}: {body}"))
+    }
+
+    /// `/.status` once the check behind the page is done (within `RUN_LIMIT`).
+    fn finished_status(&self) -> Value {
+        let deadline = Instant::now() + RUN_LIMIT;
+        loop {
+            let status = self.get_json("/.status");
+            if status["done"] == true {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the check never finished: {status}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Stops the Explorer and returns what it printed (read after the kill, so that the read
     /// cannot wait for output that never comes).
     fn stop(&mut self) -> String {
@@ -655,9 +975,9 @@ impl Drop for Explorer {
     }
 }
 
-/// Issue 3, the Explorer: `explore single --addr` serves stateright's Explorer there. Its page
-/// is HTML, and `/.status` is JSON about the checker behind it, asking the same properties as
-/// `check`.
+/// Issue 3, the Explorer: `explore single --addr` serves the Explorer there. Its page is HTML
+/// with its script, and `/.status` is JSON about the check behind it, which asks the same
+/// properties as `check` and, once done, gives each the verdict `check --keep-going` gives.
 #[test]
 fn the_explorer_serves_its_page_and_status_on_the_given_address() {
     let mut explorer = Explorer::start(&[]);
@@ -665,31 +985,39 @@ fn the_explorer_serves_its_page_and_status_on_the_given_address() {
     let (status, page) = explorer.get("/");
     assert_eq!(status, 200);
     assert!(page.contains("<html"), "{page}");
-    assert!(page.contains("Stateright Explorer"), "{page}");
-
-    let (status, body) = explorer.get("/.status");
+    assert!(page.contains("Paxos Explorer"), "{page}");
+    let (status, script) = explorer.get("/explorer.js");
     assert_eq!(status, 200);
-    let checker: Value = serde_json::from_str(&body).expect("/.status is JSON");
+    assert!(script.contains("/.path/"), "the page asks for paths");
+
+    let checker = explorer.finished_status();
     for count in ["state_count", "unique_state_count", "max_depth"] {
         assert!(checker[count].is_u64(), "{count}: {checker}");
     }
-    let names: Vec<&str> = checker["properties"]
+    assert_eq!(checker["unique_state_count"], DEFAULT_UNIQUE_STATES);
+    assert_eq!(checker["complete"], true);
+    let verdicts: Vec<(&str, &str)> = checker["properties"]
         .as_array()
         .expect("properties")
         .iter()
-        .map(|property| property[1].as_str().expect("a name"))
+        .map(|property| {
+            (
+                property["name"].as_str().expect("a name"),
+                property["verdict"].as_str().expect("a verdict"),
+            )
+        })
         .collect();
     assert_eq!(
-        names,
+        verdicts,
         [
-            "agreement",
-            "validity",
-            "immutability",
-            "learners agree",
-            "value chosen",
-            "two proposers hold majority promises at once",
-            "a later ballot re-proposes the chosen value",
-            "value eventually chosen",
+            ("agreement", "holds"),
+            ("validity", "holds"),
+            ("immutability", "holds"),
+            ("learners agree", "holds"),
+            ("value chosen", "example"),
+            ("two proposers hold majority promises at once", "example"),
+            ("a later ballot re-proposes the chosen value", "example"),
+            ("value eventually chosen", "holds"),
         ]
     );
 
@@ -738,6 +1066,166 @@ fn a_reported_explorer_link_opens_in_the_explorer_of_the_same_model() {
             .expect("a list of next states")
             .is_empty(),
         "{body}"
+    );
+}
+
+/// The Explorer shows a counterexample in the text report's words: the path the report links
+/// to comes back with its steps numbered as in the report (the initial state is step 0), each
+/// state in protocol words, the step that broke the property marked, the story, and the
+/// diagram with that step in red. A path that does not exist is a 404 that says why.
+#[test]
+fn the_explorer_shows_a_counterexample_as_the_report_tells_it() {
+    let flaw = ["--flaw", "proposer-ignores-promises"];
+    let explorer = Explorer::start(&flaw);
+    let address = explorer.address.to_string();
+    let mut args = vec!["check", "single", "--format", "json", "--addr", &address];
+    args.extend(flaw);
+    let report = json_report(&paxos_check(&args));
+    let broken = json_property(&report, "immutability");
+    let path = broken["explorer_path"].as_str().expect("a path");
+    let report_steps: Vec<&str> = broken["trace"]
+        .as_array()
+        .expect("a trace")
+        .iter()
+        .map(|step| step["text"].as_str().expect("text"))
+        .collect();
+
+    let view = explorer.get_json(&format!("/.path/{path}"));
+
+    let steps = view["steps"].as_array().expect("steps");
+    assert_eq!(
+        steps.len(),
+        report_steps.len() + 1,
+        "the initial state, then each step"
+    );
+    assert_eq!(steps[0]["step"], 0);
+    for (step, text) in steps[1..].iter().zip(&report_steps) {
+        assert_eq!(step["action"], *text, "step {}", step["step"]);
+    }
+    assert_eq!(view["selected"], report_steps.len());
+    assert_eq!(
+        view["broken"],
+        json!([{"property": "immutability", "step": 11}])
+    );
+    assert_eq!(steps[11]["broken"], json!(["immutability"]));
+    assert_eq!(steps[6]["notes"], json!(["A chosen at 1.p1 by a1, a2"]));
+    let state: Vec<&str> = steps[11]["state"]
+        .as_array()
+        .expect("state lines")
+        .iter()
+        .map(|line| line.as_str().expect("text"))
+        .collect();
+    assert_eq!(state[0], "a1: promised 1.p2, accepted (1.p2, B)");
+    assert!(
+        state.contains(&"chosen: A chosen at 1.p1 by a1, a2"),
+        "{state:?}"
+    );
+    assert_eq!(view["story"]["property"], "immutability");
+    assert_eq!(view["story"]["lines"], broken["story"]);
+    let svg = view["svg"].as_str().expect("a diagram");
+    assert!(svg.contains("✘ immutability broken"));
+    assert!(!view["choices"].as_array().expect("choices").is_empty());
+
+    let (status, body) = explorer.get(&format!("/.path/{path}/99"));
+    assert_eq!(status, 404);
+    assert!(body.contains("has no action 99"), "{body}");
+    let (status, body) = explorer.get("/.path/0/x");
+    assert_eq!(status, 404);
+    assert!(body.contains("not an action index"), "{body}");
+}
+
+/// `paxos-check myths`: each myth answered by its checks, with the configuration and the state
+/// count of each. Myth 1: safety on a duplicating, lossy network with a crash, every state.
+/// Myth 2: the catalogue, every slip caught. Myth 3: two proposers lead at once, and duelling
+/// proposers livelock: a lasso whose loop repeats forever.
+#[test]
+fn the_three_myths_are_each_answered_by_a_check() {
+    let run = paxos_check(&["myths", "--format", "json"]);
+
+    assert_eq!(exit_status(&run), 0, "{}", run.stderr);
+    let report = json_report(&run);
+    let myths = report["myths"].as_array().expect("myths");
+    let names: Vec<&Value> = myths.iter().map(|myth| &myth["myth"]).collect();
+    assert_eq!(
+        names,
+        [&json!("synchrony"), &json!("simple"), &json!("leader")]
+    );
+    assert!(myths.iter().all(|myth| myth["answered"] == true));
+    assert!(myths.iter().all(|myth| myth["verdict"]
+        .as_str()
+        .expect("a verdict")
+        .starts_with("False.")));
+
+    let synchrony = &myths[0]["checks"][0];
+    assert_eq!(
+        synchrony["command"],
+        "paxos-check check single --network duplicating --losses 1 --crashes 1"
+    );
+    assert_eq!(synchrony["states"], 507_352);
+    assert_eq!(synchrony["complete"], true);
+
+    let simple = &myths[1]["checks"][0];
+    assert_eq!(simple["command"], "paxos-check flaws --check");
+    assert!(simple["found"]
+        .as_str()
+        .expect("a finding")
+        .starts_with("14 of 16 one-line slips break safety"));
+
+    let [two_lead, livelock] = myths[2]["checks"].as_array().expect("checks").as_slice() else {
+        panic!("two checks for myth 3: {}", myths[2]);
+    };
+    assert_eq!(two_lead["states"], DEFAULT_UNIQUE_STATES);
+    assert_eq!(
+        two_lead["found"],
+        "p1 and p2 each hold a majority of promises after 8 steps"
+    );
+    assert_eq!(
+        livelock["found"],
+        "a livelock: a stem of 10 steps, then a loop of 11 steps that repeats forever with ever \
+         higher ballots"
+    );
+    let told = livelock["details"].as_array().expect("details");
+    assert!(told.iter().any(|line| line
+        .as_str()
+        .expect("text")
+        .starts_with("loop >  11. a1 -> p1  Promise(b=2.p1, accepted none)")));
+    assert!(told.iter().any(|line| {
+        line.as_str().expect("text").starts_with(
+        "After step 21 the state is the one after step 10 again, with every ballot renamed upward"
+    )
+    }));
+}
+
+/// `myths leader --svg-dir DIR` draws the lasso: the loop framed as repeating forever. A
+/// directory that does not exist is a usage error.
+#[test]
+fn the_livelock_is_drawn_as_a_lasso() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("myths-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a directory");
+
+    let run = paxos_check(&["myths", "leader", "--svg-dir", dir.to_str().expect("UTF-8")]);
+
+    assert_eq!(exit_status(&run), 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("Myth 1: \"Paxos has a strong leader.\""),
+        "{}",
+        run.stdout
+    );
+    let svg = std::fs::read_to_string(dir.join("myth-3-livelock.svg")).expect("the lasso");
+    assert!(svg.contains("↻ steps 11–21"), "the loop is framed");
+    assert!(svg.contains(">repeat forever</text>"));
+    well_formed_xml(&svg).expect("the SVG parses");
+    assert!(dir.join("myth-3-two-proposers-lead.svg").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let missing = paxos_check(&["myths", "leader", "--svg-dir", "/nonexistent/dir"]);
+    assert_eq!(exit_status(&missing), 2);
+    assert!(
+        missing.stderr.contains("not a directory"),
+        "{}",
+        missing.stderr
     );
 }
 
@@ -1003,6 +1491,10 @@ fn flaws_lists_the_catalogue() {
             ("ignore-slot-promises", "multi", "slot agreement"),
             ("promise-equal-ballot", "single", "benign"),
             ("shared-ballots-and-equal-promise", "single", "agreement"),
+            ("leader-skips-reported-slots", "cluster", "slot agreement"),
+            ("catch-up-from-accepted", "cluster", "logs agree"),
+            ("acknowledge-before-chosen", "cluster", "linearizable"),
+            ("forward-renames-request", "cluster", "validity"),
         ]
     );
     assert!(rows.iter().all(|row| row.len() == 4), "{}", run.stdout);
@@ -1019,8 +1511,8 @@ fn flaws_check_catches_every_flaw_and_passes_the_benign_ones() {
 
     assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
     let report = json_report(&run);
-    assert_eq!(report["as_catalogued"], 12);
-    assert_eq!(report["total"], 12);
+    assert_eq!(report["as_catalogued"], 16);
+    assert_eq!(report["total"], 16);
     let flaws = report["flaws"].as_array().expect("a list");
     let verdicts: Vec<(&str, &str, Value)> = flaws
         .iter()
@@ -1048,6 +1540,10 @@ fn flaws_check_catches_every_flaw_and_passes_the_benign_ones() {
             ("ignore-slot-promises", "caught", json!(12)),
             ("promise-equal-ballot", "benign", Value::Null),
             ("shared-ballots-and-equal-promise", "caught", json!(12)),
+            ("leader-skips-reported-slots", "caught", json!(9)),
+            ("catch-up-from-accepted", "caught", json!(11)),
+            ("acknowledge-before-chosen", "caught", json!(9)),
+            ("forward-renames-request", "caught", json!(5)),
         ]
     );
     for flaw in flaws {

@@ -1105,6 +1105,32 @@ where
     fn liveness_caveat(&self) -> Option<&'static str> {
         self.cfg.liveness_caveat()
     }
+
+    fn trace(&self, path: &SystemPath<A, H>) -> Vec<crate::check::story::TraceStep> {
+        self.trace_of(path)
+    }
+
+    fn story(&self, path: &SystemPath<A, H>, property: &str) -> Vec<String> {
+        self.story_of(path, property, self.cfg.flaw())
+    }
+
+    fn describe_state(&self, state: &SystemState<A, H>) -> Vec<String> {
+        self.describe(state)
+    }
+
+    fn step_notes(&self, before: &SystemState<A, H>, after: &SystemState<A, H>) -> Vec<String> {
+        self.notes(before, after)
+    }
+
+    fn diagram(
+        &self,
+        path: &SystemPath<A, H>,
+        marks: &crate::check::svg::DiagramMarks,
+    ) -> Option<String> {
+        Some(crate::check::svg::marked_sequence_diagram(
+            self, path, marks,
+        ))
+    }
 }
 
 /// A path through an actor system, as the reports and the catalogue see it.

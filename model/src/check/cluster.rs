@@ -25,7 +25,7 @@
 
 use crate::check::actors::{ActorIndex, ActorSystem, SystemState, OBSERVER};
 use crate::check::settings::{
-    counted, fault_flags, faults_summary, Faults, ModelConfig, Presentation,
+    counted, fault_flags, faults_summary, Faults, ModelConfig, NetworkKind, Presentation,
 };
 use crate::protocol::acceptor::Acceptor;
 use crate::protocol::ballot::Proposal;
@@ -173,11 +173,17 @@ impl ModelConfig for ClusterConfig {
     }
 
     /// A replica that crashes forgets the clients waiting on it (a real client times out and
-    /// asks again; these do not), and a lost message is retried only while a replica has
-    /// timeouts left.
+    /// asks again; these do not); a lost message is retried only while timeouts are left; and
+    /// a timer that expires as often as there are rounds can make a replica spend its last
+    /// ballot on a campaign that then has nothing to retry with (the node has no such bound).
     fn liveness_caveat(&self) -> Option<&'static str> {
         if self.faults.crashes > 0 {
             Some("a crashed replica forgets the clients waiting on it, and clients do not retry")
+        } else if self.timeouts >= self.rounds as usize {
+            Some(
+                "the timer may expire as often as there are rounds (--timeouts >= --rounds), and \
+                 a replica that times out in its last ballot has none left to retry with",
+            )
         } else {
             self.faults.liveness_caveat()
         }
@@ -233,13 +239,98 @@ pub enum ClusterActor {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+// Not boxed: each actor state is behind an `Arc` already, and a box would cost one more
+// allocation on every copy of a replica, the model's hottest path.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub enum ClusterState {
     Replica(Replica),
     /// A client has sent its first `sent` commands.
     Client {
         sent: u8,
     },
+}
+
+/// A state in protocol words, as the Explorer and the reports show it: `leading at 2.n1;
+/// promised 2.n1, accepted slot 0: (1.n1, c1#1 write 0=1); log slot 0: c1#1 write 0=1 (applied
+/// below 1), store {0=1}; waiting c2#1 read 0 (forwarded to n2)`.
+impl std::fmt::Debug for ClusterState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClusterState::Replica(replica) => f.write_str(&replica_words(replica)),
+            ClusterState::Client { sent } => write!(f, "sent {sent} command(s)"),
+        }
+    }
+}
+
+fn replica_words(replica: &Replica) -> String {
+    use crate::protocol::proposer::Status;
+    let node = |index: NodeIndex| format!("n{}", index + 1);
+    let mut parts = Vec::new();
+    parts.push(match &replica.proposer.status {
+        Status::Idle => match replica.known_leader {
+            Some(leader) if leader != replica.index() => format!("follows {}", node(leader)),
+            _ => "knows no leader".to_owned(),
+        },
+        Status::Preparing { ballot, .. } => format!("preparing {}", ballot.named('n')),
+        Status::Leading { ballot, .. } => format!("leading at {}", ballot.named('n')),
+    });
+    let acceptor = &replica.acceptor;
+    let accepted: Vec<String> = acceptor
+        .accepted
+        .iter()
+        .map(|(slot, proposal)| {
+            format!(
+                "slot {slot}: ({}, {})",
+                proposal.ballot.named('n'),
+                proposal.value
+            )
+        })
+        .collect();
+    parts.push(format!(
+        "promised {}, accepted {}",
+        acceptor
+            .promised
+            .map_or("nothing".to_owned(), |ballot| ballot.named('n')),
+        if accepted.is_empty() {
+            "nothing".to_owned()
+        } else {
+            accepted.join(", ")
+        }
+    ));
+    let log: Vec<String> = replica
+        .log
+        .iter()
+        .map(|(slot, entry)| format!("slot {slot}: {entry}"))
+        .collect();
+    let store: Vec<String> = replica
+        .store
+        .entries
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    parts.push(format!(
+        "log {} (applied below {}), store {{{}}}",
+        if log.is_empty() {
+            "empty".to_owned()
+        } else {
+            log.join(", ")
+        },
+        replica.applied_below,
+        store.join(", ")
+    ));
+    let waiting: Vec<String> = replica
+        .unplaced
+        .iter()
+        .map(|(id, op)| match replica.forwarded.get(id) {
+            Some(leader) => format!("{id} {op} (forwarded to {})", node(*leader)),
+            None => format!("{id} {op}"),
+        })
+        .collect();
+    if !waiting.is_empty() {
+        parts.push(format!("waiting {}", waiting.join(", ")));
+    }
+    parts.join("; ")
 }
 
 impl Actor for ClusterActor {
@@ -657,10 +748,19 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
             no_acknowledged_write_lost(state)
         }),
     ];
-    if cfg.replicas >= 2 && cfg.clients * cfg.commands >= 2 {
+    // Each path is asked for only where the configuration can take it: an example that cannot
+    // exist would only ever be reported missing.
+    let commands = cfg.clients * cfg.commands;
+    if cfg.replicas >= 2 && commands >= 2 {
         properties.push(Property::sometimes("leader changed", |_, state: &State| {
             leader_changed(state)
         }));
+    }
+    // A hole needs a new leader whose promises miss a slot that a later one has: a third
+    // replica (two replicas' quorum is both, and the old leader accepted its own proposals),
+    // links that can reorder or lose, and a second campaign (a timeout, or a third client's).
+    let reorders = cfg.faults.network != NetworkKind::Ordered || cfg.faults.losses > 0;
+    if cfg.replicas >= 3 && commands >= 2 && reorders && (cfg.timeouts >= 1 || cfg.clients >= 3) {
         properties.push(Property::sometimes(
             "hole filled with a no-op",
             |_, state: &State| {
@@ -672,11 +772,15 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
             },
         ));
     }
-    if cfg.replicas >= 2 {
+    // A replica asks its peers for what it misses (a slot below one it learned) when its
+    // timer expires.
+    if cfg.replicas >= 2 && cfg.timeouts >= 1 && commands >= 2 {
         properties.push(Property::sometimes(
             "replica caught up from a peer",
             |_, state: &State| state.history.caught_up,
         ));
+    }
+    if cfg.replicas >= 2 && cfg.clients >= 2 {
         properties.push(Property::sometimes(
             "forwarded to the leader",
             |_, state: &State| state.history.forwarded,

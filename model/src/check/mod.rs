@@ -7,14 +7,20 @@
 //! - `symmetry`: renaming acceptors, for the search's symmetry reduction;
 //! - `paxos`: the single-decree and Multi-Paxos models;
 //! - `cluster`: the lin-kv cluster of replicas, exactly as the node runs them;
-//! - `catalogue`: the flaw catalogue, borne out by the checker.
+//! - `catalogue`: the flaw catalogue, borne out by the checker;
+//! - `story`, `svg`: runs for people: traces, states in protocol words, counterexamples told as
+//!   stories and drawn as sequence diagrams;
+//! - `livelock`: duelling proposers with unbounded ballots, and the lasso that shows they can
+//!   keep each other from choosing forever.
 
 pub mod actors;
 pub mod catalogue;
 pub mod cluster;
 pub mod engine;
+pub mod livelock;
 pub mod paxos;
 pub mod settings;
+pub mod story;
 pub mod svg;
 pub mod symmetry;
 

@@ -19,12 +19,16 @@ use crate::check::actors::{ActorSystem, Symmetry, SystemState};
 use crate::check::settings::{
     actor_name, ballots, counted, fault_flags, faults_summary, Faults, ModelConfig, Presentation,
 };
+use crate::check::story::MessageFields;
 use crate::protocol::acceptor::Acceptor;
 use crate::protocol::ballot::Proposal;
 use crate::protocol::chosen::ChosenTracker;
 use crate::protocol::flaw::{Flaw, FlawScope};
 use crate::protocol::message::{Message, Role};
-use crate::protocol::proposer::{Outgoing, Proposer, ProposerConfig, ProposerInput, ProposerStep};
+use crate::protocol::proposer::{
+    Outgoing, Proposer, ProposerConfig, ProposerInput, ProposerStep, Status,
+};
+use crate::protocol::quorum::AcceptorSet;
 use crate::protocol::rules::{self, TimerChange, ValueSource};
 use crate::protocol::slots::{Slot, SlotMap};
 use crate::ConfigError;
@@ -170,6 +174,14 @@ impl Presentation<Message<Value>> for SingleDecreeConfig {
     fn names_slots(&self) -> bool {
         false
     }
+
+    fn fields(&self, message: &Message<Value>) -> Option<MessageFields> {
+        Some(message_fields(message))
+    }
+
+    fn acceptor_count(&self) -> usize {
+        self.acceptors
+    }
 }
 
 impl Presentation<Message<Value>> for MultiPaxosConfig {
@@ -183,6 +195,67 @@ impl Presentation<Message<Value>> for MultiPaxosConfig {
 
     fn names_slots(&self) -> bool {
         true
+    }
+
+    fn fields(&self, message: &Message<Value>) -> Option<MessageFields> {
+        Some(message_fields(message))
+    }
+
+    fn acceptor_count(&self) -> usize {
+        self.acceptors
+    }
+}
+
+/// A message's fields, for traces and stories.
+pub fn message_fields(message: &Message<Value>) -> MessageFields {
+    let words =
+        |proposal: &Proposal<Value>| Proposal::new(proposal.ballot, proposal.value.to_string());
+    match message {
+        Message::Prepare { ballot, from_slot } => MessageFields {
+            kind: "Prepare",
+            slot: Some(*from_slot),
+            ballot: Some(*ballot),
+            ..MessageFields::default()
+        },
+        Message::Promise { ballot, accepted } => MessageFields {
+            kind: "Promise",
+            ballot: Some(*ballot),
+            reported: accepted
+                .iter()
+                .map(|(slot, proposal)| (*slot, words(proposal)))
+                .collect(),
+            ..MessageFields::default()
+        },
+        Message::PrepareRefused { ballot, promised } => MessageFields {
+            kind: "PrepareRefused",
+            ballot: Some(*ballot),
+            promised: Some(*promised),
+            ..MessageFields::default()
+        },
+        Message::Accept { slot, proposal } | Message::Accepted { slot, proposal } => {
+            MessageFields {
+                kind: if matches!(message, Message::Accept { .. }) {
+                    "Accept"
+                } else {
+                    "Accepted"
+                },
+                slot: Some(*slot),
+                ballot: Some(proposal.ballot),
+                value: Some(proposal.value.to_string()),
+                ..MessageFields::default()
+            }
+        }
+        Message::AcceptRefused {
+            slot,
+            ballot,
+            promised,
+        } => MessageFields {
+            kind: "AcceptRefused",
+            slot: Some(*slot),
+            ballot: Some(*ballot),
+            promised: Some(*promised),
+            ..MessageFields::default()
+        },
     }
 }
 
@@ -302,10 +375,132 @@ pub struct ProposerState {
     pub adopted: u8,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+/// An actor's state. Its `Debug` reads in the protocol's words (`promised 2.p1, accepted (1.p2,
+/// B)`), since that is what traces, the Explorer and assertion messages show; the alternate form
+/// (`{:#?}`) names slots, for Multi-Paxos.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum PaxosState {
     Acceptor(Acceptor<Value>),
     Proposer(ProposerState),
+}
+
+impl std::fmt::Debug for PaxosState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let with_slots = f.alternate();
+        match self {
+            PaxosState::Acceptor(acceptor) => f.write_str(&acceptor_words(acceptor, with_slots)),
+            PaxosState::Proposer(proposer) => f.write_str(&proposer_words(proposer, with_slots)),
+        }
+    }
+}
+
+impl std::fmt::Display for PaxosState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+/// `entries` as `x` (one slot, unnamed) or `slot 0: x, slot 1: y`.
+fn per_slot<T>(
+    entries: impl Iterator<Item = (Slot, T)>,
+    with_slots: bool,
+    words: impl Fn(T) -> String,
+) -> Vec<String> {
+    entries
+        .map(|(slot, entry)| {
+            if with_slots {
+                format!("slot {slot}: {}", words(entry))
+            } else {
+                words(entry)
+            }
+        })
+        .collect()
+}
+
+/// Acceptors by their names (acceptors are actors `a1..`, ids 0..).
+fn acceptor_names(acceptors: &AcceptorSet) -> String {
+    let names: Vec<String> = acceptors
+        .iter()
+        .map(|acceptor| format!("a{}", acceptor + 1))
+        .collect();
+    if names.is_empty() {
+        "nobody yet".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// `promised 2.p1, accepted (1.p2, B)`.
+fn acceptor_words(acceptor: &Acceptor<Value>, with_slots: bool) -> String {
+    let promised = acceptor
+        .promised
+        .map_or("nothing".to_owned(), |ballot| ballot.to_string());
+    let accepted = per_slot(acceptor.accepted.iter(), with_slots, |proposal| {
+        proposal.to_string()
+    });
+    let accepted = if accepted.is_empty() {
+        "nothing".to_owned()
+    } else {
+        accepted.join(", ")
+    };
+    format!("promised {promised}, accepted {accepted}")
+}
+
+/// `leads 1.p1 (promises from a1, a2); Phase 2: A accepted by a1; learned nothing`.
+fn proposer_words(state: &ProposerState, with_slots: bool) -> String {
+    let proposer = &state.proposer;
+    let mut parts = vec![match &proposer.status {
+        Status::Idle => "no ballot".to_owned(),
+        Status::Preparing {
+            ballot,
+            promised,
+            reports,
+            ..
+        } => {
+            let bound = per_slot(reports.iter(), with_slots, |(acceptor, proposal)| {
+                format!("{proposal} from a{}", acceptor + 1)
+            });
+            let bound = if bound.is_empty() {
+                String::new()
+            } else {
+                format!("; bound by {}", bound.join(", "))
+            };
+            format!(
+                "Phase 1 at {ballot}, promises from {}{bound}",
+                acceptor_names(promised)
+            )
+        }
+        Status::Leading { ballot, quorum } => {
+            format!("leads {ballot} (promises from {})", acceptor_names(quorum))
+        }
+    }];
+    let phase2 = per_slot(proposer.in_flight.iter(), with_slots, |in_flight| {
+        let votes = if in_flight.votes.is_empty() {
+            "no vote heard yet".to_owned()
+        } else {
+            format!("votes from {}", acceptor_names(&in_flight.votes))
+        };
+        format!(
+            "{} at {}, {votes}",
+            in_flight.proposal.value, in_flight.proposal.ballot
+        )
+    });
+    if !phase2.is_empty() {
+        parts.push(format!("Phase 2: {}", phase2.join(", ")));
+    }
+    let wants = per_slot(proposer.requests.iter(), with_slots, |value| {
+        value.to_string()
+    });
+    if !wants.is_empty() {
+        parts.push(format!("wants {}", wants.join(", ")));
+    }
+    let learned = per_slot(state.log.iter(), with_slots, |value| value.to_string());
+    parts.push(if learned.is_empty() {
+        "learned nothing".to_owned()
+    } else {
+        format!("learned {}", learned.join(", "))
+    });
+    parts.join("; ")
 }
 
 impl Actor for PaxosActor {

@@ -1,9 +1,12 @@
 //! What every model shares: the faults a check explores, how actors and messages are named in
 //! traces, and what a report needs to know about a model's configuration.
 
+use crate::check::story::{MessageFields, TraceStep};
+use crate::check::svg::DiagramMarks;
 use crate::protocol::flaw::Flaw;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
+use stateright::{Model, Path};
 use std::fmt;
 use std::str::FromStr;
 
@@ -100,6 +103,16 @@ pub trait Presentation<M> {
     fn describe(&self, message: &M) -> String;
     /// Whether the log has more than one slot, so that slots are worth naming.
     fn names_slots(&self) -> bool;
+    /// A message's fields in protocol terms (kind, ballot, value, slot), for traces that tools
+    /// read and for stories; `None` where the model does not say.
+    fn fields(&self, _message: &M) -> Option<MessageFields> {
+        None
+    }
+    /// How many acceptors there are (actors `0..n`), so that a story can tell when a majority
+    /// accepted; 0 where the model has none.
+    fn acceptor_count(&self) -> usize {
+        0
+    }
 }
 
 /// What a report needs to know about a model's configuration.
@@ -183,4 +196,41 @@ pub trait Checkable: crate::check::engine::Explorable + Clone + 'static {
     /// Why the liveness property is not promised here, if it is not: its counterexample is
     /// then reported as expected and does not fail the run.
     fn liveness_caveat(&self) -> Option<&'static str>;
+
+    // How a model shows its runs to people. Each has a plain default, so that a model is
+    // checkable before it is readable; the actor systems override every one.
+
+    /// `path` step by step: who sent what to whom, as fields and as the text report's line.
+    fn trace(&self, path: &ModelPath<Self>) -> Vec<TraceStep> {
+        path.clone()
+            .into_actions()
+            .iter()
+            .enumerate()
+            .map(|(index, action)| TraceStep::plain(index + 1, self.format_action(action)))
+            .collect()
+    }
+
+    /// `path`, which discovered `property`, told as a short story: when a value was chosen,
+    /// the step that broke the property and why. Empty where the model cannot tell.
+    fn story(&self, _path: &ModelPath<Self>, _property: &str) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// A state in the protocol's words, one line per actor, then the network and the rest.
+    fn describe_state(&self, state: &Self::State) -> Vec<String> {
+        vec![format!("{state:#?}")]
+    }
+
+    /// What the step from `before` to `after` decided, in words ("A chosen at 1.p1 by a1, a2").
+    fn step_notes(&self, _before: &Self::State, _after: &Self::State) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// `path` as an SVG sequence diagram, with `marks` drawn on it.
+    fn diagram(&self, path: &ModelPath<Self>, _marks: &DiagramMarks) -> Option<String> {
+        self.as_svg(path.clone())
+    }
 }
+
+/// A path through a model.
+pub type ModelPath<M> = Path<<M as Model>::State, <M as Model>::Action>;

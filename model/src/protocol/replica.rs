@@ -800,69 +800,19 @@ impl Replica {
     }
 
     /// The leader proposes every value asked for in a named slot, every command not yet in the
-    /// log nor in one of its slots (each in the next free slot), and a no-op in every hole below
-    /// a command: the state machine applies the log in order, so a hole below a command would
-    /// stall it. Holes below values asked for in named slots stay open for whoever asks for them
-    /// (the course's slots are independent instances).
+    /// log nor in one of its slots (each in the next free slot), and then a no-op in every hole
+    /// below a command: the state machine applies the log in order, so a hole below a command
+    /// would stall it. Holes below values asked for in named slots stay open for whoever asks for
+    /// them (the course's slots are independent instances). In that order, so that one pass
+    /// leaves nothing for the next: holes are looked for once every command has its slot.
     fn place_commands(&mut self, step: &mut ReplicaStep) {
-        let proposer = &self.proposer;
-        let taken = |slot: Slot| {
-            proposer.chosen.contains(slot)
-                || proposer.requests.contains(slot)
-                || proposer.in_flight.contains(slot)
-        };
-        let proposed: BTreeSet<RequestId> = proposer
-            .requests
-            .values()
-            .chain(proposer.in_flight.values().map(|slot| &slot.proposal.value))
-            .filter_map(|entry| match entry {
-                Entry::Command { id, .. } => Some(id.clone()),
-                Entry::Value { .. } | Entry::Noop => None,
-            })
-            .collect();
-        let waiting: Vec<(RequestId, KvOp)> = self
-            .unplaced
-            .iter()
-            .filter(|(id, _)| !proposed.contains(*id) && !self.in_log(id))
-            .map(|(id, op)| (id.clone(), op.clone()))
-            .collect();
-        let is_command = |entry: &Entry| matches!(entry, Entry::Command { .. });
-        let highest_command = self
-            .log
-            .iter()
-            .filter(|(_, entry)| is_command(entry))
-            .map(|(slot, _)| slot)
-            .chain(
-                proposer
-                    .requests
-                    .iter()
-                    .filter(|(_, entry)| is_command(entry))
-                    .map(|(slot, _)| slot),
-            )
-            .chain(
-                proposer
-                    .in_flight
-                    .iter()
-                    .filter(|(_, in_flight)| is_command(&in_flight.proposal.value))
-                    .map(|(slot, _)| slot),
-            )
-            .max();
-        // Commands waiting to be placed go after every slot in use, so they count too.
-        let fill_below = match (highest_command, waiting.is_empty()) {
-            (_, false) => proposer.next_free_slot(),
-            (Some(highest), true) => highest,
-            (None, true) => proposer.first_unchosen_slot(),
-        };
-        let holes: Vec<Slot> = (proposer.first_unchosen_slot()..fill_below)
-            .filter(|slot| !taken(*slot))
-            .collect();
+        let config = self.config.proposer();
         let named: Vec<(Slot, String)> = self
             .slot_requests
             .iter()
-            .filter(|(slot, _)| !taken(**slot))
+            .filter(|(slot, _)| !self.slot_taken(**slot))
             .map(|(slot, json)| (*slot, json.clone()))
             .collect();
-        let config = self.config.proposer();
         for (slot, json) in named {
             if !self.proposer.is_leading() {
                 return; // preempted on the way: the timer takes it from here
@@ -873,22 +823,9 @@ impl Replica {
                 .step(&config, ProposerInput::Propose { slot, value });
             self.drive(proposer_step, step);
         }
-        for slot in holes {
+        for (id, op) in self.waiting_commands() {
             if !self.proposer.is_leading() {
                 return;
-            }
-            if self.proposer.requests.contains(slot) || self.proposer.chosen.contains(slot) {
-                continue; // a named slot's value took it
-            }
-            let value = Entry::Noop;
-            let proposer_step = self
-                .proposer
-                .step(&config, ProposerInput::Propose { slot, value });
-            self.drive(proposer_step, step);
-        }
-        for (id, op) in waiting {
-            if !self.proposer.is_leading() {
-                break; // preempted on the way: the timer takes it from here
             }
             if self.config.flaw == Flaw::AcknowledgeBeforeChosen && self.clients.remove(&id) {
                 // The flaw: the client hears the answer the command would have now, before
@@ -903,6 +840,74 @@ impl Replica {
                 .step(&config, ProposerInput::Propose { slot, value });
             self.drive(proposer_step, step);
         }
+        let holes: Vec<Slot> = match self.highest_command_slot() {
+            Some(highest) => (self.proposer.first_unchosen_slot()..highest)
+                .filter(|slot| !self.slot_taken(*slot))
+                .collect(),
+            None => Vec::new(),
+        };
+        for slot in holes {
+            if !self.proposer.is_leading() {
+                return;
+            }
+            if self.slot_taken(slot) {
+                continue; // decided on the way (a self-delivered vote completed it)
+            }
+            let value = Entry::Noop;
+            let proposer_step = self
+                .proposer
+                .step(&config, ProposerInput::Propose { slot, value });
+            self.drive(proposer_step, step);
+        }
+    }
+
+    /// The slot is chosen, asked for, or in flight at this node's proposer.
+    fn slot_taken(&self, slot: Slot) -> bool {
+        let proposer = &self.proposer;
+        proposer.chosen.contains(slot)
+            || proposer.requests.contains(slot)
+            || proposer.in_flight.contains(slot)
+    }
+
+    /// Commands this node must see applied that are neither in the log nor in one of its
+    /// proposer's slots.
+    fn waiting_commands(&self) -> Vec<(RequestId, KvOp)> {
+        let proposer = &self.proposer;
+        let proposed: BTreeSet<&RequestId> = proposer
+            .requests
+            .values()
+            .chain(proposer.in_flight.values().map(|slot| &slot.proposal.value))
+            .filter_map(|entry| match entry {
+                Entry::Command { id, .. } => Some(id),
+                Entry::Value { .. } | Entry::Noop => None,
+            })
+            .collect();
+        self.unplaced
+            .iter()
+            .filter(|(id, _)| !proposed.contains(id) && !self.in_log(id))
+            .map(|(id, op)| (id.clone(), op.clone()))
+            .collect()
+    }
+
+    /// The highest slot holding a command, learned or at this node's proposer.
+    fn highest_command_slot(&self) -> Option<Slot> {
+        let is_command = |entry: &Entry| matches!(entry, Entry::Command { .. });
+        let proposer = &self.proposer;
+        let learned = self.log.iter().filter(|(_, entry)| is_command(entry));
+        let requested = proposer
+            .requests
+            .iter()
+            .filter(|(_, entry)| is_command(entry));
+        let in_flight = proposer
+            .in_flight
+            .iter()
+            .filter(|(_, in_flight)| is_command(&in_flight.proposal.value))
+            .map(|(slot, in_flight)| (slot, &in_flight.proposal.value));
+        learned
+            .chain(requested)
+            .chain(in_flight)
+            .map(|(slot, _)| slot)
+            .max()
     }
 }
 

@@ -215,12 +215,10 @@ pub fn parse_overlong_line(
     )
 }
 
-/// Where a set of fields sits in the request, for error messages.
-#[derive(Clone, Copy, Debug)]
-enum Place {
-    Body,
-    Element { array: &'static str, index: usize },
-}
+/// Where a set of fields sits in the request, for error messages: the path to it, such as
+/// `proposals[2]` or `accepted[0].entry` (empty for the body itself).
+#[derive(Clone, Debug)]
+struct Place(String);
 
 /// The members of one object of a request, as slices of the line, with typed accessors.
 #[derive(Debug, Clone)]
@@ -233,12 +231,33 @@ impl<'a> Fields<'a> {
     fn body(members: Vec<(JsonStr<'a>, &'a str)>) -> Self {
         Fields {
             members,
-            place: Place::Body,
+            place: Place(String::new()),
         }
     }
 
     /// The `index`-th element of the array field `array`, which must be an object.
     pub fn element(raw: &'a str, array: &'static str, index: usize) -> Result<Self, RequestError> {
+        Fields::object(raw, format!("{array}[{index}]"))
+    }
+
+    /// The members of the object field `field` of these fields.
+    pub fn nested(&self, field: &str) -> Result<Fields<'a>, RequestError> {
+        Fields::object(self.required(field)?, self.name(field))
+    }
+
+    /// The `index`-th element of the array field `field` of these fields, which must be an
+    /// object.
+    pub fn nested_element(
+        &self,
+        raw: &'a str,
+        field: &str,
+        index: usize,
+    ) -> Result<Fields<'a>, RequestError> {
+        Fields::object(raw, format!("{}[{index}]", self.name(field)))
+    }
+
+    /// The members of the object `raw`, which sits at `place` in the request.
+    fn object(raw: &'a str, place: String) -> Result<Self, RequestError> {
         let mut members = Vec::with_capacity(4);
         let mut scanner = Scanner::new(raw);
         let is_object = scanner.peek() == Some(b'{');
@@ -251,12 +270,12 @@ impl<'a> Fields<'a> {
                 .is_ok();
         if !scanned {
             return Err(RequestError::malformed(format!(
-                "{array}[{index}] must be an object"
+                "{place} must be an object"
             )));
         }
         Ok(Fields {
             members,
-            place: Place::Element { array, index },
+            place: Place(place),
         })
     }
 
@@ -267,9 +286,10 @@ impl<'a> Fields<'a> {
 
     /// How an error names `field`: `proposal_n`, or `proposals[2].n` inside an array.
     fn name(&self, field: &str) -> String {
-        match self.place {
-            Place::Body => field.to_owned(),
-            Place::Element { array, index } => format!("{array}[{index}].{field}"),
+        if self.place.0.is_empty() {
+            field.to_owned()
+        } else {
+            format!("{}.{field}", self.place.0)
         }
     }
 
@@ -412,7 +432,7 @@ fn msg_id(members: &[(JsonStr<'_>, &str)]) -> Option<u64> {
 
 /// An integer field's value: JSON's integer syntax only (Python reads `3.0` as a float), and
 /// `-0` is the integer 0, as Python reads it.
-fn integer<T: std::str::FromStr + Default>(raw: &str) -> Option<T> {
+pub fn integer<T: std::str::FromStr + Default>(raw: &str) -> Option<T> {
     let digits = raw.strip_prefix('-').unwrap_or(raw);
     if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
@@ -423,7 +443,8 @@ fn integer<T: std::str::FromStr + Default>(raw: &str) -> Option<T> {
     raw.parse().ok()
 }
 
-fn string(raw: &str) -> Option<JsonStr<'_>> {
+/// A string value's text, in its printed form.
+pub fn string(raw: &str) -> Option<JsonStr<'_>> {
     let mut scanner = Scanner::new(raw);
     if scanner.peek() != Some(b'"') {
         return None;

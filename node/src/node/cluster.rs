@@ -2,20 +2,16 @@
 //! served by `paxos_model::cluster::Replica`, peer messages between nodes, the retry timer, and
 //! the acceptor's durable state.
 //!
-//! Peer messages travel as Maelstrom messages between node ids. Their `type` names the protocol
-//! step (`paxos_prepare`, `paxos_promise`, ..., `paxos_forward`, `paxos_forward_slot`,
-//! `paxos_learn`, `paxos_catch_up`) and their `payload` is the core's message, as the core serialises it. A
-//! message from a peer is never answered with an error: two nodes that disagree about a message
-//! would otherwise bounce errors at each other forever; it is logged and dropped.
+//! Peer messages travel as Maelstrom messages between node ids, in the wire format of `wire`
+//! (`paxos_prepare`, `paxos_promise`, ..., with protocol fields). A message from a peer is never
+//! answered with an error: two nodes that disagree about a message would otherwise bounce errors
+//! at each other forever; it is logged and dropped.
 
-use super::{log_entry, Node, ServeError};
+use super::{log_entry, wire, Node, ServeError};
 use crate::codec::{Fields, JsonValue, Object, Reply, RequestError, Serialized, WriteJson};
 use paxos_model::protocol::acceptor::Acceptor;
 use paxos_model::protocol::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
-use paxos_model::protocol::message::Message;
-use paxos_model::protocol::replica::{
-    Entry, PeerMessage, Replica, ReplicaStep, RequestId, SLOT_WINDOW,
-};
+use paxos_model::protocol::replica::{Entry, Replica, ReplicaStep, RequestId, SLOT_WINDOW};
 use paxos_model::protocol::rules::TimerChange;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -23,39 +19,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The `type` of each peer message.
-pub const PEER_TYPES: [&str; 11] = [
-    "paxos_prepare",
-    "paxos_promise",
-    "paxos_prepare_refused",
-    "paxos_accept",
-    "paxos_accepted",
-    "paxos_accept_refused",
-    "paxos_forward",
-    "paxos_forward_slot",
-    "paxos_learn",
-    "paxos_catch_up",
-    "paxos_catch_up_reply",
-];
-
 /// The `lin-kv` client requests.
 pub const KV_TYPES: [&str; 3] = ["read", "write", "cas"];
-
-fn peer_type(message: &PeerMessage) -> &'static str {
-    match message {
-        PeerMessage::Paxos(Message::Prepare { .. }) => "paxos_prepare",
-        PeerMessage::Paxos(Message::Promise { .. }) => "paxos_promise",
-        PeerMessage::Paxos(Message::PrepareRefused { .. }) => "paxos_prepare_refused",
-        PeerMessage::Paxos(Message::Accept { .. }) => "paxos_accept",
-        PeerMessage::Paxos(Message::Accepted { .. }) => "paxos_accepted",
-        PeerMessage::Paxos(Message::AcceptRefused { .. }) => "paxos_accept_refused",
-        PeerMessage::Forward { .. } => "paxos_forward",
-        PeerMessage::ForwardSlot { .. } => "paxos_forward_slot",
-        PeerMessage::Chosen { .. } => "paxos_learn",
-        PeerMessage::CatchUp { .. } => "paxos_catch_up",
-        PeerMessage::CatchUpReply { .. } => "paxos_catch_up_reply",
-    }
-}
 
 /// Where the replica's acceptor of node `id` keeps its state under `--data-dir`.
 pub fn state_file(data_dir: &Path, id: &str) -> PathBuf {
@@ -140,23 +105,21 @@ impl Node {
     }
 
     /// A message from a peer: handed to the replica, or logged and dropped if it is not one.
-    /// Its payload is the core's message, decoded by serde from the payload's text.
     pub(super) fn peer_message(
         &mut self,
         src: &str,
+        message_type: &str,
         body: &Fields<'_>,
     ) -> Result<Vec<(String, Reply)>, ServeError> {
         let from = self.node_index(src).expect("checked by is_peer");
-        let message = match body.raw("payload").map(serde_json::from_str::<PeerMessage>) {
-            Some(Ok(message)) => message,
-            Some(Err(error)) => {
+        let ids = &self.membership.as_ref().expect("initialised").ids;
+        let message = match wire::decode(message_type, body, ids) {
+            Ok(message) => message,
+            Err(error) => {
                 self.log(format!(
-                    "dropped a message from peer {src}: bad payload: {error}"
+                    "dropped a {message_type} from peer {src}: {}",
+                    error.text
                 ));
-                return Ok(vec![]);
-            }
-            None => {
-                self.log(format!("dropped a message from peer {src}: no payload"));
                 return Ok(vec![]);
             }
         };
@@ -242,8 +205,7 @@ impl Node {
         let ids = &self.membership.as_ref().expect("initialised").ids;
         let mut out = Vec::with_capacity(send.len() + replies.len());
         for (to, message) in send {
-            let reply = Reply::new(peer_type(&message), None).with("payload", Serialized(&message));
-            out.push((ids[to].printed().to_owned(), reply));
+            out.push((ids[to].printed().to_owned(), wire::encode(&message, ids)));
         }
         for (id, result) in replies {
             out.push((id.client.to_string(), kv_reply(id.seq, result)));

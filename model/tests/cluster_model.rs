@@ -37,7 +37,10 @@ fn default_cluster_is_safe_live_and_takes_every_path_of_the_replica() {
     let model = cluster_model(ClusterConfig::default());
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    assert_eq!(exploration.unique_states, 1_452_852);
+    // 1,452,852 before a leader's timeout resent its Accepts at its own ballot (rather than
+    // campaign again) and before acceptors answered a Prepare from below their applied log with
+    // the log (rather than promise): both add paths, none breaks a property.
+    assert_eq!(exploration.unique_states, 2_718_911);
     assert_eq!(verdicts(&model, &exploration), SAFE_LIVE_AND_EVERY_PATH);
     assert_eq!(model.liveness_caveat(), None);
 }
@@ -53,7 +56,7 @@ fn without_timeouts_the_cluster_still_answers_every_command() {
     };
     let model = cluster_model(cfg);
     let (unique, found) = check_both(&model, 1);
-    assert_eq!(unique, 5_143);
+    assert_eq!(unique, 15_553);
     assert_eq!(
         found,
         [
@@ -80,7 +83,7 @@ fn a_timeout_in_the_last_ballot_can_stall_the_cluster_and_the_report_says_why() 
     };
     let model = cluster_model(cfg);
     let (unique, found) = check_both(&model, 1);
-    assert_eq!(unique, 57_314);
+    assert_eq!(unique, 358_641);
     assert!(found.contains(&("every command answered", true)));
     assert_safe(&found);
     assert!(model
@@ -99,14 +102,14 @@ fn fifo_links_and_two_replicas_are_safe() {
                 },
                 ..ClusterConfig::default()
             },
-            48_101,
+            77_859,
         ),
         (
             ClusterConfig {
                 replicas: 2,
                 ..ClusterConfig::default()
             },
-            5_555,
+            5_646,
         ),
     ] {
         let model = cluster_model(cfg);
@@ -150,7 +153,8 @@ fn a_crashed_replica_restarts_from_its_disk_and_loses_no_acknowledged_write() {
     let model = cluster_model(cfg);
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    assert_eq!(exploration.unique_states, 1_738_257);
+    // 1,738,257 when a restart kept only the acceptor: the learned log now survives too.
+    assert_eq!(exploration.unique_states, 956_537);
     let found = verdicts(&model, &exploration);
     assert_safe(&found);
     assert!(found.contains(&("every command answered", true)));
@@ -181,25 +185,22 @@ fn shortest_hole_is_filled_by_a_replica_that_took_over_after_a_timeout() {
 }
 
 #[test]
-fn shortest_catch_up_follows_a_decision_that_overtook_its_predecessor() {
+fn shortest_catch_up_answers_a_prepare_from_below_the_applied_log() {
+    // An acceptor keeps no acceptance below the log it applied, so it cannot promise a Phase 1
+    // that starts there: it answers with the chosen entries instead.
     let model = cluster_model(ClusterConfig::default());
     assert_eq!(
         shortest_trace(&model, "replica caught up from a peer"),
         [
             "c1 -> n1  Request(c1#1 write 0=1)",
-            "n1 -> n2  Prepare(b=1.n1, slots 0..)",
-            "n2 -> n1  Promise(b=1.n1, accepted none)",
-            "n1 -> n2  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
-            "n2 -> n1  Accepted(slot 0, b=1.n1, c1#1 write 0=1)",
+            "n1 -> n3  Prepare(b=1.n1, slots 0..)",
+            "n3 -> n1  Promise(b=1.n1, accepted none)",
+            "n1 -> n3  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+            "n3 -> n1  Accepted(slot 0, b=1.n1, c1#1 write 0=1)",
+            // n1 has applied slot 0 when n2, which heard nothing yet, campaigns from slot 0.
             "c2 -> n2  Request(c2#1 read 0)",
-            "n2 -> n1  Forward(c2#1 read 0)",
-            "n1 -> n2  Accept(slot 1, b=1.n1, c2#1 read 0)",
-            "n2 -> n1  Accepted(slot 1, b=1.n1, c2#1 read 0)",
-            // Slot 1's news overtakes slot 0's, which is still in flight to n2.
-            "n1 -> n2  Chosen(slot 1, c2#1 read 0)",
-            "n2 times out",
-            "n2 -> n1  CatchUp(slots 0..)",
-            "n1 -> n2  CatchUpReply([slot 0: c1#1 write 0=1, slot 1: c2#1 read 0])",
+            "n2 -> n1  Prepare(b=1.n2, slots 0..)",
+            "n1 -> n2  CatchUpReply([slot 0: c1#1 write 0=1])",
         ]
     );
 }

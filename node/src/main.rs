@@ -102,11 +102,28 @@ fn main() {
     match serve_stdin(node, timeout, io::stdout().lock()) {
         Ok(()) => {}
         // A closed stdout means nobody is listening any more; anything else is worth saying.
-        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(error) => {
+        Err(Ended::Io(error)) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(Ended::Io(error)) => {
             eprintln!("paxos-node: {error}");
-            std::process::exit(1);
+            std::process::exit(node::EXIT_STOPPED);
         }
+        Err(Ended::Stopped(stop)) => {
+            eprintln!("paxos-node: stopping: {}", stop.reason);
+            std::process::exit(stop.status);
+        }
+    }
+}
+
+/// Why the event loop ended before the end of its input.
+enum Ended {
+    Io(io::Error),
+    /// The node had to stop (see `node::Stop`).
+    Stopped(node::Stop),
+}
+
+impl From<io::Error> for Ended {
+    fn from(error: io::Error) -> Self {
+        Ended::Io(error)
     }
 }
 
@@ -123,7 +140,7 @@ enum Input {
 /// Reads stdin on its own thread, in batches (whatever one read made available), so that the
 /// loop below can wait for a line or for the retry timer, whichever comes first. An empty
 /// batch means the end of input.
-fn serve_stdin(node: node::Node, timeout: Duration, output: impl Write) -> io::Result<()> {
+fn serve_stdin(node: node::Node, timeout: Duration, output: impl Write) -> Result<(), Ended> {
     let (batches, inbox) = mpsc::sync_channel::<io::Result<Input>>(4);
     std::thread::spawn(move || {
         // Our own buffer, not stdin's: `buffer()` tells what is already read without waiting.
@@ -212,13 +229,15 @@ fn skip_rest_of_line<R: io::Read>(input: &mut io::BufReader<R>) -> io::Result<us
 
 /// The event loop: a batch of lines or the retry timer, whichever comes first. Replies are
 /// written after each batch (or sooner, once a batch's replies fill the buffer), so a piped
-/// stream is written in large chunks and an interactive request is answered at once.
+/// stream is written in large chunks and an interactive request is answered at once; before
+/// any of them leaves, what the node persisted is made durable (one fsync per batch). At the end
+/// of input every request still waiting for its answer is reported on stderr.
 fn serve(
     mut node: node::Node,
     timeout: Duration,
     inbox: mpsc::Receiver<io::Result<Input>>,
     mut output: impl Write,
-) -> io::Result<()> {
+) -> Result<(), Ended> {
     let mut out: Vec<u8> = Vec::with_capacity(2 * OUTPUT_BUFFER_BYTES);
     let mut deadline: Option<Instant> = None;
     loop {
@@ -236,11 +255,17 @@ fn serve(
                 Input::Lines(lines) => {
                     for line in lines.split(|byte| *byte == b'\n') {
                         if let Some(outcome) = serve_line(&mut node, line, &mut out) {
-                            after_input(outcome, &node, timeout, &mut deadline)?;
+                            after_input(
+                                outcome,
+                                &mut node,
+                                timeout,
+                                &mut deadline,
+                                &mut out,
+                                &mut output,
+                            )?;
                         }
                         if out.len() >= OUTPUT_BUFFER_BYTES {
-                            output.write_all(&out)?;
-                            out.clear();
+                            send(&mut node, &mut out, &mut output)?;
                         }
                     }
                 }
@@ -252,22 +277,47 @@ fn serve(
                             .expect("valid up to there"),
                     };
                     let outcome = node.handle_overlong_line(valid, line_bytes, &mut out);
-                    after_input(outcome, &node, timeout, &mut deadline)?;
+                    after_input(
+                        outcome,
+                        &mut node,
+                        timeout,
+                        &mut deadline,
+                        &mut out,
+                        &mut output,
+                    )?;
                 }
             },
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 deadline = None;
                 let outcome = node.handle_timeout(&mut out);
-                after_input(outcome, &node, timeout, &mut deadline)?;
+                after_input(
+                    outcome,
+                    &mut node,
+                    timeout,
+                    &mut deadline,
+                    &mut out,
+                    &mut output,
+                )?;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        output.write_all(&out)?;
-        out.clear();
+        send(&mut node, &mut out, &mut output)?;
         output.flush()?;
     }
-    output.write_all(&out)?;
-    output.flush()
+    send(&mut node, &mut out, &mut output)?;
+    output.flush()?;
+    for pending in node.pending_requests() {
+        eprintln!("paxos-node: pending at end of input: {pending}");
+    }
+    Ok(())
+}
+
+/// Writes the replies gathered so far, once what the node persisted is durable.
+fn send(node: &mut node::Node, out: &mut Vec<u8>, output: &mut impl Write) -> Result<(), Ended> {
+    node.make_durable().map_err(Ended::Stopped)?;
+    output.write_all(out)?;
+    out.clear();
+    Ok(())
 }
 
 /// Replies are written to stdout once this much is buffered (or the batch ends).
@@ -288,24 +338,28 @@ fn serve_line(node: &mut node::Node, line: &[u8], out: &mut Vec<u8>) -> Option<n
     }
 }
 
-/// Logs what the outcome says to log and moves the timer's deadline; a fatal outcome stops the
-/// loop (its messages were never written).
+/// Logs what the outcome says to log and moves the timer's deadline. An outcome that stops the
+/// node ends the loop; a refusal to start first sends its answer to the `init`.
 fn after_input(
     outcome: node::LineOutcome,
-    node: &node::Node,
+    node: &mut node::Node,
     timeout: Duration,
     deadline: &mut Option<Instant>,
-) -> io::Result<()> {
+    out: &mut Vec<u8>,
+    output: &mut impl Write,
+) -> Result<(), Ended> {
     if let Some(diagnostic) = outcome.diagnostic {
         eprintln!("paxos-node: {diagnostic}");
     }
     for note in outcome.notes {
         eprintln!("paxos-node: {note}");
     }
-    if let Some(fatal) = outcome.fatal {
-        return Err(io::Error::other(format!(
-            "stopping: acceptor state could not be made durable: {fatal}"
-        )));
+    if let Some(stop) = outcome.stop {
+        if stop.send_output {
+            send(node, out, output)?;
+            output.flush()?;
+        }
+        return Err(Ended::Stopped(stop));
     }
     match outcome.timer {
         TimerChange::Arm => *deadline = Some(Instant::now() + node.timer_delay(timeout)),
@@ -340,13 +394,13 @@ mod tests {
         }
         batches.send(Ok(Input::Lines(vec![]))).expect("queued");
         let mut output = Vec::new();
-        serve(
+        let served = serve(
             node::Node::new(None),
             Duration::from_millis(200),
             inbox,
             &mut output,
-        )
-        .expect("bad input is not an I/O error");
+        );
+        assert!(served.is_ok(), "bad input is not an I/O error");
         let output = String::from_utf8(output).expect("replies are ASCII");
         output.lines().map(str::to_owned).collect()
     }

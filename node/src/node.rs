@@ -7,10 +7,11 @@
 //! `multi_paxos_propose` and `multi_paxos_log` (7-3-4) and Maelstrom's `lin-kv` workload, for
 //! one node or many alike. It does no network I/O: `handle_line` takes one input line and
 //! returns the messages to write, in order, plus anything worth logging, and the event loop owns
-//! the clock; the one thing it writes itself is its acceptors' state under `--data-dir`, which
-//! must be durable before the messages it returns leave.
+//! the clock; the one thing it writes itself is its acceptors' state under `--data-dir` (`store`),
+//! which must be durable (`make_durable`) before the messages it returns leave.
 
 mod cluster;
+mod store;
 pub mod wire;
 
 use crate::codec::{
@@ -21,14 +22,16 @@ use crate::limits::{NODE_IDS_MAX, PROPOSALS_MAX};
 use paxos_model::course::{self, NewProposalOutcome, ProposalRecord, SafetyScenario};
 use paxos_model::protocol::acceptor::Acceptor;
 use paxos_model::protocol::chosen::ChosenTracker;
+use paxos_model::protocol::durable::DurableState;
 use paxos_model::protocol::message::Message;
-use paxos_model::protocol::replica::{Replica, ReplicaConfig};
+use paxos_model::protocol::replica::{Replica, ReplicaConfig, Voting};
 use paxos_model::protocol::rules::{TimerChange, ValueSource};
 use paxos_model::protocol::slots::Slot;
 use paxos_model::{Ballot, Flaw, Proposal};
 use std::collections::BTreeSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
+use store::ReplicaStore;
 
 /// Why a panic stops a cluster node: the replica may be half-way through a step, with state
 /// changed in memory that is not on disk and a timer it believes is running. Restarting from
@@ -41,6 +44,34 @@ const HALF_APPLIED: &str =
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServeError(pub String);
 
+/// The exit status of a node that refuses to start: its state under `--data-dir` is damaged or
+/// unreadable (as for a bad command line).
+pub const EXIT_BAD_STATE: i32 = 2;
+/// The exit status of a node that stops while serving: its state could not be made durable, or
+/// an internal error left its replica half-way through a step.
+pub const EXIT_STOPPED: i32 = 1;
+
+/// Why the node must stop, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stop {
+    pub reason: String,
+    pub status: i32,
+    /// Whether what this input wrote may still leave: yes for a refusal to start (the `init`
+    /// is answered with the reason), no for a failure while serving (its state change was not
+    /// made durable, so nothing that depends on it may be sent).
+    pub send_output: bool,
+}
+
+impl Stop {
+    fn serving(reason: String) -> Self {
+        Stop {
+            reason,
+            status: EXIT_STOPPED,
+            send_output: false,
+        }
+    }
+}
+
 /// What one input line (or a timeout) did, besides the messages it appended to the output.
 #[derive(Debug, Default)]
 pub struct LineOutcome {
@@ -50,8 +81,8 @@ pub struct LineOutcome {
     pub notes: Vec<String>,
     /// How the retry timer changes; the event loop keeps the deadline.
     pub timer: TimerChange,
-    /// The node must stop: see `ServeError`. Nothing this input produced was written.
-    pub fatal: Option<String>,
+    /// The node must stop (see `Stop`).
+    pub stop: Option<Stop>,
 }
 
 impl LineOutcome {
@@ -62,6 +93,29 @@ impl LineOutcome {
         }
     }
 }
+
+/// What a node found under `--data-dir` when it started.
+#[derive(Default)]
+struct DurableAtStart {
+    replica: Option<DurableState>,
+    course_acceptor: Option<Acceptor<JsonValue>>,
+}
+
+/// A number this start of the node draws for its probe, unlike any earlier start's: the
+/// standard library's per-process random hash keys, mixed with the clock and the process id.
+fn fresh_nonce() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    hasher.write_u128(now.as_nanos());
+    hasher.finish()
+}
+
+/// The most times the retry timer's delay doubles while the log stays stalled.
+const BACKOFF_DOUBLINGS_MAX: u32 = 3;
 
 struct Membership {
     /// This node's id and every node's, as Python prints them (see `JsonStr`).
@@ -81,9 +135,18 @@ pub struct Node {
     replica: Option<Replica>,
     /// Where the acceptors persist; `None` keeps them in memory only.
     data_dir: Option<PathBuf>,
+    /// The replica's log of records under `data_dir`, once `init` named the node.
+    store: Option<ReplicaStore>,
+    /// The `init` whose answer waits for the replica's probe to settle (its sender and
+    /// `msg_id`): a node that does not know yet whether it votes is not ready.
+    init_waiting: Option<(String, Option<u64>)>,
+    /// Consecutive timeouts that found the log where the one before had left it, and where
+    /// that was: the timer backs off while they last (see `timer_delay`).
+    stalled_timeouts: u32,
+    applied_at_timeout: Option<Slot>,
     timer: TimerChange,
     notes: Vec<String>,
-    fatal: Option<String>,
+    stop: Option<Stop>,
 }
 
 impl Default for Node {
@@ -101,9 +164,13 @@ impl Node {
             accepted: None,
             replica: None,
             data_dir,
+            store: None,
+            init_waiting: None,
+            stalled_timeouts: 0,
+            applied_at_timeout: None,
             timer: TimerChange::Unchanged,
             notes: Vec::new(),
-            fatal: None,
+            stop: None,
         }
     }
 
@@ -135,6 +202,13 @@ impl Node {
     /// The retry timer fired: the cluster replica's turn.
     pub fn handle_timeout(&mut self, out: &mut Vec<u8>) -> LineOutcome {
         let sent_from = out.len();
+        let applied = self.replica.as_ref().map(|replica| replica.applied_below);
+        if applied.is_some() && applied == self.applied_at_timeout {
+            self.stalled_timeouts = (self.stalled_timeouts + 1).min(BACKOFF_DOUBLINGS_MAX);
+        } else {
+            self.stalled_timeouts = 0;
+        }
+        self.applied_at_timeout = applied;
         let replies = self.serve_cluster("on the retry timer", Node::on_timer);
         self.send(replies, out);
         self.finish_outcome(LineOutcome::default(), out, sent_from)
@@ -149,11 +223,14 @@ impl Node {
         match panic::catch_unwind(AssertUnwindSafe(|| step(self))) {
             Ok(Ok(replies)) => replies,
             Ok(Err(error)) => {
-                self.fatal = Some(error.0);
+                self.stop = Some(Stop::serving(format!(
+                    "state could not be made durable: {}",
+                    error.0
+                )));
                 vec![]
             }
             Err(_) => {
-                self.fatal = Some(format!("{context}: {HALF_APPLIED}"));
+                self.stop = Some(Stop::serving(format!("{context}: {HALF_APPLIED}")));
                 vec![]
             }
         }
@@ -175,21 +252,45 @@ impl Node {
     }
 
     /// How long the retry timer waits: the configured timeout, plus a share of it by this node's
-    /// index, so that after a leader fails the nodes do not all campaign at the same moment.
+    /// index, so that after a leader fails the nodes do not all campaign at the same moment;
+    /// doubled for each timeout in a row that found the log stalled (up to 8 times), so that
+    /// rivals that keep taking over from each other drift apart instead of duelling, and a
+    /// node that cannot reach its peers does not flood them. Progress resets it.
     pub fn timer_delay(&self, timeout: std::time::Duration) -> std::time::Duration {
         let (index, count) = match &self.membership {
             Some(membership) => (self.own_index(), membership.ids.len()),
             None => (0, 1),
         };
-        timeout + timeout.mul_f64(index as f64 / count as f64)
+        let staggered = timeout + timeout.mul_f64(index as f64 / count as f64);
+        staggered * (1 << self.stalled_timeouts)
+    }
+
+    /// Makes every record this node wrote durable; the event loop calls it before any output
+    /// leaves. Now and then it also rewrites the log as a snapshot (`store`).
+    pub fn make_durable(&mut self) -> Result<(), Stop> {
+        let Some(store) = self.store.as_mut() else {
+            return Ok(());
+        };
+        let failed =
+            |error: String| Stop::serving(format!("state could not be made durable: {error}"));
+        store.sync().map_err(failed)?;
+        if store.wants_snapshot() {
+            let state = self
+                .replica
+                .as_ref()
+                .expect("a store belongs to a replica")
+                .durable_state();
+            store.snapshot(&state).map_err(failed)?;
+        }
+        Ok(())
     }
 
     fn log(&mut self, note: String) {
         self.notes.push(note);
     }
 
-    /// Hands the timer change, the notes and any fatal error over to the event loop; after a
-    /// fatal error nothing this input wrote may leave (its state change was not made durable).
+    /// Hands the timer change, the notes and any stop over to the event loop; after a failure
+    /// while serving nothing this input wrote may leave (see `Stop`).
     fn finish_outcome(
         &mut self,
         mut outcome: LineOutcome,
@@ -198,8 +299,8 @@ impl Node {
     ) -> LineOutcome {
         outcome.timer = std::mem::take(&mut self.timer);
         outcome.notes = std::mem::take(&mut self.notes);
-        outcome.fatal = self.fatal.take();
-        if outcome.fatal.is_some() {
+        outcome.stop = self.stop.take();
+        if outcome.stop.as_ref().is_some_and(|stop| !stop.send_output) {
             out.truncate(sent_from);
         }
         outcome
@@ -222,7 +323,7 @@ impl Node {
         let served = panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(src, &envelope.body)));
         let served = served.unwrap_or_else(|_| {
             if self.replica.is_some() {
-                self.fatal = Some(HALF_APPLIED.into());
+                self.stop = Some(Stop::serving(HALF_APPLIED.into()));
             }
             Err(RequestError {
                 code: ErrorCode::Crash,
@@ -319,7 +420,7 @@ impl Node {
         let msg_id = body.optional_u64("msg_id")?;
         let reply_to_sender = |reply: Reply| vec![(src.to_owned(), reply)];
         if message_type == "init" {
-            return self.init(body).map(reply_to_sender);
+            return self.init(src, body);
         }
         if !KNOWN_TYPES.contains(&message_type) && !cluster::KV_TYPES.contains(&message_type) {
             return Err(RequestError {
@@ -346,7 +447,11 @@ impl Node {
         }
     }
 
-    fn init(&mut self, body: &Fields<'_>) -> Result<Reply, RequestError> {
+    /// `init`: the node's id and the cluster's. Under `--data-dir` the node reads its state
+    /// first, and refuses to start if it cannot trust it; a node that finds none there probes
+    /// its peers (see `Replica::without_state`), and its `init_ok` waits until it knows whether
+    /// it votes.
+    fn init(&mut self, src: &str, body: &Fields<'_>) -> Result<Vec<(String, Reply)>, RequestError> {
         let id = body.string("node_id")?;
         let ids = body.strings("node_ids")?;
         if ids.len() > NODE_IDS_MAX {
@@ -382,16 +487,19 @@ impl Node {
                 id.decoded()
             )));
         }
-        // Read the durable state before taking the membership: a node that cannot read it must
-        // stay uninitialised (and say why), not serve without its promises.
-        let unreadable = |error: ServeError| RequestError {
-            code: ErrorCode::Crash,
-            text: error.0,
-        };
-        let persisted =
-            cluster::load_acceptor(self.data_dir.as_deref(), id.printed()).map_err(unreadable)?;
-        let course_acceptor = cluster::load_course_acceptor(self.data_dir.as_deref(), id.printed())
-            .map_err(unreadable)?;
+        // Read the durable state before taking the membership: a node that cannot trust it
+        // must not serve at all, with promises it may have forgotten.
+        let durable = self.open_state(id.printed()).map_err(|damaged| {
+            self.stop = Some(Stop {
+                reason: format!("cannot start: {damaged}"),
+                status: EXIT_BAD_STATE,
+                send_output: true,
+            });
+            RequestError {
+                code: ErrorCode::Crash,
+                text: format!("cannot start: {damaged}"),
+            }
+        })?;
         let acceptor_count = ids.len();
         self.membership = Some(Membership {
             id: JsonStr::from_printed(id.into_printed()),
@@ -400,15 +508,56 @@ impl Node {
                 .map(|id| JsonStr::from_printed(id.into_printed()))
                 .collect(),
         });
-        self.acceptor = course_acceptor.unwrap_or_default();
+        self.acceptor = durable.course_acceptor.unwrap_or_default();
         let mut accepted = ChosenTracker::new(acceptor_count);
         if let Some(proposal) = self.acceptor.accepted.get(0) {
             accepted.record(0, proposal, self.own_index());
         }
         self.accepted = Some(accepted);
         let config = ReplicaConfig::node(self.own_index(), acceptor_count);
-        self.replica = Some(Replica::new(config, persisted));
-        Ok(Reply::new("init_ok", body.msg_id()))
+        let replica = match (&self.data_dir, durable.replica) {
+            (None, _) => Replica::new(config),
+            (Some(_), None) => Replica::without_state(config, fresh_nonce()),
+            (Some(_), Some(state)) => Replica::recover(config, state, fresh_nonce()),
+        };
+        let probing = !replica.votes() && replica.voting != Voting::Learner;
+        self.replica = Some(replica);
+        if probing {
+            self.init_waiting = Some((src.to_owned(), body.msg_id()));
+        }
+        let step = self.replica_mut().start();
+        let mut replies = Vec::new();
+        if !probing {
+            replies.push((src.to_owned(), Reply::new("init_ok", body.msg_id())));
+        }
+        match self.apply_replica_step(step) {
+            Ok(sent) => replies.extend(sent),
+            Err(error) => {
+                self.stop = Some(Stop::serving(format!(
+                    "state could not be made durable: {}",
+                    error.0
+                )));
+            }
+        }
+        Ok(replies)
+    }
+
+    /// What node `id` persisted under `--data-dir`, if anything, or why it cannot be trusted.
+    fn open_state(&mut self, id: &str) -> Result<DurableAtStart, store::Damaged> {
+        let Some(data_dir) = self.data_dir.clone() else {
+            return Ok(DurableAtStart::default());
+        };
+        store::refuse_unchecked_files(&data_dir, id)?;
+        let course_acceptor = store::load_course_acceptor(&data_dir, id)?;
+        let opened = ReplicaStore::open(&data_dir, id)?;
+        if let Some(note) = opened.note {
+            self.log(note);
+        }
+        self.store = Some(opened.store);
+        Ok(DurableAtStart {
+            replica: opened.state,
+            course_acceptor,
+        })
     }
 
     fn membership(&self) -> &Membership {
@@ -494,8 +643,10 @@ impl Node {
             .expect("a request for the acceptor");
         if let (Some(_), Some(data_dir)) = (&step.change, self.data_dir.clone()) {
             let id = self.own_id().expect("initialised").to_owned();
-            if let Err(error) = cluster::persist_course_acceptor(&data_dir, &id, &self.acceptor) {
-                self.fatal = Some(error.0);
+            if let Err(error) = store::persist_course_acceptor(&data_dir, &id, &self.acceptor) {
+                self.stop = Some(Stop::serving(format!(
+                    "state could not be made durable: {error}"
+                )));
                 return Err(RequestError {
                     code: ErrorCode::Crash,
                     text: "the acceptor's state could not be made durable".into(),

@@ -1,7 +1,8 @@
 //! A deterministic simulator of a `paxos-node` cluster: N replicas of the core's `cluster::Replica`
 //! in one process, a virtual clock, and a network that drops, duplicates, delays (and so
 //! reorders) and partitions messages, while nodes crash and restart with only what they
-//! persisted. Clients submit key-value commands throughout, one at a time each.
+//! persisted, or lose their disk and restart with nothing (and so, as the node does, probe the
+//! others and stay learners). Clients submit key-value commands throughout, one at a time each.
 //!
 //! Everything random is drawn from one ChaCha stream seeded by the run's seed, and events at equal
 //! times run in the order they were scheduled, so a seed replays exactly. After the faulty phase
@@ -12,8 +13,8 @@
 //! key: it is compositional (a history is linearizable exactly when each object's is), and the
 //! search over one key's few operations stays small where the whole history's can explode.
 
-use paxos_model::protocol::acceptor::Acceptor;
 use paxos_model::protocol::chosen::ChosenTracker;
+use paxos_model::protocol::durable::{DurableState, Membership};
 use paxos_model::protocol::kv::{Key, KvOp, KvResult, KvStore};
 use paxos_model::protocol::replica::{
     Entry, NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, RequestId, SlotDecision,
@@ -45,8 +46,12 @@ pub struct SimConfig {
     pub timeout_ms: u64,
     /// A client gives up on a command after this long (its outcome is then unknown).
     pub client_timeout_ms: u64,
-    /// `forget-on-crash` restarts nodes without their disk, to show the checks have teeth.
+    /// `forget-on-crash` restarts nodes with an empty disk that they take for their own, to show
+    /// the checks have teeth.
     pub flaw: Flaw,
+    /// Of the crashes, the share that also lose the node's disk. At most a minority less one
+    /// lose theirs in a run, so that a majority of voters remains.
+    pub disk_loss_percent: u32,
     /// Clients that ask for values in named slots (`multi_paxos_propose`), one at a time each.
     pub slot_proposers: usize,
 }
@@ -67,6 +72,7 @@ impl Default for SimConfig {
             client_timeout_ms: 600,
             flaw: Flaw::None,
             slot_proposers: 1,
+            disk_loss_percent: 0,
         }
     }
 }
@@ -81,6 +87,10 @@ pub struct SimReport {
     pub slot_answers: usize,
     pub messages: usize,
     pub crashes: usize,
+    /// Crashes that lost the node's disk.
+    pub disks_lost: usize,
+    /// Nodes that restarted without state and found they must not vote.
+    pub learners: usize,
     pub partitions: usize,
     /// Virtual milliseconds from submission to answer, for every answered command.
     pub commit_latencies_ms: Vec<u64>,
@@ -166,7 +176,10 @@ pub struct Simulation {
     events: BTreeMap<u64, Event>,
     next_event: u64,
     replicas: Vec<Option<Replica>>,
-    disks: Vec<Option<Acceptor<Entry>>>,
+    /// What each node persisted: its records, replayed.
+    disks: Vec<DurableState>,
+    /// Each crashed node's disk is lost at its restart.
+    disk_lost: Vec<bool>,
     timer_generation: Vec<u64>,
     /// Which side of a partition each node is on; `None` when the network is whole.
     partition: Option<Vec<bool>>,
@@ -195,7 +208,7 @@ impl Simulation {
             })
             .collect();
         let replicas = (0..cfg.nodes)
-            .map(|index| Some(Replica::new(replica_config(&cfg, index), None)))
+            .map(|index| Some(Replica::new(replica_config(&cfg, index))))
             .collect();
         let mut simulation = Simulation {
             rng: ChaCha8Rng::seed_from_u64(seed),
@@ -204,7 +217,8 @@ impl Simulation {
             events: BTreeMap::new(),
             next_event: 0,
             replicas,
-            disks: vec![None; cfg.nodes],
+            disks: vec![DurableState::default(); cfg.nodes],
+            disk_lost: vec![false; cfg.nodes],
             timer_generation: vec![0; cfg.nodes],
             partition: None,
             clients,
@@ -340,12 +354,15 @@ impl Simulation {
             slot_replies,
             timer,
             rejected: _,
+            settled,
         } = step;
-        if !persist.is_empty() {
-            // The disk holds what the node persisted: its acceptor's changes, replayed.
-            let disk = self.disks[node].get_or_insert_with(Acceptor::new);
-            for change in &persist {
-                disk.apply(change);
+        // The disk holds what the node persisted: its records, replayed.
+        for record in &persist {
+            self.disks[node].apply(record);
+        }
+        if let Some((membership, _)) = settled {
+            if membership == Membership::Learner {
+                self.report.learners += 1;
             }
         }
         for (slot, proposal) in acceptances {
@@ -555,6 +572,13 @@ impl Simulation {
             let node = self.rng.random_range(0..self.cfg.nodes);
             if self.replicas[node].take().is_some() {
                 self.report.crashes += 1;
+                let lost_so_far = self.report.disks_lost;
+                if lost_so_far + 1 < self.cfg.nodes.div_ceil(2)
+                    && self.rng.random_range(0..100) < self.cfg.disk_loss_percent
+                {
+                    self.disk_lost[node] = true;
+                    self.report.disks_lost += 1;
+                }
                 self.timer_generation[node] += 1;
                 let down_for = self.rng.random_range(50..400);
                 self.schedule(down_for, Event::Restart { node });
@@ -574,15 +598,30 @@ impl Simulation {
         self.schedule(100, Event::Chaos);
     }
 
-    /// A node comes back with only its disk: the acceptor state it persisted.
+    /// A node comes back with only its disk, as the node binary does: what it persisted, or,
+    /// if the disk was lost, nothing, which it cannot tell from a new cluster (it probes).
     fn restart(&mut self, node: NodeIndex) -> Result<(), String> {
         if self.replicas[node].is_some() {
             return Ok(());
         }
-        let recovered = Acceptor::recover(self.disks[node].as_ref(), self.cfg.flaw);
         let config = replica_config(&self.cfg, node);
-        self.replicas[node] = Some(Replica::new(config, Some(recovered)));
-        Ok(())
+        let nonce = self.rng.random();
+        let lost = std::mem::take(&mut self.disk_lost[node]);
+        if lost {
+            self.disks[node] = DurableState::default();
+        }
+        let mut replica = if self.cfg.flaw == Flaw::ForgetOnCrash {
+            // The flaw: an empty disk, taken for the node's own.
+            Replica::recover(config, DurableState::default(), nonce)
+        } else if lost {
+            Replica::without_state(config, nonce)
+        } else {
+            // An empty disk that was never lost belongs to a node that never voted.
+            Replica::recover(config, self.disks[node].clone(), nonce)
+        };
+        let step = replica.start();
+        self.replicas[node] = Some(replica);
+        self.apply(node, step)
     }
 
     fn check(&mut self) -> Result<(), String> {

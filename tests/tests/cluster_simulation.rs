@@ -124,6 +124,29 @@ fn many_seeds() {
     );
 }
 
+/// A node that loses its disk restarts with nothing, which it cannot tell from a new cluster:
+/// it asks the others, finds they hold state, and never votes again; so no slot is chosen twice
+/// however its forgotten promises and acceptances would have voted, and the cluster stays live.
+#[test]
+fn nodes_that_lose_their_disk_become_learners_and_break_nothing() {
+    let cfg = SimConfig {
+        disk_loss_percent: 50,
+        crash_percent_per_100ms: 10,
+        ..SimConfig::default()
+    };
+    let (mut lost, mut learners) = (0, 0);
+    for seed in 0..300 {
+        let report = Simulation::run_seed(seed, &cfg).unwrap_or_else(|failure| panic!("{failure}"));
+        lost += report.disks_lost;
+        learners += report.learners;
+    }
+    assert!(
+        lost >= 50 && learners >= lost / 2,
+        "{lost} disks lost, {learners} learners"
+    );
+    eprintln!("300 seeds: {lost} disks lost, {learners} nodes settled as learners");
+}
+
 /// The checks have teeth: nodes that restart without their disk (the `forget-on-crash` flaw)
 /// vote twice, and some early seed shows a slot chosen with two entries.
 #[test]

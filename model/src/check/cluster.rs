@@ -27,9 +27,9 @@ use crate::check::actors::{ActorIndex, ActorSystem, SystemState, OBSERVER};
 use crate::check::settings::{
     counted, fault_flags, faults_summary, Faults, ModelConfig, NetworkKind, Presentation,
 };
-use crate::protocol::acceptor::Acceptor;
 use crate::protocol::ballot::Proposal;
 use crate::protocol::chosen::ChosenTracker;
+use crate::protocol::durable::DurableState;
 use crate::protocol::flaw::Flaw;
 use crate::protocol::kv::{KvOp, KvResult, KvStore};
 use crate::protocol::replica::{
@@ -337,8 +337,8 @@ impl Actor for ClusterActor {
     type Msg = ClusterMsg;
     type Timer = ClusterTimer;
     type State = ClusterState;
-    /// What a replica keeps on disk: its acceptor, as the node persists it.
-    type Storage = Acceptor<Entry>;
+    /// What a replica keeps on disk: what its records rebuild, as the node persists them.
+    type Storage = DurableState;
     type Random = ();
 
     fn name(&self) -> String {
@@ -351,8 +351,12 @@ impl Actor for ClusterActor {
     fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         match self {
             ClusterActor::Replica { config, .. } => {
-                // A restart keeps only what is on disk, as the node does.
-                let replica = Replica::new(*config, storage.clone());
+                // A restart keeps only what is on disk, as the node does. The disk is never
+                // lost here, so a replica that saved nothing never voted: it starts as new.
+                let replica = match storage {
+                    Some(state) => Replica::recover(*config, state.clone(), 0),
+                    None => Replica::new(*config),
+                };
                 ClusterState::Replica(replica)
             }
             ClusterActor::Client { commands, replica } => {
@@ -484,13 +488,15 @@ impl ClusterActor {
             slot_replies,
             timer,
             rejected,
+            settled,
         } = step;
         debug_assert!(slot_replies.is_empty(), "no client here names a slot");
         // A rejected message (one that contradicts what the replica learned) happens only
-        // under a flaw; the properties judge the flaw by what it does to the log.
-        let _ = rejected;
+        // under a flaw; the properties judge the flaw by what it does to the log. No replica
+        // here starts without its state, so none probes.
+        let _ = (rejected, settled);
         if !persist.is_empty() {
-            o.save(replica.acceptor.clone());
+            o.save(replica.durable_state());
         }
         for (slot, proposal) in acceptances {
             let observation = Observation::Accepted { slot, proposal };

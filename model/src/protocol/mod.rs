@@ -10,11 +10,13 @@
 //! - `acceptor`, `proposer`: the two roles, for a log of any length (single-decree Paxos is the
 //!   log of one slot);
 //! - `chosen`: what a majority accepted, the truth that learners must agree with;
-//! - `replica`, `kv`: a lin-kv server over the proposer, as every node of a cluster runs it.
+//! - `replica`, `kv`: a lin-kv server over the proposer, as every node of a cluster runs it;
+//!   `durable`: the records a replica persists, and the state they rebuild.
 
 pub mod acceptor;
 pub mod ballot;
 pub mod chosen;
+pub mod durable;
 pub mod flaw;
 pub mod kv;
 pub mod message;

@@ -280,6 +280,37 @@ impl<V: Clone + PartialEq> Proposer<V> {
         self.requests.remove(slot)
     }
 
+    /// Phase 1 under way from a slot since learned chosen: an acceptor that keeps no acceptances
+    /// below its applied log refuses such a Prepare (the replica's compaction), so ask again, at
+    /// the same ballot, from the first slot not known chosen. Promises already counted stand:
+    /// each covers every slot from where it was asked, so from here on too; an acceptor that
+    /// promised already refuses the repeat with this very ballot, which is no preemption.
+    pub fn prepare_from_first_unchosen(&mut self, config: &ProposerConfig) -> ProposerStep<V> {
+        let first_unchosen = self.first_unchosen_slot();
+        let Status::Preparing {
+            ballot, from_slot, ..
+        } = &mut self.status
+        else {
+            return ProposerStep::default();
+        };
+        if *from_slot >= first_unchosen {
+            return ProposerStep::default();
+        }
+        *from_slot = first_unchosen;
+        let message = Message::Prepare {
+            ballot: *ballot,
+            from_slot: first_unchosen,
+        };
+        ProposerStep {
+            outgoing: vec![Outgoing {
+                to: Recipients::All,
+                message,
+            }],
+            timer: self.retry_timer(config),
+            ..ProposerStep::default()
+        }
+    }
+
     /// Gives up the ballot under way without a retry: a node of a cluster that finds a rival
     /// ahead lets it lead. What it was asked for is the caller's to hand on.
     pub fn stand_down(&mut self) {
@@ -380,8 +411,11 @@ impl<V: Clone + PartialEq> Proposer<V> {
         }
     }
 
-    /// A timeout with work outstanding: messages were lost or a rival interfered; run Phase 1 at
-    /// a higher ballot (which also re-drives every slot in flight).
+    /// A timeout with work outstanding: messages were lost or a rival interfered. The models'
+    /// proposers run Phase 1 at a higher ballot (which also re-drives every slot in flight). A
+    /// replica that leads sends its Accepts again instead (`resend_phase2`): a new ballot would
+    /// preempt its own Accepts still in flight, and every retry would climb the ballots while
+    /// nobody else competes.
     fn on_timeout(&mut self, config: &ProposerConfig) -> ProposerStep<V> {
         if self.requests.is_empty() && self.in_flight.is_empty() {
             return ProposerStep {
@@ -389,7 +423,38 @@ impl<V: Clone + PartialEq> Proposer<V> {
                 ..ProposerStep::default()
             };
         }
+        if config.defer_to_rival && self.is_leading() {
+            return self.resend_phase2(config);
+        }
         self.start_phase1(config)
+    }
+
+    /// A leader's retry: every proposal in flight again, at the same ballot, now to every
+    /// acceptor, and so are later slots' (the quorum that promised may have lost a member).
+    /// Safe: an acceptor may accept (b, v) whether or not it promised b, as long as it promised
+    /// nothing above b, and at one ballot this proposer proposes one value per slot, so a vote
+    /// resent is the same vote. A rival above the ballot refuses, which preempts the leader.
+    fn resend_phase2(&mut self, config: &ProposerConfig) -> ProposerStep<V> {
+        let Status::Leading { quorum, .. } = &mut self.status else {
+            unreachable!("only a leader resends its Accepts");
+        };
+        *quorum = AcceptorSet::all(config.acceptor_count);
+        let outgoing = self
+            .in_flight
+            .iter()
+            .map(|(slot, in_flight)| Outgoing {
+                to: Recipients::All,
+                message: Message::Accept {
+                    slot,
+                    proposal: in_flight.proposal.clone(),
+                },
+            })
+            .collect();
+        ProposerStep {
+            outgoing,
+            timer: self.retry_timer(config),
+            ..ProposerStep::default()
+        }
     }
 
     /// A promise for the ballot in Phase 1, not counted yet (`ignores` saw to both).

@@ -1,92 +1,23 @@
 //! The node as one replica of a cluster: Maelstrom's `lin-kv` workload (`read`, `write`, `cas`)
-//! served by `paxos_model::cluster::Replica`, peer messages between nodes, the retry timer, and
-//! the acceptor's durable state.
+//! served by `paxos_model::protocol::replica::Replica`, peer messages between nodes, the retry
+//! timer, and the replica's records, written to its log (`store`) before any message leaves.
 //!
 //! Peer messages travel as Maelstrom messages between node ids, in the wire format of `wire`
 //! (`paxos_prepare`, `paxos_promise`, ..., with protocol fields). A message from a peer is never
 //! answered with an error: two nodes that disagree about a message would otherwise bounce errors
 //! at each other forever; it is logged and dropped.
 
-use super::{log_entry, wire, Node, ServeError};
+use super::{log_entry, wire, Node, ServeError, Stop};
 use crate::codec::{Fields, JsonValue, Object, Reply, RequestError, Serialized, WriteJson};
-use paxos_model::protocol::acceptor::Acceptor;
+use paxos_model::protocol::durable::Membership;
 use paxos_model::protocol::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
-use paxos_model::protocol::replica::{Entry, Replica, ReplicaStep, RequestId, SLOT_WINDOW};
+use paxos_model::protocol::replica::{
+    Entry, Pending, Replica, ReplicaStep, RequestId, SLOT_WINDOW,
+};
 use paxos_model::protocol::rules::TimerChange;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 /// The `lin-kv` client requests.
 pub const KV_TYPES: [&str; 3] = ["read", "write", "cas"];
-
-/// Where the replica's acceptor of node `id` keeps its state under `--data-dir`.
-pub fn state_file(data_dir: &Path, id: &str) -> PathBuf {
-    data_dir.join(format!("{id}.acceptor.json"))
-}
-
-/// Where the course's single-decree acceptor (tasks 7-3-1, 7-3-2) of node `id` keeps its state.
-pub fn course_state_file(data_dir: &Path, id: &str) -> PathBuf {
-    data_dir.join(format!("{id}.course-acceptor.json"))
-}
-
-/// The replica's acceptor state a previous run of this node persisted, if any.
-pub fn load_acceptor(
-    data_dir: Option<&Path>,
-    id: &str,
-) -> Result<Option<Acceptor<Entry>>, ServeError> {
-    match data_dir {
-        Some(data_dir) => load(&state_file(data_dir, id)),
-        None => Ok(None),
-    }
-}
-
-/// The course acceptor's state a previous run of this node persisted, if any.
-pub fn load_course_acceptor(
-    data_dir: Option<&Path>,
-    id: &str,
-) -> Result<Option<Acceptor<JsonValue>>, ServeError> {
-    match data_dir {
-        Some(data_dir) => load(&course_state_file(data_dir, id)),
-        None => Ok(None),
-    }
-}
-
-fn load<T: DeserializeOwned>(path: &Path) -> Result<Option<T>, ServeError> {
-    match fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|error| {
-            ServeError(format!("{}: not acceptor state: {error}", path.display()))
-        }),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(ServeError(format!("{}: {error}", path.display()))),
-    }
-}
-
-/// Makes the course acceptor's state durable (see `persist`).
-pub fn persist_course_acceptor(
-    data_dir: &Path,
-    id: &str,
-    state: &Acceptor<JsonValue>,
-) -> Result<(), ServeError> {
-    persist(data_dir, &course_state_file(data_dir, id), state)
-}
-
-/// Makes an acceptor's state durable: write a temporary file, fsync it, rename it over the old
-/// one and fsync the directory, so that a crash leaves either the old state or the new.
-fn persist<T: Serialize>(data_dir: &Path, path: &Path, state: &T) -> Result<(), ServeError> {
-    let temporary = path.with_extension("json.tmp");
-    let failed = |error: std::io::Error| ServeError(format!("{}: {error}", path.display()));
-    let bytes = serde_json::to_vec(state).expect("acceptor state serialises");
-    let mut file = fs::File::create(&temporary).map_err(failed)?;
-    file.write_all(&bytes).map_err(failed)?;
-    file.sync_all().map_err(failed)?;
-    fs::rename(&temporary, path).map_err(failed)?;
-    fs::File::open(data_dir)
-        .and_then(|directory| directory.sync_all())
-        .map_err(failed)
-}
 
 impl Node {
     pub(super) fn replica_mut(&mut self) -> &mut Replica {
@@ -163,7 +94,10 @@ impl Node {
     /// Applies a step; if its state cannot be made durable, the node must stop (nothing is sent).
     fn apply_or_stop(&mut self, step: ReplicaStep) -> Vec<(String, Reply)> {
         self.apply_replica_step(step).unwrap_or_else(|error| {
-            self.fatal = Some(error.0);
+            self.stop = Some(Stop::serving(format!(
+                "state could not be made durable: {}",
+                error.0
+            )));
             vec![]
         })
     }
@@ -177,33 +111,37 @@ impl Node {
         self.apply_replica_step(step)
     }
 
-    /// Persist, then send, then answer; the timer change is left for the event loop.
-    fn apply_replica_step(
+    /// Persist, then send, then answer; the timer change is left for the event loop. The
+    /// records are written here and fsynced by `make_durable` before the batch's output leaves
+    /// (one fsync for a batch of input: group commit).
+    pub(super) fn apply_replica_step(
         &mut self,
         step: ReplicaStep,
     ) -> Result<Vec<(String, Reply)>, ServeError> {
         let ReplicaStep {
-            persist: state,
+            persist,
             send,
             replies,
             acceptances: _,
             slot_replies,
             timer,
             rejected,
+            settled,
         } = step;
         for note in rejected {
             self.log(format!("dropped a peer message: {note}"));
         }
-        if let (false, Some(data_dir)) = (state.is_empty(), self.data_dir.clone()) {
-            let id = self.own_id().expect("initialised").to_owned();
-            let acceptor = &self.replica.as_ref().expect("initialised").acceptor;
-            persist(&data_dir, &state_file(&data_dir, &id), acceptor)?;
+        if let Some(store) = self.store.as_mut() {
+            store.append(&persist).map_err(ServeError)?;
         }
         if timer != TimerChange::Unchanged {
             self.timer = timer;
         }
+        let mut out = Vec::with_capacity(send.len() + replies.len() + 1);
+        if let Some((membership, why)) = settled {
+            out.extend(self.on_settled(membership, &why));
+        }
         let ids = &self.membership.as_ref().expect("initialised").ids;
-        let mut out = Vec::with_capacity(send.len() + replies.len());
         for (to, message) in send {
             out.push((ids[to].printed().to_owned(), wire::encode(&message, ids)));
         }
@@ -219,6 +157,45 @@ impl Node {
             out.push((id.client.to_string(), reply));
         }
         Ok(out)
+    }
+
+    /// A probe settled: say so (a node that will never vote says why, for its operator), and
+    /// answer the `init` that waited for it.
+    fn on_settled(&mut self, membership: Membership, why: &str) -> Option<(String, Reply)> {
+        let verdict = match membership {
+            Membership::Voter => "votes",
+            Membership::Learner => "is a non-voting learner",
+            Membership::Probing => unreachable!("a probe settles as voter or learner"),
+        };
+        self.log(format!(
+            "started without state under --data-dir; this node {verdict}: {why}"
+        ));
+        let (client, msg_id) = self.init_waiting.take()?;
+        Some((client, Reply::new("init_ok", msg_id)))
+    }
+
+    /// Requests still waiting on this node, one line each, as the end of input reports them:
+    /// `c1 msg 5 write 1=7`, `c2 msg 9 multi_paxos_propose slot 3`.
+    pub fn pending_requests(&self) -> Vec<String> {
+        let Some(replica) = self.replica.as_ref() else {
+            return Vec::new();
+        };
+        replica
+            .pending()
+            .into_iter()
+            .map(|pending| match pending {
+                Pending::Command { id, op: Some(op) } => {
+                    format!("{} msg {} {op}", id.client, id.seq)
+                }
+                Pending::Command { id, op: None } => format!("{} msg {}", id.client, id.seq),
+                Pending::Slot { id, slot } => {
+                    format!(
+                        "{} msg {} multi_paxos_propose slot {slot}",
+                        id.client, id.seq
+                    )
+                }
+            })
+            .collect()
     }
 
     /// `multi_paxos_propose` in a cluster: the value goes to the named slot through the leader,

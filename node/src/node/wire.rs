@@ -19,6 +19,8 @@
 //! | `paxos_learn` | `slot`, `entry` |
 //! | `paxos_catch_up` | `from_slot` |
 //! | `paxos_catch_up_reply` | `entries`: `[{"slot","entry"}, ...]` |
+//! | `paxos_probe` | `nonce` |
+//! | `paxos_probe_reply` | `nonce`, `holds_state` |
 //!
 //! Decoding is strict: a missing or mistyped field, or a ballot naming a node outside the
 //! cluster, is an error naming the field, and the node logs and drops the message.
@@ -31,7 +33,7 @@ use paxos_model::protocol::replica::{Entry, PeerMessage, RequestId};
 use paxos_model::protocol::slots::Slot;
 
 /// The `type` of each peer message.
-pub const PEER_TYPES: [&str; 11] = [
+pub const PEER_TYPES: [&str; 13] = [
     "paxos_prepare",
     "paxos_promise",
     "paxos_prepare_refused",
@@ -43,6 +45,8 @@ pub const PEER_TYPES: [&str; 11] = [
     "paxos_learn",
     "paxos_catch_up",
     "paxos_catch_up_reply",
+    "paxos_probe",
+    "paxos_probe_reply",
 ];
 
 /// The message's `type` on the wire.
@@ -59,6 +63,8 @@ pub fn peer_type(message: &PeerMessage) -> &'static str {
         PeerMessage::Chosen { .. } => "paxos_learn",
         PeerMessage::CatchUp { .. } => "paxos_catch_up",
         PeerMessage::CatchUpReply { .. } => "paxos_catch_up_reply",
+        PeerMessage::Probe { .. } => "paxos_probe",
+        PeerMessage::ProbeReply { .. } => "paxos_probe_reply",
     }
 }
 
@@ -130,6 +136,10 @@ pub fn encode(message: &PeerMessage, ids: &[JsonStr<'static>]) -> Reply {
                 .collect();
             reply.with("entries", entries)
         }
+        PeerMessage::Probe { nonce } => reply.with("nonce", *nonce),
+        PeerMessage::ProbeReply { nonce, holds_state } => reply
+            .with("nonce", *nonce)
+            .with("holds_state", *holds_state),
     }
 }
 
@@ -207,6 +217,13 @@ pub fn decode(
                 .collect::<Result<Vec<(Slot, Entry)>, RequestError>>()?;
             PeerMessage::CatchUpReply { entries }
         }
+        "paxos_probe" => PeerMessage::Probe {
+            nonce: body.u64("nonce")?,
+        },
+        "paxos_probe_reply" => PeerMessage::ProbeReply {
+            nonce: body.u64("nonce")?,
+            holds_state: body.bool("holds_state")?,
+        },
         other => {
             return Err(RequestError::malformed(format!(
                 "{other} is not a peer message type"

@@ -1,0 +1,132 @@
+//! What a replica must not forget, as records: the unit a replica's step asks its caller to make
+//! durable, and the state that replaying them rebuilds.
+//!
+//! Three kinds of fact, each true for good once written:
+//! - the acceptor's promises and acceptances (`Change`): forgetting one could let a second value
+//!   be chosen;
+//! - the learned log (`Learned`): every entry in it is chosen, so a restarted node need not learn
+//!   it again, its proposer's Phase 1 starts above it, and its acceptor may drop the acceptances
+//!   it holds for those slots (see `Replica::learn` for why that is safe);
+//! - whether the acceptor votes (`Membership`), which a node that started without any state
+//!   settles by asking the others (see `replica`'s module header).
+//!
+//! Replaying a replica's records in the order its steps made them gives back exactly this state:
+//! records are facts, and applying one twice changes nothing (a promise is a maximum, an
+//! acceptance or a learned entry a value per slot), so a caller that rewrites its records as a
+//! snapshot need not know which records the snapshot already holds.
+
+use crate::protocol::acceptor::{Acceptor, Change};
+use crate::protocol::replica::Entry;
+use crate::protocol::slots::{Slot, SlotMap};
+use serde::{Deserialize, Serialize};
+
+/// Whether a replica's acceptor takes part in the votes, as its durable state records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Membership {
+    /// It promises and accepts: its acceptor's state is intact, or the cluster was new when it
+    /// joined.
+    Voter,
+    /// It started without state and has not yet heard from every other node: it promises and
+    /// accepts nothing yet. A restart asks again.
+    Probing,
+    /// It started without state while another node held some: it may have promised or accepted
+    /// before and forgotten it, so it never votes again; it learns, forwards and answers.
+    Learner,
+}
+
+/// One fact to make durable before the step's messages leave.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Record {
+    Acceptor(Change<Entry>),
+    Learned { slot: Slot, entry: Entry },
+    Membership(Membership),
+}
+
+/// What replaying a replica's records gives back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DurableState {
+    /// `None` where no membership record was ever written: a replica its caller started as a
+    /// member of a new cluster (`Replica::new`), which is a voter.
+    pub membership: Option<Membership>,
+    pub acceptor: Acceptor<Entry>,
+    pub learned: SlotMap<Entry>,
+}
+
+impl DurableState {
+    pub fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Acceptor(change) => self.acceptor.apply(change),
+            Record::Learned { slot, entry } => {
+                self.learned.insert(*slot, entry.clone());
+            }
+            Record::Membership(membership) => self.membership = Some(*membership),
+        }
+    }
+
+    /// Whether any record was ever applied: a node that finds none where it keeps its state
+    /// cannot tell a new cluster from a lost disk.
+    pub fn is_empty(&self) -> bool {
+        *self == DurableState::default()
+    }
+
+    /// The fewest records that rebuild this state, in an order that replays to it: the
+    /// membership, the promise, each acceptance, each learned entry. A caller rewrites its log
+    /// as these (a snapshot) when the log has grown long.
+    pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
+        let membership = self.membership.map(Record::Membership);
+        let promised = self
+            .acceptor
+            .promised
+            .map(|ballot| Record::Acceptor(Change::Promised(ballot)));
+        let accepted = self.acceptor.accepted.iter().map(|(slot, proposal)| {
+            Record::Acceptor(Change::Accepted {
+                slot,
+                proposal: proposal.clone(),
+            })
+        });
+        let learned = self.learned.iter().map(|(slot, entry)| Record::Learned {
+            slot,
+            entry: entry.clone(),
+        });
+        membership
+            .into_iter()
+            .chain(promised)
+            .chain(accepted)
+            .chain(learned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ballot::{Ballot, Proposal};
+
+    #[test]
+    fn replaying_a_snapshot_after_the_records_it_holds_changes_nothing() {
+        // A caller that crashes between writing a snapshot and dropping the older log replays
+        // both: the records are facts, so the state is the same.
+        let records = [
+            Record::Membership(Membership::Voter),
+            Record::Acceptor(Change::Promised(Ballot::new(1, 0))),
+            Record::Acceptor(Change::Accepted {
+                slot: 0,
+                proposal: Proposal::new(Ballot::new(1, 0), Entry::Noop),
+            }),
+            Record::Learned {
+                slot: 0,
+                entry: Entry::Noop,
+            },
+            Record::Acceptor(Change::Promised(Ballot::new(3, 1))),
+        ];
+        let mut state = DurableState::default();
+        assert!(state.is_empty());
+        records.iter().for_each(|record| state.apply(record));
+        let snapshot: Vec<Record> = state.records().collect();
+        assert_eq!(snapshot.len(), 4, "one promise, the highest: {snapshot:?}");
+        let mut replayed = DurableState::default();
+        for record in snapshot.iter().chain(&records) {
+            replayed.apply(record);
+        }
+        assert_eq!(replayed, state);
+    }
+}

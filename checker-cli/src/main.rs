@@ -5,6 +5,7 @@
 //! `flaws`, `myths`) and prints a report (`report`); `explorer` serves the Explorer's page.
 
 mod args;
+mod estimate;
 mod explore;
 mod explorer;
 mod flaws;
@@ -122,6 +123,9 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
                 return ExitCode::from(USAGE_ERROR);
             }
         }
+    }
+    if let Some(note) = estimate::note(description.model_name, &description.flags) {
+        eprintln!("{note}");
     }
     let flaw = model.flaw();
     let outcome = run::check(model, &settings);

@@ -4,8 +4,8 @@
 //! with a partial report, and a flawed run ends as soon as its answer is known. An incomplete
 //! run never calls a property `ok`.
 //!
-//! `check single --rounds 3` is the large configuration here: millions of states, more than a
-//! minute to exhaust on the reference machine, so every limit meets it mid-run.
+//! `check single --rounds 3` is the large configuration here: 7,153,085 unique states, about half
+//! a minute to exhaust on two threads of the reference machine, so every limit meets it mid-run.
 
 use paxos_e2e::{binary, run_with_input, Finished};
 use std::process::{Command, Stdio};
@@ -183,6 +183,40 @@ fn a_flag_without_effect_is_named() {
     assert!(
         run.stderr
             .contains("warning: --seed has no effect with --strategy bfs"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Before a run known to be large starts, it says how large, what it cost on the reference
+/// machine, and how to bound it; a larger one than any measured is told it is at least that.
+#[test]
+fn a_known_large_run_is_announced_before_it_starts() {
+    let (run, _) = paxos_check(&["check", "single", "--rounds", "3", "--max-states", "1000"]);
+    assert_eq!(exit_status(&run), 3, "{}", run.stderr);
+    let note = run.stderr.lines().next().expect("a first line on stderr");
+    assert!(
+        note.starts_with("note: this configuration has about 7,153,085 unique states;"),
+        "{note}"
+    );
+    assert!(note.contains("`check single --rounds 3` took"), "{note}");
+    assert!(
+        note.contains("--timeout, --max-states and --max-memory"),
+        "{note}"
+    );
+
+    let (run, _) = paxos_check(&["check", "multi", "--rounds", "3", "--max-states", "1000"]);
+    assert!(
+        run.stderr
+            .contains("note: this configuration has more than 8,584,801 unique states"),
+        "{}",
+        run.stderr
+    );
+
+    let (run, _) = paxos_check(&["check", "single"]);
+    assert_eq!(exit_status(&run), 0);
+    assert!(
+        !run.stderr.contains("note: this configuration"),
         "{}",
         run.stderr
     );

@@ -25,7 +25,8 @@
 
 use crate::check::actors::{ActorIndex, ActorSystem, SystemState, OBSERVER};
 use crate::check::settings::{
-    counted, fault_flags, faults_summary, Faults, ModelConfig, NetworkKind, Presentation,
+    chosen_words, counted, fault_flags, faults_summary, Faults, ModelConfig, NetworkKind,
+    Presentation,
 };
 use crate::protocol::ballot::Proposal;
 use crate::protocol::chosen::ChosenTracker;
@@ -720,19 +721,6 @@ fn no_acknowledged_write_lost(state: &State) -> bool {
     })
 }
 
-/// Leadership passed on: a slot was chosen at one replica's ballot, and a later slot at another
-/// replica's higher ballot.
-fn leader_changed(state: &State) -> bool {
-    let chosen: Vec<(Slot, &Proposal<Entry>)> = state.history.acceptances.chosen().collect();
-    chosen.iter().any(|(slot, proposal)| {
-        chosen.iter().any(|(later_slot, later)| {
-            later_slot > slot
-                && later.ballot > proposal.ballot
-                && later.ballot.proposer != proposal.ballot.proposer
-        })
-    })
-}
-
 fn every_command_answered(model: &ClusterModel, state: &State) -> bool {
     state.history.answered.len() == model.cfg.clients * model.cfg.commands
 }
@@ -759,7 +747,7 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
     let commands = cfg.clients * cfg.commands;
     if cfg.replicas >= 2 && commands >= 2 {
         properties.push(Property::sometimes("leader changed", |_, state: &State| {
-            leader_changed(state)
+            state.history.acceptances.leadership_passed()
         }));
     }
     // A hole needs a new leader whose promises miss a slot that a later one has: a third
@@ -804,34 +792,11 @@ fn narrate(cfg: &ClusterConfig, before: &State, after: &State) -> Vec<String> {
     if std::sync::Arc::ptr_eq(&before.history, &after.history) {
         return Vec::new();
     }
-    let majority = crate::majority(cfg.replicas);
     let mut notes: Vec<String> = after
         .history
         .acceptances
-        .tallies()
-        .iter()
-        .filter(|tally| tally.acceptors.len() >= majority)
-        .filter(|tally| {
-            !before
-                .history
-                .acceptances
-                .chosen()
-                .any(|(slot, proposal)| slot == tally.slot && *proposal == tally.proposal)
-        })
-        .map(|tally| {
-            let voters: Vec<String> = tally
-                .acceptors
-                .iter()
-                .map(|acceptor| cfg.actor_name(Id::from(acceptor)))
-                .collect();
-            format!(
-                "slot {}: {} chosen at {} by {}",
-                tally.slot,
-                tally.proposal.value,
-                tally.proposal.ballot.named('n'),
-                voters.join(", ")
-            )
-        })
+        .newly_chosen(&before.history.acceptances)
+        .map(|tally| chosen_words(tally, true, 'n', |id| cfg.actor_name(id)))
         .collect();
     for (id, result) in &after.history.answered {
         if !before.history.answered.contains_key(id) {

@@ -31,10 +31,10 @@ use crate::check::actors::{
 };
 use crate::check::engine::{fingerprint, Fingerprint};
 use crate::check::paxos::{message_fields, PaxosActor, PaxosState, ProposerState, Value};
-use crate::check::settings::{actor_name, counted, Faults, Presentation};
+use crate::check::settings::{actor_name, chosen_words, counted, Faults, Presentation};
 use crate::check::story::MessageFields;
 use crate::protocol::acceptor::Acceptor;
-use crate::protocol::ballot::{majority, Ballot, Proposal};
+use crate::protocol::ballot::{Ballot, Proposal};
 use crate::protocol::chosen::ChosenTracker;
 use crate::protocol::flaw::Flaw;
 use crate::protocol::message::Message;
@@ -127,26 +127,11 @@ fn newly_chosen(cfg: &DuelConfig, before: &DuelState, after: &DuelState) -> Vec<
     if before.history.ever_chosen || !after.history.ever_chosen {
         return Vec::new();
     }
-    let majority = majority(cfg.acceptors);
     after
         .history
         .live
-        .tallies()
-        .iter()
-        .filter(|tally| tally.acceptors.len() >= majority)
-        .map(|tally| {
-            let voters: Vec<String> = tally
-                .acceptors
-                .iter()
-                .map(|acceptor| cfg.actor_name(Id::from(acceptor)))
-                .collect();
-            format!(
-                "{} chosen at {} by {}",
-                tally.proposal.value,
-                tally.proposal.ballot,
-                voters.join(", ")
-            )
-        })
+        .newly_chosen(&before.history.live)
+        .map(|tally| chosen_words(tally, false, 'p', |id| cfg.actor_name(id)))
         .collect()
 }
 
@@ -204,22 +189,12 @@ fn dead_request(model: &DuelModel, state: &DuelState, packet: &Packet<Message<Va
         return false;
     };
     debug_assert!(model.actors.len() == state.actors.len());
-    let promised = acceptor.promised;
-    let (ballot, refused) = match &*packet.msg {
-        Message::Prepare { ballot, .. } => {
-            (*ballot, !rules::may_promise(promised, *ballot, Flaw::None))
-        }
-        Message::Accept { proposal, .. } => (
-            proposal.ballot,
-            !rules::may_accept(promised, proposal.ballot, Flaw::None),
-        ),
-        _ => return false,
-    };
-    refused
-        && sender
-            .proposer
-            .current_ballot()
-            .is_none_or(|current| current > ballot)
+    rules::request_is_dead(
+        &packet.msg,
+        acceptor.promised,
+        sender.proposer.current_ballot(),
+        Flaw::None,
+    )
 }
 
 /// At most this many messages in flight on one link (from one actor to another). The search

@@ -17,7 +17,8 @@
 
 use crate::check::actors::{ActorSystem, Symmetry, SystemState};
 use crate::check::settings::{
-    actor_name, ballots, counted, fault_flags, faults_summary, Faults, ModelConfig, Presentation,
+    actor_name, ballots, chosen_words, counted, fault_flags, faults_summary, Faults, ModelConfig,
+    Presentation,
 };
 use crate::check::story::MessageFields;
 use crate::protocol::acceptor::Acceptor;
@@ -819,45 +820,16 @@ fn newly_chosen<C: Presentation<Message<Value>>>(
     if std::sync::Arc::ptr_eq(&before.history, &after.history) {
         return Vec::new();
     }
-    let slots = cfg.names_slots();
     after
         .history
-        .tallies()
-        .iter()
-        .filter(|tally| tally.acceptors.len() >= crate::majority(after.history.acceptor_count()))
-        .filter(|tally| {
-            !before
-                .history
-                .chosen()
-                .any(|(slot, proposal)| slot == tally.slot && *proposal == tally.proposal)
-        })
-        .map(|tally| {
-            let voters: Vec<String> = tally
-                .acceptors
-                .iter()
-                .map(|acceptor| cfg.actor_name(Id::from(acceptor)))
-                .collect();
-            let slot = if slots {
-                format!("slot {}: ", tally.slot)
-            } else {
-                String::new()
-            };
-            format!(
-                "{slot}{} chosen at {} by {}",
-                tally.proposal.value,
-                tally.proposal.ballot,
-                voters.join(", ")
-            )
-        })
+        .newly_chosen(&before.history)
+        .map(|tally| chosen_words(tally, cfg.names_slots(), 'p', |id| cfg.actor_name(id)))
         .collect()
 }
 
-/// A request that can no longer matter. Its acceptor will refuse it: the request's ballot is
-/// below the acceptor's promise (or equal, for a prepare), and promises only grow, also through
-/// a crash, since the acceptor persisted them. And the proposer that sent it has moved past that
-/// ballot, and ballots only grow, so it would ignore the refusal. Delivering it would change no
-/// state and its reply would be collected at once; losing it would only spend a loss. Not under
-/// `forget-on-crash`, where a recovered acceptor's promise shrinks.
+/// A request that can no longer matter (`rules::request_is_dead`): delivering it would change no
+/// state and its refusal would be collected at once; losing it would only spend a loss. A
+/// crashed acceptor's requests wait: they are looked at again when it recovers.
 fn dead_request<C: Presentation<Message<Value>>>(
     model: &ActorSystem<PaxosActor, C, Ghost>,
     state: &State,
@@ -867,7 +839,7 @@ fn dead_request<C: Presentation<Message<Value>>>(
     let PaxosActor::Acceptor { flaw } = model.actors[acceptor] else {
         return false;
     };
-    if flaw == Flaw::ForgetOnCrash || state.is_crashed(acceptor) {
+    if state.is_crashed(acceptor) {
         return false;
     }
     let (PaxosState::Acceptor(acceptor_state), PaxosState::Proposer(sender)) = (
@@ -876,20 +848,12 @@ fn dead_request<C: Presentation<Message<Value>>>(
     ) else {
         return false;
     };
-    let promised = acceptor_state.promised;
-    let (ballot, refused) = match &*packet.msg {
-        Message::Prepare { ballot, .. } => (*ballot, !rules::may_promise(promised, *ballot, flaw)),
-        Message::Accept { proposal, .. } => (
-            proposal.ballot,
-            !rules::may_accept(promised, proposal.ballot, flaw),
-        ),
-        _ => return false,
-    };
-    refused
-        && sender
-            .proposer
-            .current_ballot()
-            .is_none_or(|current| current > ballot)
+    rules::request_is_dead(
+        &packet.msg,
+        acceptor_state.promised,
+        sender.proposer.current_ballot(),
+        flaw,
+    )
 }
 
 fn proposers(state: &State) -> impl Iterator<Item = &ProposerState> {
@@ -989,7 +953,9 @@ fn multi_paxos_properties(cfg: &MultiPaxosConfig) -> Vec<Property<MultiPaxosMode
     }
     // A later slot chosen at another leader's higher ballot: it takes two of each.
     if cfg.leaders >= 2 && cfg.slots >= 2 {
-        properties.push(Property::sometimes("leader change", leader_change));
+        properties.push(Property::sometimes("leader change", |_, state: &State| {
+            state.history.leadership_passed()
+        }));
     }
     properties.push(Property::sometimes("all slots chosen", all_slots_chosen));
     if cfg.leaders >= 2 {
@@ -1009,17 +975,4 @@ fn all_slots_chosen(model: &MultiPaxosModel, state: &State) -> bool {
     let mut slots: Vec<Slot> = state.history.chosen().map(|(slot, _)| slot).collect();
     slots.dedup();
     slots.len() == model.cfg.slots
-}
-
-/// Leadership passed on: a slot was chosen at one leader's ballot, and a later slot at another
-/// leader's higher ballot.
-fn leader_change(_: &MultiPaxosModel, state: &State) -> bool {
-    let chosen: Vec<(Slot, &Proposal<Value>)> = state.history.chosen().collect();
-    chosen.iter().any(|(slot, proposal)| {
-        chosen.iter().any(|(later_slot, later)| {
-            later_slot > slot
-                && later.ballot > proposal.ballot
-                && later.ballot.proposer != proposal.ballot.proposer
-        })
-    })
 }

@@ -134,6 +134,32 @@ pub trait ModelConfig {
     }
 }
 
+/// A choice in words, `slot 1: A chosen at 1.p1 by a1, a2` (without the slot where a log has
+/// one slot); `role` names ballots' proposers (`p`, or `n` for nodes), `name` the voters.
+pub fn chosen_words<V: fmt::Display>(
+    tally: &crate::protocol::chosen::Tally<V>,
+    with_slot: bool,
+    role: char,
+    name: impl Fn(Id) -> String,
+) -> String {
+    let voters: Vec<String> = tally
+        .acceptors
+        .iter()
+        .map(|acceptor| name(Id::from(acceptor)))
+        .collect();
+    let slot = if with_slot {
+        format!("slot {}: ", tally.slot)
+    } else {
+        String::new()
+    };
+    format!(
+        "{slot}{} chosen at {} by {}",
+        tally.proposal.value,
+        tally.proposal.ballot.named(role),
+        voters.join(", ")
+    )
+}
+
 /// The people's name of actor `id` when acceptors come first: `a1`.. for them, then
 /// `{role}1`.. for the others.
 pub fn actor_name(id: Id, acceptors: usize, role: char) -> String {

@@ -166,6 +166,33 @@ impl<V: Clone + PartialEq> ChosenTracker<V> {
         })
     }
 
+    /// The tallies that reached a majority since `before` (an earlier record of the same run):
+    /// what a step chose, for narration.
+    pub fn newly_chosen<'a>(&'a self, before: &'a Self) -> impl Iterator<Item = &'a Tally<V>> {
+        let majority = majority(self.acceptor_count);
+        self.tallies
+            .iter()
+            .filter(move |tally| tally.acceptors.len() >= majority)
+            .filter(move |tally| {
+                !before
+                    .chosen()
+                    .any(|(slot, proposal)| slot == tally.slot && *proposal == tally.proposal)
+            })
+    }
+
+    /// Leadership passed on: a slot was chosen at one proposer's ballot, and a later slot at
+    /// another proposer's higher ballot.
+    pub fn leadership_passed(&self) -> bool {
+        let chosen: Vec<(Slot, &Proposal<V>)> = self.chosen().collect();
+        chosen.iter().any(|(slot, proposal)| {
+            chosen.iter().any(|(later_slot, later)| {
+                later_slot > slot
+                    && later.ballot > proposal.ballot
+                    && later.ballot.proposer != proposal.ballot.proposer
+            })
+        })
+    }
+
     /// The same record after renaming every acceptor by `rename` (a model's symmetry).
     pub fn renamed(&self, rename: impl Fn(AcceptorIndex) -> AcceptorIndex) -> Self {
         let tallies = self

@@ -5,6 +5,7 @@
 
 use crate::protocol::ballot::{AcceptorIndex, Ballot, Proposal};
 use crate::protocol::flaw::Flaw;
+use crate::protocol::message::Message;
 use serde::{Deserialize, Serialize};
 
 /// Phase 1b: an acceptor promises `ballot` only if it is above every ballot it has promised.
@@ -23,6 +24,32 @@ pub fn may_promise(promised: Option<Ballot>, ballot: Ballot, flaw: Flaw) -> bool
 /// the very ballot it promised, whose proposer is now asking for the vote.
 pub fn may_accept(promised: Option<Ballot>, ballot: Ballot, flaw: Flaw) -> bool {
     flaw == Flaw::AcceptBelowPromise || promised.is_none_or(|promised| ballot >= promised)
+}
+
+/// A request that can no longer matter: the acceptor, having promised `promised`, will refuse
+/// it (its ballot is below the promise, or equal, for a Prepare), and its proposer, now at
+/// `sender_ballot`, has moved past that ballot and will ignore the refusal. Promises only grow
+/// (an acceptor persists them before it answers) and so do a proposer's ballots, so such a
+/// request stays dead: a model may drop it rather than deliver it. Not under `forget-on-crash`,
+/// where a recovered acceptor's promise shrinks.
+pub fn request_is_dead<V>(
+    request: &Message<V>,
+    promised: Option<Ballot>,
+    sender_ballot: Option<Ballot>,
+    flaw: Flaw,
+) -> bool {
+    if flaw == Flaw::ForgetOnCrash {
+        return false;
+    }
+    let (ballot, refused) = match request {
+        Message::Prepare { ballot, .. } => (*ballot, !may_promise(promised, *ballot, flaw)),
+        Message::Accept { proposal, .. } => (
+            proposal.ballot,
+            !may_accept(promised, proposal.ballot, flaw),
+        ),
+        _ => return false,
+    };
+    refused && sender_ballot.is_none_or(|current| current > ballot)
 }
 
 /// What a promise tells the proposer about the acceptor's past: its accepted proposal, the very

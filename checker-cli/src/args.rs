@@ -174,6 +174,15 @@ pub struct ClusterArgs {
     /// is armed).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=cluster::TIMEOUTS_MAX as u64))]
     pub timeouts: u64,
+    /// Crashes that also lose the replica's disk (needs --crashes): the replica restarts with
+    /// nothing, as a node whose data directory is gone, and must find out from its peers
+    /// whether it may vote.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=cluster::DISK_LOSSES_MAX as u64))]
+    pub disk_losses: u64,
+    /// At most this many crashes in a run (--crashes bounds those at once). Default: no bound;
+    /// with --disk-losses, 2.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=cluster::CRASHES_IN_RUN_MAX as u64))]
+    pub crashes_in_run: Option<u64>,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -187,6 +196,11 @@ impl ClusterArgs {
             rounds: self.rounds,
             timeouts: self.timeouts as usize,
             faults: self.faults.faults(),
+            disk_losses: self.disk_losses as usize,
+            crashes_in_run: self
+                .crashes_in_run
+                .map(|crashes| crashes as usize)
+                .or((self.disk_losses > 0).then_some(cluster::CRASHES_IN_RUN_WITH_DISK_LOSS)),
             flaw: self.faults.flaw(),
         };
         config.validate()?;

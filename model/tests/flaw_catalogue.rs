@@ -245,3 +245,26 @@ fn a_forward_under_a_new_id_puts_a_command_no_client_sent_in_the_log() {
         ]
     );
 }
+
+#[test]
+fn a_replica_that_lost_its_disk_and_votes_at_once_lets_a_chosen_write_be_replaced() {
+    // The write is chosen in slot 0 by n1 and n2 (n1's Accepted to itself, n2's acceptance).
+    // n2 loses its disk and, under the flaw, votes as if the cluster were new: with n3, which
+    // saw nothing, it is a majority that reports no acceptance, so n2 proposes the read in
+    // slot 0 at its own ballot.
+    let steps = assert_caught(Flaw::LostDiskVotes, "immutability", 9, 23_984);
+    assert_eq!(
+        steps,
+        [
+            "c1 -> n1  Request(c1#1 write 0=1)",
+            "n1 -> n2  Prepare(b=1.n1, slots 0..)",
+            "n2 -> n1  Promise(b=1.n1, accepted none)",
+            "n1 -> n2  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+            "n2 crashes and loses its disk",
+            "n2 recovers from what it persisted",
+            "c2 -> n2  Request(c2#1 read 0)",
+            "n2 -> n3  Prepare(b=1.n2, slots 0..)",
+            "n3 -> n2  Promise(b=1.n2, accepted none)",
+        ]
+    );
+}

@@ -221,6 +221,9 @@ pub enum SystemAction<M, T> {
     Timeout(ActorIndex, T),
     /// An actor crashes: it loses everything but what it saved.
     Crash(ActorIndex),
+    /// An actor crashes and loses what it saved too (its disk): it restarts from what the
+    /// model's `disk_loss` says an empty disk holds.
+    CrashLosingDisk(ActorIndex),
     /// A crashed actor restarts from what it saved.
     Recover(ActorIndex),
 }
@@ -240,6 +243,10 @@ pub struct SystemState<A: Actor, H> {
     pub crashed: u64,
     /// Messages lost so far in this run.
     pub lost: u8,
+    /// Disks lost so far in this run.
+    pub disks_lost: u8,
+    /// Crashes so far in this run (counted only where the model bounds them).
+    pub crashes_so_far: u8,
     /// Timer expiries so far in this run (counted only where the model bounds them).
     pub expired: u8,
     /// The ghost history the properties judge, shared with the states it was copied from until
@@ -256,6 +263,8 @@ impl<A: Actor, H: Clone> Clone for SystemState<A, H> {
             timers: self.timers.clone(),
             crashed: self.crashed,
             lost: self.lost,
+            disks_lost: self.disks_lost,
+            crashes_so_far: self.crashes_so_far,
             expired: self.expired,
             history: self.history.clone(),
         }
@@ -270,6 +279,8 @@ impl<A: Actor, H: PartialEq> PartialEq for SystemState<A, H> {
             && self.timers == other.timers
             && self.crashed == other.crashed
             && self.lost == other.lost
+            && self.disks_lost == other.disks_lost
+            && self.crashes_so_far == other.crashes_so_far
             && self.expired == other.expired
             && self.history == other.history
     }
@@ -285,6 +296,8 @@ impl<A: Actor, H: Hash> Hash for SystemState<A, H> {
         self.timers.hash(state);
         self.crashed.hash(state);
         self.lost.hash(state);
+        self.disks_lost.hash(state);
+        self.crashes_so_far.hash(state);
         self.expired.hash(state);
         self.history.hash(state);
     }
@@ -298,6 +311,8 @@ impl<A: Actor, H: Debug> Debug for SystemState<A, H> {
             .field("timers", &self.timers)
             .field("crashed", &format_args!("{:#b}", self.crashed))
             .field("lost", &self.lost)
+            .field("disks_lost", &self.disks_lost)
+            .field("crashes_so_far", &self.crashes_so_far)
             .field("expired", &self.expired)
             .field("history", &self.history)
             .finish()
@@ -491,6 +506,8 @@ where
         .fold(0u64, u64::wrapping_add);
     timers.hash(&mut hasher);
     state.lost.hash(&mut hasher);
+    state.disks_lost.hash(&mut hasher);
+    state.crashes_so_far.hash(&mut hasher);
     state.expired.hash(&mut hasher);
     state.history.hash_renamed(range, map, &mut hasher);
     hasher.finish()
@@ -602,6 +619,23 @@ where
     }
 }
 
+/// Crashes that lose the disk: at most `max` in a run; `empty` is what an actor that lost its
+/// disk finds at its restart (its `on_start` must tell it from a first start, which finds
+/// nothing).
+pub struct DiskLoss<A: Actor> {
+    pub max: usize,
+    pub empty: A::Storage,
+}
+
+impl<A: Actor> Clone for DiskLoss<A> {
+    fn clone(&self) -> Self {
+        DiskLoss {
+            max: self.max,
+            empty: self.empty.clone(),
+        }
+    }
+}
+
 /// Whether a message can no longer matter, in a model's own terms.
 pub type DeadMessage<M, A, H> = fn(&M, &SystemState<A, H>, &Packet<<A as Actor>::Msg>) -> bool;
 
@@ -628,12 +662,21 @@ where
     pub faults: Faults,
     /// Which actors may crash (acceptors).
     pub crashable: Vec<bool>,
+    /// Whether a crash may also lose the actor's disk, at most how many times in a run, and
+    /// what an empty disk holds for the actor's `on_start` to find.
+    pub disk_loss: Option<DiskLoss<A>>,
+    /// Messages of which a second copy in flight adds nothing, by an argument the model makes:
+    /// one is sent only if no copy is in flight already.
+    pub coalesce: Option<fn(&A::Msg) -> bool>,
     pub init_history: H,
     pub record_send: RecordSend<C, H, A::Msg>,
     /// At most this many timer expiries in a run, if the model bounds them (the cluster's
     /// replicas re-arm their timer for as long as work is outstanding). The Paxos models'
     /// timers are bounded by their ballots instead.
     pub timeouts_max: Option<usize>,
+    /// At most this many crashes in a run, if the model bounds them (besides `faults.crashes`,
+    /// which bounds the actors crashed at once).
+    pub crashes_in_run_max: Option<usize>,
     pub properties: Vec<Property<Self>>,
     /// Actors that are interchangeable, if the search may use it.
     pub symmetry: Option<Symmetry<A, H>>,
@@ -663,9 +706,12 @@ where
             actors: self.actors.clone(),
             faults: self.faults,
             crashable: self.crashable.clone(),
+            disk_loss: self.disk_loss.clone(),
+            coalesce: self.coalesce,
             init_history: self.init_history.clone(),
             record_send: self.record_send,
             timeouts_max: self.timeouts_max,
+            crashes_in_run_max: self.crashes_in_run_max,
             properties: self.properties.clone(),
             symmetry: self.symmetry.clone(),
             dead: self.dead,
@@ -744,6 +790,10 @@ where
 
     fn send(&self, state: &mut SystemState<A, H>, packet: Packet<A::Msg>) {
         let network = &mut state.network;
+        let redundant = self.coalesce.is_some_and(|coalesce| coalesce(&packet.msg));
+        if redundant && network.contains(&packet) {
+            return;
+        }
         match self.faults.network {
             NetworkKind::Unordered => {
                 let position = network.partition_point(|queued| *queued <= packet);
@@ -887,6 +937,8 @@ where
             timers: Vec::new(),
             crashed: 0,
             lost: 0,
+            disks_lost: 0,
+            crashes_so_far: 0,
             expired: 0,
             history: Arc::new(Cached::new(self.init_history.clone())),
         };
@@ -915,10 +967,20 @@ where
         for (actor, timer) in state.timers.iter().filter(|_| may_expire) {
             actions.push(SystemAction::Timeout(*actor, timer.clone()));
         }
-        if Self::crashed_count(state) < self.faults.crashes {
+        let may_crash = self
+            .crashes_in_run_max
+            .is_none_or(|max| usize::from(state.crashes_so_far) < max);
+        if Self::crashed_count(state) < self.faults.crashes && may_crash {
             for actor in 0..self.actors.len() {
                 if self.crashable[actor] && !state.is_crashed(actor) {
                     actions.push(SystemAction::Crash(small(actor)));
+                    if self
+                        .disk_loss
+                        .as_ref()
+                        .is_some_and(|loss| usize::from(state.disks_lost) < loss.max)
+                    {
+                        actions.push(SystemAction::CrashLosingDisk(small(actor)));
+                    }
                 }
             }
         }
@@ -990,6 +1052,24 @@ where
                 let mut next = last.clone();
                 next.timers.retain(|(owner, _)| *owner != actor);
                 next.crashed |= 1 << actor;
+                if self.crashes_in_run_max.is_some() {
+                    next.crashes_so_far += 1;
+                }
+                next
+            }
+            SystemAction::CrashLosingDisk(actor) => {
+                let loss = self
+                    .disk_loss
+                    .as_ref()
+                    .expect("offered only with disk loss");
+                let mut next = last.clone();
+                next.timers.retain(|(owner, _)| *owner != actor);
+                next.crashed |= 1 << actor;
+                next.storage[usize::from(actor)] = Some(Arc::new(loss.empty.clone()));
+                next.disks_lost += 1;
+                if self.crashes_in_run_max.is_some() {
+                    next.crashes_so_far += 1;
+                }
                 next
             }
             SystemAction::Recover(actor) => {
@@ -1026,6 +1106,9 @@ where
             ),
             SystemAction::Timeout(actor, _) => format!("{} times out", name(actor)),
             SystemAction::Crash(actor) => format!("{} crashes", name(actor)),
+            SystemAction::CrashLosingDisk(actor) => {
+                format!("{} crashes and loses its disk", name(actor))
+            }
             SystemAction::Recover(actor) => {
                 format!("{} recovers from what it persisted", name(actor))
             }
@@ -1063,7 +1146,10 @@ where
     /// A crash is no progress: the recovery that undoes it is always possible, and crashing and
     /// recovering forever is not a run that liveness is asked of.
     fn is_progress(&self, action: &Self::Action) -> bool {
-        !matches!(action, SystemAction::Crash(_))
+        !matches!(
+            action,
+            SystemAction::Crash(_) | SystemAction::CrashLosingDisk(_)
+        )
     }
 }
 

@@ -266,6 +266,22 @@ fn entry(flaw: Flaw) -> Entry {
             "a command travels as its client sent it: the log holds only what clients asked \
              for, under their ids, so that each command is applied once and answered",
         ),
+        Flaw::LostDiskVotes => (
+            Setting::Cluster(ClusterConfig {
+                flaw,
+                faults: Faults {
+                    crashes: 1,
+                    ..Faults::default()
+                },
+                disk_losses: 1,
+                crashes_in_run: Some(1),
+                ..ClusterConfig::default()
+            }),
+            Breaks("immutability"),
+            "a vote, once given, must be remembered for good: a replica that lost its disk may \
+             have promised or accepted and forgotten it, so it must not vote until no other \
+             replica holds state",
+        ),
         Flaw::None => unreachable!("Paxos itself is not a flaw"),
     };
     Entry {

@@ -23,14 +23,14 @@
 //! every other, and a history of those can hardly fail.) A client takes no part in the
 //! protocol, so an answer changes nothing at the client and is consumed at once.
 
-use crate::check::actors::{ActorIndex, ActorSystem, SystemState, OBSERVER};
+use crate::check::actors::{ActorIndex, ActorSystem, DiskLoss, SystemState, OBSERVER};
 use crate::check::settings::{
     chosen_words, counted, fault_flags, faults_summary, Faults, ModelConfig, NetworkKind,
     Presentation,
 };
 use crate::protocol::ballot::Proposal;
 use crate::protocol::chosen::ChosenTracker;
-use crate::protocol::durable::DurableState;
+use crate::protocol::durable::{DurableState, Membership};
 use crate::protocol::flaw::Flaw;
 use crate::protocol::kv::{KvOp, KvResult, KvStore};
 use crate::protocol::replica::{
@@ -52,6 +52,15 @@ pub const CLIENTS_MAX: usize = 3;
 pub const COMMANDS_MAX: usize = 3;
 pub const ROUNDS_MAX: u32 = 4;
 pub const TIMEOUTS_MAX: usize = 3;
+/// At most one disk is lost in a run: every probe then belongs to the one life that started
+/// without its disk (or to a restart of it), which lets the model give every probe one nonce.
+pub const DISK_LOSSES_MAX: usize = 1;
+/// The most crashes a run may be bounded to (`--crashes-in-run`).
+pub const CRASHES_IN_RUN_MAX: usize = 4;
+/// Crashes in a run where a disk may be lost, unless set: the crash that loses it and one more
+/// (of the replica while it probes, or of another). Unbounded, a replica that keeps crashing
+/// while it probes makes the state space grow past what fits in memory.
+pub const CRASHES_IN_RUN_WITH_DISK_LOSS: usize = 2;
 
 /// The key every client works on: one key is where linearizability can fail.
 const KEY: i64 = 0;
@@ -68,6 +77,13 @@ pub struct ClusterConfig {
     /// Retry-timer expiries in a run, across the cluster.
     pub timeouts: usize,
     pub faults: Faults,
+    /// Crashes that also lose the replica's disk, in a run.
+    #[serde(default)]
+    pub disk_losses: usize,
+    /// At most this many crashes in a run, if bounded (`faults.crashes` bounds the replicas
+    /// crashed at once).
+    #[serde(default)]
+    pub crashes_in_run: Option<usize>,
     pub flaw: Flaw,
 }
 
@@ -80,6 +96,8 @@ impl Default for ClusterConfig {
             rounds: 2,
             timeouts: 1,
             faults: Faults::default(),
+            disk_losses: 0,
+            crashes_in_run: None,
             flaw: Flaw::None,
         }
     }
@@ -93,6 +111,22 @@ impl ClusterConfig {
         ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
         ConfigError::check_range("timeouts", self.timeouts, 0, TIMEOUTS_MAX)?;
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.replicas)?;
+        ConfigError::check_range("disk-losses", self.disk_losses, 0, DISK_LOSSES_MAX)?;
+        if let Some(crashes) = self.crashes_in_run {
+            ConfigError::check_range("crashes-in-run", crashes, 1, CRASHES_IN_RUN_MAX)?;
+            if self.faults.crashes == 0 {
+                return Err(ConfigError {
+                    setting: "crashes-in-run",
+                    message: "bounds crashes: it needs --crashes 1 or more".into(),
+                });
+            }
+        }
+        if self.disk_losses > 0 && self.faults.crashes == 0 {
+            return Err(ConfigError {
+                setting: "disk-losses",
+                message: "a disk is lost in a crash: it needs --crashes 1 or more".into(),
+            });
+        }
         Ok(())
     }
 
@@ -142,8 +176,20 @@ impl ModelConfig for ClusterConfig {
     const TITLE: &'static str = "a lin-kv cluster of Multi-Paxos replicas";
 
     fn summary(&self) -> String {
+        let mut disks = String::new();
+        if let Some(crashes) = self.crashes_in_run {
+            let crashes = if crashes == 1 {
+                "1 crash".to_owned()
+            } else {
+                format!("{crashes} crashes")
+            };
+            disks += &format!(", at most {crashes} in a run");
+        }
+        if self.disk_losses > 0 {
+            disks += &format!(", {} in a crash", counted(self.disk_losses, "disk lost"));
+        }
         format!(
-            "{}, {} with {} each, ballots up to round {}, at most {} in all, {}",
+            "{}, {} with {} each, ballots up to round {}, at most {} in all, {}{disks}",
             counted(self.replicas, "replica"),
             counted(self.clients, "client"),
             counted(self.commands, "command"),
@@ -170,6 +216,12 @@ impl ModelConfig for ClusterConfig {
             ("timeouts", self.timeouts.to_string()),
         ];
         flags.extend(fault_flags(&self.faults, self.flaw));
+        if self.disk_losses > 0 {
+            flags.push(("disk-losses", self.disk_losses.to_string()));
+        }
+        if let Some(crashes) = self.crashes_in_run {
+            flags.push(("crashes-in-run", crashes.to_string()));
+        }
         flags
     }
 
@@ -217,6 +269,9 @@ pub enum Observation {
     },
     /// A replica learned chosen entries from a peer's answer to its catch-up request.
     CaughtUp,
+    /// A replica that started without its disk found that another holds state, and will never
+    /// vote again.
+    BecameLearner,
     /// A client's request reached its replica.
     Invoked { id: RequestId, op: KvOp },
 }
@@ -231,7 +286,7 @@ pub enum ClusterTimer {
 pub enum ClusterActor {
     Replica {
         config: ReplicaConfig,
-        /// It may crash and restart, forgetting all but its acceptor.
+        /// It may crash and restart, forgetting all but its disk (or that too).
         restarts: bool,
     },
     Client {
@@ -338,8 +393,7 @@ impl Actor for ClusterActor {
     type Msg = ClusterMsg;
     type Timer = ClusterTimer;
     type State = ClusterState;
-    /// What a replica keeps on disk: what its records rebuild, as the node persists them.
-    type Storage = DurableState;
+    type Storage = Disk;
     type Random = ();
 
     fn name(&self) -> String {
@@ -352,12 +406,19 @@ impl Actor for ClusterActor {
     fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         match self {
             ClusterActor::Replica { config, .. } => {
-                // A restart keeps only what is on disk, as the node does. The disk is never
-                // lost here, so a replica that saved nothing never voted: it starts as new.
-                let replica = match storage {
-                    Some(state) => Replica::recover(*config, state.clone(), 0),
+                // A restart keeps only what is on disk, as the node does. The model starts
+                // the cluster as new, so a replica that saved nothing never voted. The nonce
+                // is one for the run: at most one disk is lost in a run, so every probe is
+                // asked after that loss, which is all `Replica::on_probe_reply` needs of the
+                // answers it counts. (The node draws a fresh nonce at each start and so counts
+                // fewer answers: an earlier life's are dropped.)
+                let mut replica = match storage {
                     None => Replica::new(*config),
+                    Some(Disk::Kept(state)) => Replica::recover(*config, state.clone(), 0),
+                    Some(Disk::Lost) => Replica::without_state(*config, 0),
                 };
+                let step = replica.start();
+                self.apply(&mut replica, step, o);
                 ClusterState::Replica(replica)
             }
             ClusterActor::Client { commands, replica } => {
@@ -450,6 +511,36 @@ impl Actor for ClusterActor {
     }
 }
 
+/// A probe or an answer to one, of which a second copy in flight adds nothing. Without this
+/// the state space is infinite: a replica that restarts while it probes probes again, and it
+/// may crash and restart any number of times. Why dropping the copy loses no violation:
+/// - A second probe only draws a second answer. An answer of "no state" from a peer counts
+///   that peer again, which changes nothing. An answer of "holds state" makes a prober that is
+///   still probing a learner; a learner does nothing a prober may not also do (neither votes
+///   nor campaigns; both learn, forward and answer; the prober's timer need never fire), so
+///   every state the second answer leads to has a counterpart, with the replica still
+///   probing, that the properties judge alike (they look at acceptances, logs and answers,
+///   never at whether a replica probes). A run loses at most one disk, so no one else probes.
+/// - A second identical answer does what the first does, to the prober as it is when it
+///   arrives; what a prober counted lasts until it restarts, and then it counts again from
+///   nothing, so the one copy, delivered at the later of the two moments, does what both did.
+fn repeated_probe(message: &ClusterMsg) -> bool {
+    matches!(
+        message,
+        ClusterMsg::Peer(PeerMessage::Probe { .. } | PeerMessage::ProbeReply { .. })
+    )
+}
+
+/// What a replica's disk holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Disk {
+    /// What its records rebuild, as the node persists them.
+    Kept(DurableState),
+    /// Nothing: the disk was lost in a crash (`--disk-losses`). The replica cannot tell this
+    /// from a new cluster's first start, and so, as the node does, it probes its peers.
+    Lost,
+}
+
 /// A replica ignores the messages `Replica::ignores` says it does (only those it ignores for
 /// good where it may crash and restart: a message in flight may arrive after the restart); a
 /// client, answers to its last command.
@@ -493,11 +584,16 @@ impl ClusterActor {
         } = step;
         debug_assert!(slot_replies.is_empty(), "no client here names a slot");
         // A rejected message (one that contradicts what the replica learned) happens only
-        // under a flaw; the properties judge the flaw by what it does to the log. No replica
-        // here starts without its state, so none probes.
-        let _ = (rejected, settled);
+        // under a flaw; the properties judge the flaw by what it does to the log.
+        let _ = rejected;
         if !persist.is_empty() {
-            o.save(replica.durable_state());
+            o.save(Disk::Kept(replica.durable_state()));
+        }
+        if let Some((Membership::Learner, _)) = settled {
+            o.send(
+                Id::from(usize::from(OBSERVER)),
+                observed(Observation::BecameLearner),
+            );
         }
         for (slot, proposal) in acceptances {
             let observation = Observation::Accepted { slot, proposal };
@@ -549,6 +645,8 @@ pub struct ClusterGhost {
     pub forwarded: bool,
     /// Some replica learned chosen entries from a peer's catch-up answer.
     pub caught_up: bool,
+    /// Some replica that lost its disk found it must not vote.
+    pub learner: bool,
 }
 
 impl ClusterGhost {
@@ -560,6 +658,7 @@ impl ClusterGhost {
             answered: BTreeMap::new(),
             forwarded: false,
             caught_up: false,
+            learner: false,
         }
     }
 }
@@ -612,6 +711,10 @@ fn record(
             next.caught_up = true;
         }
         ClusterMsg::Observed(Observation::CaughtUp) => return None,
+        ClusterMsg::Observed(Observation::BecameLearner) if !ghost.learner => {
+            next.learner = true;
+        }
+        ClusterMsg::Observed(Observation::BecameLearner) => return None,
     }
     Some(next)
 }
@@ -658,11 +761,18 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         .iter()
         .map(|actor| matches!(actor, ClusterActor::Replica { .. }))
         .collect();
+    let disk_loss = (cfg.disk_losses > 0).then_some(DiskLoss {
+        max: cfg.disk_losses,
+        empty: Disk::Lost,
+    });
     ActorSystem {
+        disk_loss,
+        coalesce: Some(repeated_probe),
         init_history: ClusterGhost::new(cfg.replicas),
         properties: properties(&cfg),
         faults: cfg.faults,
         timeouts_max: Some(cfg.timeouts),
+        crashes_in_run_max: cfg.crashes_in_run,
         cfg,
         actors,
         crashable,
@@ -778,6 +888,14 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
         properties.push(Property::sometimes(
             "forwarded to the leader",
             |_, state: &State| state.history.forwarded,
+        ));
+    }
+    // A replica that lost its disk hears from a peer that holds state (every write puts some
+    // there) and stays out of the votes.
+    if cfg.replicas >= 2 && cfg.disk_losses > 0 {
+        properties.push(Property::sometimes(
+            "lost disk kept out of the votes",
+            |_, state: &State| state.history.learner,
         ));
     }
     properties.push(Property::eventually(

@@ -161,6 +161,8 @@ pub fn duel_model(cfg: DuelConfig) -> DuelModel {
         .collect();
     ActorSystem {
         crashable: vec![false; actors.len()],
+        disk_loss: None,
+        coalesce: None,
         cfg,
         actors,
         faults: Faults::default(),
@@ -170,6 +172,7 @@ pub fn duel_model(cfg: DuelConfig) -> DuelModel {
         },
         record_send: record_acceptance,
         timeouts_max: None,
+        crashes_in_run_max: None,
         properties: Vec::new(),
         symmetry: None,
         dead: Some(dead_request),

@@ -184,6 +184,11 @@ where
                         step.kind = "crash".into();
                         step.to = Some(self.name_of(*actor));
                     }
+                    SystemAction::CrashLosingDisk(actor) => {
+                        step.action = "crash";
+                        step.kind = "crash, disk lost".into();
+                        step.to = Some(self.name_of(*actor));
+                    }
                     SystemAction::Recover(actor) => {
                         step.action = "recover";
                         step.kind = "recover".into();
@@ -466,7 +471,7 @@ impl Record {
                     let event = format!("{message} is lost");
                     record.events.push((step, event));
                 }
-                SystemAction::Crash(actor) => {
+                SystemAction::Crash(actor) | SystemAction::CrashLosingDisk(actor) => {
                     record.crashes.push((step, *actor));
                     record.events.push((step, record.texts[step].clone()));
                 }

@@ -220,6 +220,13 @@ where
                 ("crash", "✕ crash"),
                 &title,
             ),
+            SystemAction::CrashLosingDisk(actor) => marker(
+                &mut svg,
+                usize::from(*actor),
+                step,
+                ("crash", "✕ crash, disk lost"),
+                &title,
+            ),
             SystemAction::Recover(actor) => marker(
                 &mut svg,
                 usize::from(*actor),

@@ -54,6 +54,8 @@ pub enum Flaw {
     AcknowledgeBeforeChosen,
     /// A replica forwards its client's command to the leader under a request id of its own.
     ForwardRenamesRequest,
+    /// A replica that starts without its disk votes at once, as a member of a new cluster would.
+    LostDiskVotes,
 }
 
 /// Which model a flaw is meant to be shown in.
@@ -68,7 +70,7 @@ pub enum FlawScope {
 
 impl Flaw {
     /// Every flaw, `None` first, in catalogue order.
-    pub const ALL: [Flaw; 17] = [
+    pub const ALL: [Flaw; 18] = [
         Flaw::None,
         Flaw::AcceptBelowPromise,
         Flaw::PromiseHidesAccepted,
@@ -86,6 +88,7 @@ impl Flaw {
         Flaw::CatchUpFromAccepted,
         Flaw::AcknowledgeBeforeChosen,
         Flaw::ForwardRenamesRequest,
+        Flaw::LostDiskVotes,
     ];
 
     /// The name used on the command line and in reports.
@@ -108,6 +111,7 @@ impl Flaw {
             Flaw::CatchUpFromAccepted => "catch-up-from-accepted",
             Flaw::AcknowledgeBeforeChosen => "acknowledge-before-chosen",
             Flaw::ForwardRenamesRequest => "forward-renames-request",
+            Flaw::LostDiskVotes => "lost-disk-votes",
         }
     }
 
@@ -150,6 +154,9 @@ impl Flaw {
             Flaw::ForwardRenamesRequest => {
                 "a replica forwards a client's command under a request id of its own"
             }
+            Flaw::LostDiskVotes => {
+                "a replica that lost its disk votes again at once, as if the cluster were new"
+            }
         }
     }
 
@@ -162,7 +169,8 @@ impl Flaw {
             Flaw::LeaderSkipsReportedSlots
             | Flaw::CatchUpFromAccepted
             | Flaw::AcknowledgeBeforeChosen
-            | Flaw::ForwardRenamesRequest => FlawScope::Replica,
+            | Flaw::ForwardRenamesRequest
+            | Flaw::LostDiskVotes => FlawScope::Replica,
             _ => FlawScope::SingleDecree,
         }
     }

@@ -346,6 +346,10 @@ pub struct Replica {
     /// A slot a peer said is chosen, too far beyond the applied log to be taken in
     /// (`PEER_SLOT_WINDOW`): this node is behind and catches up until it passes it.
     pub chosen_beyond_window: Option<Slot>,
+    /// Per peer, the probe this node last answered with "no state" (its nonce). The peer may
+    /// ask again in the same life (the answer was lost, or it restarted while probing), and
+    /// is told "no state" again even if this node has state by then (see `answer_probe`).
+    pub probes_answered_empty: BTreeMap<NodeIndex, u64>,
 }
 
 impl Replica {
@@ -368,7 +372,18 @@ impl Replica {
             },
             Some(Membership::Learner) => Voting::Learner,
         };
-        let mut replica = Replica::with_acceptor(config, state.acceptor, voting);
+        // The acceptances below the learned log's gapless prefix go in one sweep, before the
+        // replay: `learn` would drop them slot by slot, each time shifting all the rest, which
+        // is quadratic in a long log.
+        let mut acceptor = state.acceptor;
+        let prefix_end = state
+            .learned
+            .iter()
+            .enumerate()
+            .take_while(|(position, (slot, _))| *position as Slot == *slot)
+            .count() as Slot;
+        acceptor.accepted.remove_below(prefix_end);
+        let mut replica = Replica::with_acceptor(config, acceptor, voting);
         let mut replay = ReplicaStep::default();
         for (slot, entry) in state.learned.iter() {
             replica.learn(slot, entry.clone(), &mut replay);
@@ -381,9 +396,14 @@ impl Replica {
     /// does not vote until `start`'s probe has settled which; `nonce` must differ from every
     /// earlier start's (the node draws it at random).
     pub fn without_state(config: ReplicaConfig, nonce: u64) -> Self {
-        let voting = Voting::Probing {
-            nonce,
-            without_state: AcceptorSet::new(),
+        let voting = if config.flaw == Flaw::LostDiskVotes {
+            // The flaw: it takes the empty disk for a new cluster's, and votes at once.
+            Voting::Voter
+        } else {
+            Voting::Probing {
+                nonce,
+                without_state: AcceptorSet::new(),
+            }
         };
         Replica::with_acceptor(config, Acceptor::new(), voting)
     }
@@ -417,6 +437,7 @@ impl Replica {
             highest_ballot_seen: None,
             timer_armed_at: None,
             chosen_beyond_window: None,
+            probes_answered_empty: BTreeMap::new(),
         }
     }
 
@@ -606,7 +627,13 @@ impl Replica {
     /// The part of `ignores` that a restart does not change: replies to ballots this node's
     /// proposer has counted or moved past (it resumes above them), naming no ballot above those
     /// it has seen.
+    /// So is an answer to a probe once the probe has settled: how it settled is persisted, and
+    /// a later loss of the disk starts a life with a fresh nonce, which that answer does not
+    /// carry.
     pub fn ignores_for_good(&self, from: NodeIndex, message: &PeerMessage) -> bool {
+        if let PeerMessage::ProbeReply { .. } = message {
+            return !matches!(self.voting, Voting::Probing { .. });
+        }
         let PeerMessage::Paxos(reply) = message else {
             return false;
         };
@@ -681,11 +708,7 @@ impl Replica {
                         .push((from, PeerMessage::CatchUpReply { entries }));
                 }
             }
-            PeerMessage::Probe { nonce } => {
-                let holds_state = self.holds_state();
-                step.send
-                    .push((from, PeerMessage::ProbeReply { nonce, holds_state }));
-            }
+            PeerMessage::Probe { nonce } => self.answer_probe(from, nonce, &mut step),
             PeerMessage::ProbeReply { nonce, holds_state } => {
                 self.on_probe_reply(from, nonce, holds_state, &mut step)
             }
@@ -735,6 +758,23 @@ impl Replica {
             Status::Preparing { from_slot, .. } if from_slot < self.proposer.first_unchosen_slot()
         );
         stale && self.votes()
+    }
+
+    /// Whether this node holds state, for `from`'s probe `nonce`. What the prober needs from this
+    /// node is that it held none at some moment after the prober's life began (see
+    /// `on_probe_reply`). Once told "no state" for a nonce, that stays true of this node: so it
+    /// answers a repeat of the probe the same way even if it has voted since. Without that, a
+    /// new cluster whose first probe answers are lost would lose voters for good: by the time a
+    /// node asks again, the others have started to vote. The memory is not persisted: a node
+    /// that restarts answers from its state, which is never wrong, only less helpful.
+    fn answer_probe(&mut self, from: NodeIndex, nonce: u64, step: &mut ReplicaStep) {
+        let told_empty = self.probes_answered_empty.get(&from) == Some(&nonce);
+        let holds_state = self.holds_state() && !told_empty;
+        if !holds_state {
+            self.probes_answered_empty.insert(from, nonce);
+        }
+        step.send
+            .push((from, PeerMessage::ProbeReply { nonce, holds_state }));
     }
 
     /// An answer to this node's probe. It votes once every other node has answered that it
@@ -857,16 +897,18 @@ impl Replica {
         // A Forward may have been lost: send again.
         self.forwarded.clear();
         self.slots_forwarded.clear();
-        if self.outstanding() && armed_at == Some(self.applied_below) {
-            if let Voting::Probing {
-                nonce,
-                without_state,
-            } = self.voting
-            {
-                for peer in self.peers().filter(|peer| !without_state.contains(*peer)) {
-                    step.send.push((peer, PeerMessage::Probe { nonce }));
-                }
+        // A probe not yet settled is asked again whatever the log did: the log moves on
+        // without this node's vote, and an answer lost stays lost.
+        if let Voting::Probing {
+            nonce,
+            without_state,
+        } = self.voting
+        {
+            for peer in self.peers().filter(|peer| !without_state.contains(*peer)) {
+                step.send.push((peer, PeerMessage::Probe { nonce }));
             }
+        }
+        if self.outstanding() && armed_at == Some(self.applied_below) {
             if self.votes() && self.has_requests_to_place() {
                 self.retry_or_take_over(&mut step);
             }
@@ -1690,8 +1732,8 @@ mod tests {
             .map(|i| Replica::without_state(config(i, 3), 100 + i as u64))
             .collect();
         let mut pending = Vec::new();
-        for node in 0..3 {
-            let step = replicas[node].start();
+        for (node, replica) in replicas.iter_mut().enumerate() {
+            let step = replica.start();
             assert_eq!(step.persist, [Record::Membership(Membership::Probing)]);
             pending.extend(sent_by(node, step));
         }
@@ -1744,6 +1786,41 @@ mod tests {
         assert!(replicas[2].applied.contains(&id), "the learner caught up");
         assert_eq!(replicas[2].log, replicas[0].log);
         assert_eq!(replicas[2].acceptor, Acceptor::new(), "it never voted");
+    }
+
+    #[test]
+    fn a_new_cluster_whose_first_probe_answer_is_lost_keeps_every_voter() {
+        // n1 and n2 settle and start to vote; n3's probe reached n1, but n1's answer was lost.
+        let mut replicas: Vec<Replica> = (0..3)
+            .map(|i| Replica::without_state(config(i, 3), 100 + i as u64))
+            .collect();
+        let mut pending = Vec::new();
+        for (node, replica) in replicas.iter_mut().enumerate() {
+            pending.extend(sent_by(node, replica.start()));
+        }
+        let lost = |(from, to, message): &(NodeIndex, NodeIndex, PeerMessage)| {
+            *from == 0 && *to == 2 && matches!(message, PeerMessage::ProbeReply { .. })
+        };
+        while let Some(delivery) = pending.pop() {
+            let (from, to, message) = delivery.clone();
+            let step = replicas[to].on_peer(from, message);
+            pending.extend(sent_by(to, step).into_iter().filter(|sent| !lost(sent)));
+        }
+        assert!(replicas[0].votes() && replicas[1].votes() && !replicas[2].votes());
+        let (id, op) = write("c1", 1, 7);
+        let step = replicas[0].on_request(id, op);
+        settle(&mut replicas, sent_by(0, step));
+        assert!(replicas[0].holds_state());
+        // n3's timer asks n1 again, under the same nonce: n1 had no state when it first
+        // answered, after n3 started, which is all n3 needs to know; so it says so again.
+        let step = replicas[2].on_timeout();
+        settle(&mut replicas, sent_by(2, step));
+        assert!(replicas[2].votes(), "the new cluster keeps its third voter");
+        // A later life of n3 (a new nonce) hears the truth: n1 holds state now.
+        replicas[2] = Replica::without_state(config(2, 3), 7);
+        let step = replicas[2].start();
+        settle(&mut replicas, sent_by(2, step));
+        assert_eq!(replicas[2].voting, Voting::Learner);
     }
 
     #[test]

@@ -177,39 +177,100 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
-/// Bad durable state is refused, not served around: a node whose state file is not acceptor
-/// state answers init with error 13 and stays uninitialised (error 11 after), and a node id that
-/// would name a file outside `--data-dir` is refused with error 12 naming the field.
-#[test]
-fn a_node_that_cannot_read_its_state_stays_uninitialised() {
-    let data_dir = std::env::temp_dir().join(format!("paxos-bad-state-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data_dir);
-    std::fs::create_dir_all(&data_dir).expect("a data directory");
-    std::fs::write(data_dir.join("n1.acceptor.json"), "not json").expect("written");
-    let input = [
-        json!({"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1", "n2"]}}),
-        json!({"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 2, "node_id": "../x", "node_ids": ["../x", "n2"]}}),
-        json!({"src": "c1", "dest": "n1", "body": {"type": "read", "msg_id": 3, "key": 1}}),
-    ]
-    .map(|line| line.to_string())
-    .join("\n");
-    let run = paxos_e2e::run_with_input(
+/// One run of a `paxos-node` on `data_dir` with `lines` as its input.
+fn run_on(data_dir: &std::path::Path, lines: &[Value]) -> paxos_e2e::Finished {
+    let input = lines
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    paxos_e2e::run_with_input(
         &paxos_e2e::binary("paxos-node"),
         &["--data-dir", data_dir.to_str().expect("UTF-8 path")],
         &input,
         Duration::from_secs(30),
-    );
+    )
+}
+
+/// Each reply's body, in order.
+fn reply_bodies(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).expect("JSON")["body"].clone())
+        .collect()
+}
+
+/// Durable state the node cannot trust is refused, not served around (issue 13: a node with
+/// promises it may have forgotten must not serve): a state file of the earlier format, written
+/// without checksums, or a record that fails its checksum, makes the node answer `init` with
+/// error 13 naming the file and exit with status 2, before it reads another line. A node id that
+/// would name a file outside `--data-dir` is refused with error 12 naming the field, and that
+/// node stays uninitialised (error 11 after).
+#[test]
+fn a_node_that_cannot_trust_its_state_refuses_to_start() {
+    let data_dir = std::env::temp_dir().join(format!("paxos-bad-state-{}", std::process::id()));
+    let init = |msg_id: u64, node_id: &str| {
+        json!({"src": "c0", "dest": node_id, "body": {"type": "init", "msg_id": msg_id,
+            "node_id": node_id, "node_ids": [node_id, "n2"]}})
+    };
+    let read = json!({"src": "c1", "dest": "n1", "body": {"type": "read", "msg_id": 3, "key": 1}});
+    let damaged_files = [
+        (
+            "n1.acceptor.json",
+            "{\"promised\": 4}",
+            "written without checksums",
+        ),
+        (
+            "n1.state",
+            "1 00000000 {\"Membership\":\"Voter\"}\n",
+            "record 1 (at byte 0) fails its checksum",
+        ),
+    ];
+    for (file, content, problem) in damaged_files {
+        let _ = std::fs::remove_dir_all(&data_dir);
+        std::fs::create_dir_all(&data_dir).expect("a data directory");
+        std::fs::write(data_dir.join(file), content).expect("written");
+        let run = run_on(&data_dir, &[init(1, "n1"), read.clone()]);
+        let path = data_dir.join(file);
+        assert_eq!(run.status.code(), Some(2), "{file}: {}", run.stderr);
+        let replies = reply_bodies(&run.stdout);
+        assert_eq!(replies.len(), 1, "only init is answered: {}", run.stdout);
+        assert_eq!(
+            (&replies[0]["in_reply_to"], &replies[0]["code"]),
+            (&json!(1), &json!(13)),
+            "{}",
+            run.stdout
+        );
+        let text = replies[0]["text"].as_str().expect("a text");
+        let named = format!("cannot start: {}: ", path.display());
+        assert!(
+            text.starts_with(&named) && text.contains(problem),
+            "{file}: {text}"
+        );
+        assert!(
+            run.stderr
+                .contains(&format!("paxos-node: stopping: {named}")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            std::fs::read_to_string(&path).expect("still there") == content,
+            "{file}: a refused file is left as it was, for its operator"
+        );
+    }
+
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).expect("a data directory");
+    let run = run_on(&data_dir, &[init(2, "../x"), read]);
     let _ = std::fs::remove_dir_all(&data_dir);
     assert!(run.status.success(), "{}", run.stderr);
-    let codes: Vec<Value> = run
-        .stdout
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).expect("JSON")["body"]["code"].clone())
-        .collect();
-    assert_eq!(codes, [json!(13), json!(12), json!(11)], "{}", run.stdout);
-    assert!(run.stdout.contains("not acceptor state"), "{}", run.stdout);
+    let replies = reply_bodies(&run.stdout);
+    let codes: Vec<&Value> = replies.iter().map(|body| &body["code"]).collect();
+    assert_eq!(codes, [&json!(12), &json!(11)], "{}", run.stdout);
     assert!(
-        run.stdout.contains("field node_id must be"),
+        replies[0]["text"]
+            .as_str()
+            .is_some_and(|text| text.starts_with("field node_id must be")),
         "{}",
         run.stdout
     );

@@ -143,5 +143,6 @@ pub fn first_difference(actual: &str, expected: &str) -> Option<String> {
     }
     None
 }
+pub mod faults;
 pub mod router;
 pub mod simulator;

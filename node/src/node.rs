@@ -11,6 +11,8 @@
 //! which must be durable (`make_durable`) before the messages it returns leave.
 
 mod cluster;
+#[cfg(test)]
+mod peer_properties;
 mod store;
 pub mod wire;
 

@@ -201,6 +201,16 @@ impl WatchedCluster {
             .unwrap_or_default()
     }
 
+    /// Routes until node `index`'s stderr in this life holds `text`, for up to `limit`; returns
+    /// that stderr. Stderr is read on a thread of its own, so a line the node wrote before an
+    /// answer may be read after it.
+    pub fn wait_for_stderr(&mut self, index: usize, text: &str, limit: Duration) -> String {
+        self.pump(limit, |cluster| {
+            cluster.stderr_of_life(index).contains(text)
+        });
+        self.stderr_of_life(index)
+    }
+
     /// The peer messages routed (or dropped) since the last call.
     pub fn take_peer_traffic(&mut self) -> Vec<PeerLine> {
         std::mem::take(&mut self.peer_traffic)

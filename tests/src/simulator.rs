@@ -360,8 +360,8 @@ impl Simulation {
         for record in &persist {
             self.disks[node].apply(record);
         }
-        if let Some((membership, _)) = settled {
-            if membership == Membership::Learner {
+        if let Some(settled) = settled {
+            if settled.membership() == Membership::Learner {
                 self.report.learners += 1;
             }
         }

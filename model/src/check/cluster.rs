@@ -589,7 +589,7 @@ impl ClusterActor {
         if !persist.is_empty() {
             o.save(Disk::Kept(replica.durable_state()));
         }
-        if let Some((Membership::Learner, _)) = settled {
+        if settled.is_some_and(|settled| settled.membership() == Membership::Learner) {
             o.send(
                 Id::from(usize::from(OBSERVER)),
                 observed(Observation::BecameLearner),
@@ -686,6 +686,11 @@ fn record(
             next.invoked.insert(id.clone());
             // An invalid history (a second request in flight) fails `linearizable`.
             let _ = next.history.on_invoke(client, op.clone());
+        }
+        // A request delivered again (a duplicating network) after it was applied is answered
+        // again, as it was the first time: the client hears one answer.
+        ClusterMsg::Reply { id, result } if ghost.answered.get(id) == Some(result) => {
+            return None;
         }
         ClusterMsg::Reply { id, result } => {
             debug_assert_eq!(Some(dst), client_number(id).map(|n| n + cfg.replicas));

@@ -208,10 +208,45 @@ pub struct ReplicaStep {
     /// Peer messages dropped because they contradict what this node knows, and why: in Paxos
     /// they cannot happen, so a peer that sends one has lost its disk, or the line was forged
     /// or corrupted. Worth a log line each; the node serves on.
-    pub rejected: Vec<String>,
-    /// The probe of a node that started without state settled, and how: `Voter` or `Learner`,
-    /// with the reason in words (a node that will never vote says why, for its operator).
-    pub settled: Option<(Membership, String)>,
+    pub rejected: Vec<(NodeIndex, String)>,
+    /// The probe of a node that started without state settled, and why.
+    pub settled: Option<Settled>,
+}
+
+/// Why the probe of a node that started without state settled as it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// A cluster of one has nobody to ask: it votes.
+    ClusterOfOne,
+    /// No other node held state after the probe went out: the cluster is new, and it votes.
+    NewCluster,
+    /// This node holds state: this one may have voted before and forgotten it, and never votes.
+    PeerHoldsState(NodeIndex),
+}
+
+impl Settled {
+    pub fn membership(self) -> Membership {
+        match self {
+            Settled::ClusterOfOne | Settled::NewCluster => Membership::Voter,
+            Settled::PeerHoldsState(_) => Membership::Learner,
+        }
+    }
+
+    /// The reason in words, for the operator; `name` names a node by its index.
+    pub fn explain(self, name: impl Fn(NodeIndex) -> String) -> String {
+        match self {
+            Settled::ClusterOfOne => "it is a cluster of one".into(),
+            Settled::NewCluster => {
+                "no other node holds state: the cluster is new, and this node votes".into()
+            }
+            Settled::PeerHoldsState(peer) => format!(
+                "{} holds acceptor state, so this node, started without any, may have promised \
+                 or accepted before and forgotten it: it will never vote (it learns, forwards \
+                 and answers); restore its disk, or start a fresh cluster",
+                name(peer)
+            ),
+        }
+    }
 }
 
 /// How far beyond its applied log a node accepts a named slot.
@@ -267,13 +302,16 @@ pub struct ReplicaConfig {
 }
 
 impl ReplicaConfig {
-    /// A node of a real cluster: no flaw, no bound on its ballots.
+    /// A node of a real cluster: no flaw, and ballots up to the highest round a peer may name
+    /// (`ROUND_MAX`), so that every ballot this node starts is one its peers take in. No honest
+    /// cluster gets near it; a forged message that names it can push this node's ballots no
+    /// higher, and the node then forwards to the leader it knows rather than campaign.
     pub fn node(index: NodeIndex, cluster_size: usize) -> Self {
         ReplicaConfig {
             index,
             cluster_size,
             flaw: Flaw::None,
-            round_cap: u64::MAX,
+            round_cap: ROUND_MAX,
         }
     }
 
@@ -324,7 +362,9 @@ pub struct Replica {
     /// Every slot below this one is applied to `store`.
     pub applied_below: Slot,
     pub store: KvStore,
-    pub applied: BTreeSet<RequestId>,
+    /// Every command applied, with what it returned: a client that asks again (its answer was
+    /// lost, or it reuses an id) is told the same.
+    pub applied: BTreeMap<RequestId, KvResult>,
     /// Commands this node must see applied: its own clients' and those forwarded to it.
     pub unplaced: BTreeMap<RequestId, KvOp>,
     /// Requests whose client waits on this node for the answer.
@@ -425,7 +465,7 @@ impl Replica {
             log: SlotMap::new(),
             applied_below: 0,
             store: KvStore::default(),
-            applied: BTreeSet::new(),
+            applied: BTreeMap::new(),
             unplaced: BTreeMap::new(),
             clients: BTreeSet::new(),
             known_leader: None,
@@ -449,11 +489,7 @@ impl Replica {
         if let Voting::Probing { nonce, .. } = self.voting {
             step.persist.push(Record::Membership(Membership::Probing));
             if self.cluster_size() == 1 {
-                self.settle(
-                    Membership::Voter,
-                    "it is a cluster of one".into(),
-                    &mut step,
-                );
+                self.settle(Settled::ClusterOfOne, &mut step);
             } else {
                 for peer in self.peers() {
                     step.send.push((peer, PeerMessage::Probe { nonce }));
@@ -510,11 +546,17 @@ impl Replica {
 
     /// A client asks this node to run `op`.
     pub fn on_request(&mut self, id: RequestId, op: KvOp) -> ReplicaStep {
-        if !self.applied.contains(&id) {
-            self.clients.insert(id.clone());
-            self.unplaced.insert(id, op);
+        let mut step = ReplicaStep::default();
+        match self.applied.get(&id) {
+            // Applied already: the request is asked again. It was applied once, and is
+            // answered as it was then.
+            Some(result) => step.replies.push((id, result.clone())),
+            None => {
+                self.clients.insert(id.clone());
+                self.unplaced.insert(id, op);
+            }
         }
-        self.finish(ReplicaStep::default())
+        self.finish(step)
     }
 
     /// A client asks for `json` in `slot`; it is answered with whatever the slot chooses (at
@@ -608,7 +650,9 @@ impl Replica {
                     && !self.campaigns_from_below_the_log()
             }
             PeerMessage::Forward { id, op } => {
-                self.applied.contains(id) || self.unplaced.get(id) == Some(op) || self.in_log(id)
+                self.applied.contains_key(id)
+                    || self.unplaced.get(id) == Some(op)
+                    || self.in_log(id)
             }
             PeerMessage::ForwardSlot { slot, json } => {
                 self.log.contains(*slot) || self.slot_requests.get(slot) == Some(json)
@@ -659,8 +703,13 @@ impl Replica {
         let before = ignored.then(|| self.clone());
         let step = self.handle_peer(from, message);
         if let Some(before) = before {
+            // A note about a dropped message is no change: only the operator reads it.
+            let changed = ReplicaStep {
+                rejected: Vec::new(),
+                ..step.clone()
+            };
             debug_assert!(
-                *self == before && step == ReplicaStep::default(),
+                *self == before && changed == ReplicaStep::default(),
                 "a message `ignores` passes over changed the replica: {before:?} became {self:?}"
             );
         }
@@ -674,9 +723,12 @@ impl Replica {
         );
         let mut step = ReplicaStep::default();
         if let Some(problem) = self.implausible(&message) {
-            step.rejected.push(format!(
-                "node {from} sent {} naming {problem}, which no node of this cluster starts",
-                message.kind()
+            step.rejected.push((
+                from,
+                format!(
+                    "{} naming {problem}, which no node of this cluster starts",
+                    message.kind()
+                ),
             ));
             return step;
         }
@@ -686,7 +738,7 @@ impl Replica {
         match message {
             PeerMessage::Paxos(message) => self.deliver(from, message, &mut step),
             PeerMessage::Forward { id, op } => {
-                if !self.applied.contains(&id) && !self.in_log(&id) {
+                if !self.applied.contains_key(&id) && !self.in_log(&id) {
                     self.unplaced.insert(id, op);
                 }
             }
@@ -815,32 +867,26 @@ impl Replica {
             return; // an answer to a probe of an earlier life
         }
         if holds_state {
-            let why = format!(
-                "node {} holds acceptor state, so this node, started without any, may have \
-                 promised or accepted before and forgotten it: it will never vote (it learns, \
-                 forwards and answers); restore its disk, or start a fresh cluster",
-                from + 1
-            );
-            self.settle(Membership::Learner, why, step);
+            self.settle(Settled::PeerHoldsState(from), step);
             return;
         }
         without_state.insert(from);
         if without_state.len() + 1 == self.cluster_size() {
-            let why = "no other node holds state: the cluster is new, and this node votes".into();
-            self.settle(Membership::Voter, why, step);
+            self.settle(Settled::NewCluster, step);
         }
     }
 
     /// The probe settled: record how, durably, before anything else this node does.
-    fn settle(&mut self, membership: Membership, why: String, step: &mut ReplicaStep) {
+    fn settle(&mut self, settled: Settled, step: &mut ReplicaStep) {
         debug_assert!(matches!(self.voting, Voting::Probing { .. }));
+        let membership = settled.membership();
         self.voting = match membership {
             Membership::Voter => Voting::Voter,
             Membership::Learner => Voting::Learner,
             Membership::Probing => unreachable!("a probe settles as voter or learner"),
         };
         step.persist.push(Record::Membership(membership));
-        step.settled = Some((membership, why));
+        step.settled = Some(settled);
     }
 
     /// What a catch-up request from `from_slot` is answered with: this node's chosen entries
@@ -874,9 +920,12 @@ impl Replica {
         step: &mut ReplicaStep,
     ) {
         match self.log.get(slot) {
-            Some(known) if *known != entry => step.rejected.push(format!(
-                "node {from} says slot {slot} chose {entry:?}, but this node learned {known:?}: \
-                 impossible in Paxos, so the message is dropped"
+            Some(known) if *known != entry => step.rejected.push((
+                from,
+                format!(
+                    "it says slot {slot} chose {entry}, but this node learned {known}: \
+                     impossible in Paxos"
+                ),
             )),
             _ if self.beyond_window(slot) => {
                 // Behind by more than the window: remember to catch up (the timer asks).
@@ -967,7 +1016,7 @@ impl Replica {
     /// (and is in `applied`); only the slots learned beyond a hole need a look, so the cost does
     /// not grow with the log.
     fn in_log(&self, id: &RequestId) -> bool {
-        self.applied.contains(id)
+        self.applied.contains_key(id)
             || self.log.from_slot(self.applied_below).any(
                 |(_, entry)| matches!(entry, Entry::Command { id: logged, .. } if logged == id),
             )
@@ -1271,8 +1320,9 @@ impl Replica {
         }
         while let Some(entry) = self.log.get(self.applied_below) {
             if let Entry::Command { id, op } = entry {
-                if self.applied.insert(id.clone()) {
+                if !self.applied.contains_key(id) {
                     let result = self.store.apply(op);
+                    self.applied.insert(id.clone(), result.clone());
                     if self.clients.remove(id) {
                         step.replies.push((id.clone(), result));
                     }
@@ -1750,16 +1800,20 @@ mod tests {
         while let Some((from, to, message)) = pending.pop() {
             let step = replicas[to].on_peer(from, message);
             if to == 2 && step.settled.is_some() {
-                settled = step.settled.clone();
+                settled = step.settled;
                 assert!(step
                     .persist
                     .contains(&Record::Membership(Membership::Learner)));
             }
             pending.extend(sent_by(to, step));
         }
-        let (membership, why) = settled.expect("the probe settled");
-        assert_eq!(membership, Membership::Learner);
-        assert!(why.contains("holds acceptor state"), "{why}");
+        let settled = settled.expect("the probe settled");
+        assert!(
+            matches!(settled, Settled::PeerHoldsState(0 | 1)),
+            "{settled:?}"
+        );
+        let why = Settled::PeerHoldsState(1).explain(|index| format!("n{}", index + 1));
+        assert!(why.starts_with("n2 holds acceptor state"), "{why}");
         // The learner answers no Prepare, yet forwards its client's write and learns it.
         let prepare = PeerMessage::Paxos(Message::Prepare {
             ballot: Ballot::new(9, 1),
@@ -1775,17 +1829,41 @@ mod tests {
         settle(&mut replicas, sent_by(2, step));
         // n1's quorum was n1 and n3, which no longer votes: its Accept waits for the timer,
         // which sends it to every node, and n2 accepts.
-        assert!(!replicas[0].applied.contains(&id));
+        assert!(!replicas[0].applied.contains_key(&id));
         let step = replicas[0].on_timeout();
         settle(&mut replicas, sent_by(0, step));
-        assert!(replicas[0].applied.contains(&id));
+        assert!(replicas[0].applied.contains_key(&id));
         // The learner heard of slot 1; its timer asks for the slot 0 it missed.
         assert!(replicas[2].has_hole());
         let step = replicas[2].on_timeout();
         settle(&mut replicas, sent_by(2, step));
-        assert!(replicas[2].applied.contains(&id), "the learner caught up");
+        assert!(
+            replicas[2].applied.contains_key(&id),
+            "the learner caught up"
+        );
         assert_eq!(replicas[2].log, replicas[0].log);
         assert_eq!(replicas[2].acceptor, Acceptor::new(), "it never voted");
+    }
+
+    #[test]
+    fn a_request_asked_again_after_it_was_applied_is_answered_as_it_was() {
+        // A client whose answer was lost asks again under the same id: the command is not
+        // applied twice, and the answer is the one it got (here the read saw 7, though the key
+        // holds 8 by now).
+        let mut replica = Replica::new(config(0, 1));
+        let (id, op) = write("c1", 1, 7);
+        replica.on_request(id, op);
+        let read = request("c2", 1);
+        let first = replica.on_request(read.clone(), KvOp::Read { key: 1 });
+        assert_eq!(
+            first.replies,
+            [(read.clone(), KvResult::ReadOk { value: 7 })]
+        );
+        let (id, op) = write("c1", 2, 8);
+        replica.on_request(id, op);
+        let again = replica.on_request(read.clone(), KvOp::Read { key: 1 });
+        assert_eq!(again.replies, [(read, KvResult::ReadOk { value: 7 })]);
+        assert_eq!(replica.log.len(), 3, "nothing proposed for the repeat");
     }
 
     #[test]

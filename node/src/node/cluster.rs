@@ -24,6 +24,13 @@ impl Node {
         self.replica.as_mut().expect("created by init")
     }
 
+    /// The id of the node at `index` of the cluster, as the operator knows it.
+    fn peer_name(&self, index: usize) -> String {
+        let ids = &self.membership.as_ref().expect("initialised").ids;
+        ids.get(index)
+            .map_or_else(|| format!("node #{index}"), |id| id.decoded().to_string())
+    }
+
     fn node_index(&self, id: &str) -> Option<usize> {
         self.membership
             .as_ref()
@@ -128,8 +135,9 @@ impl Node {
             rejected,
             settled,
         } = step;
-        for note in rejected {
-            self.log(format!("dropped a peer message: {note}"));
+        for (from, note) in rejected {
+            let peer = self.peer_name(from);
+            self.log(format!("dropped a message from peer {peer}: {note}"));
         }
         if let Some(store) = self.store.as_mut() {
             store.append(&persist).map_err(ServeError)?;
@@ -138,8 +146,9 @@ impl Node {
             self.timer = timer;
         }
         let mut out = Vec::with_capacity(send.len() + replies.len() + 1);
-        if let Some((membership, why)) = settled {
-            out.extend(self.on_settled(membership, &why));
+        if let Some(settled) = settled {
+            let why = settled.explain(|index| self.peer_name(index));
+            out.extend(self.on_settled(settled.membership(), &why));
         }
         let ids = &self.membership.as_ref().expect("initialised").ids;
         for (to, message) in send {

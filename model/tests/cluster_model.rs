@@ -264,7 +264,7 @@ fn shortest_catch_up_answers_a_prepare_from_below_the_applied_log() {
 }
 
 #[test]
-#[ignore = "long: about a minute in a release build; run with --ignored"]
+#[ignore = "long: about three minutes in a release build; run with --ignored"]
 fn a_lost_message_with_two_rounds_breaks_nothing() {
     let cfg = ClusterConfig {
         faults: Faults {
@@ -276,7 +276,8 @@ fn a_lost_message_with_two_rounds_breaks_nothing() {
     let model = cluster_model(cfg);
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    assert_eq!(exploration.unique_states, 7_073_893);
+    // 7,073,893 before the replica's durable log and its resent Accepts (issue 13).
+    assert_eq!(exploration.unique_states, 11_802_378);
     assert_safe(&verdicts(&model, &exploration));
 }
 

@@ -81,7 +81,16 @@ impl Setting {
             parts.push(counted(faults.losses, "lost message"));
         }
         if faults.crashes > 0 {
-            parts.push(counted(faults.crashes, "crashed acceptor"));
+            let crashed = match self {
+                Setting::Cluster(_) => "crashed replica",
+                _ => "crashed acceptor",
+            };
+            parts.push(counted(faults.crashes, crashed));
+        }
+        if let Setting::Cluster(cfg) = self {
+            if cfg.disk_losses > 0 {
+                parts.push(counted(cfg.disk_losses, "lost disk"));
+            }
         }
         parts.join(", ")
     }

@@ -6,10 +6,9 @@
 //! as large in every count (acceptors, proposers, rounds, losses, ...) with the same network and
 //! flaw is at least as large as it, and is told so.
 
-use crate::myths::thousands;
 use paxos_model::check::cluster::ClusterConfig;
 use paxos_model::check::paxos::{MultiPaxosConfig, SingleDecreeConfig};
-use paxos_model::check::settings::ModelConfig;
+use paxos_model::check::settings::{thousands, ModelConfig};
 
 /// One measured run: the model, the settings that differ from its defaults, and its cost.
 struct Measured {

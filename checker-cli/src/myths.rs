@@ -17,7 +17,7 @@ use crate::run::{self, Outcome, RunSettings, Verdict};
 use paxos_model::check::catalogue::{catalogue, examine, Consequence, Setting};
 use paxos_model::check::livelock::{find_livelock, DuelConfig};
 use paxos_model::check::paxos::{single_decree_model, SingleDecreeConfig};
-use paxos_model::check::settings::{Checkable, Faults, NetworkKind};
+use paxos_model::check::settings::{thousands, Checkable, Faults, NetworkKind};
 use paxos_model::check::svg::{marked_sequence_diagram, DiagramMarks};
 use paxos_model::Flaw;
 use serde_json::{json, Value};
@@ -485,19 +485,6 @@ fn leadership(threads: usize, addr: SocketAddr) -> Answer {
             .into(),
         diagrams,
     }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn thousands(count: usize) -> String {
-    let digits = count.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }
 
 fn text(answers: &[Answer]) -> String {

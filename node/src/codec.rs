@@ -16,7 +16,7 @@
 //! Bounds on what one line may cost are in `crate::limits`.
 
 #[cfg(test)]
-mod properties;
+pub(crate) mod properties;
 mod python;
 mod reply;
 mod request;

@@ -48,7 +48,8 @@
 //!   while the peer traffic is counted.
 //! - `RESTART_BENCH_KEEP` (set to anything): keep the data directory and the nodes' stderr logs.
 
-use paxos_e2e::binary;
+use paxos_e2e::{binary, env_count};
+use paxos_model::check::settings::thousands;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -165,17 +166,6 @@ impl Settings {
             settings.window
         );
         settings
-    }
-}
-
-fn env_count(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {text:?}")),
-        Err(_) => default,
     }
 }
 
@@ -1039,17 +1029,4 @@ fn cpu_seconds() -> Option<(f64, f64)> {
 
 fn megabytes(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
-}
-
-/// `123456` -> `123,456`.
-fn thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::new();
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
 }

@@ -16,6 +16,7 @@
 //! Run: `cargo bench -p paxos-e2e --bench node_throughput`
 //! Quick: `PAXOS_BENCH_LINES=100000 PAXOS_BENCH_RUNS=3 cargo bench -p paxos-e2e --bench node_throughput`
 
+use paxos_e2e::env_count;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
@@ -90,17 +91,6 @@ fn verdict(rate: f64, goal: f64) -> &'static str {
         "met"
     } else {
         "NOT met"
-    }
-}
-
-fn env_count(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(text) => text
-            .trim()
-            .replace('_', "")
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {text:?}")),
-        Err(_) => default,
     }
 }
 

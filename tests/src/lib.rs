@@ -146,3 +146,16 @@ pub fn first_difference(actual: &str, expected: &str) -> Option<String> {
 pub mod faults;
 pub mod router;
 pub mod simulator;
+
+/// A whole number from the environment variable `name` (`_` allowed as a separator), or
+/// `default` when it is not set: the benchmarks' sizes.
+pub fn env_count(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(text) => text
+            .trim()
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a whole number, not {text:?}")),
+        Err(_) => default,
+    }
+}

@@ -177,6 +177,19 @@ pub fn ballots(rounds: u32) -> String {
 }
 
 /// "1 acceptor", "3 acceptors".
+/// `1234567` as `1,234,567`: a count as the reports print it.
+pub fn thousands(count: impl std::fmt::Display) -> String {
+    let digits = count.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
 pub fn counted(count: usize, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")

@@ -292,7 +292,7 @@ fn read_every_field(line: &str) {
 }
 
 /// Cuts, duplicates or replaces bytes of a line (keeping it UTF-8, as the event loop does).
-fn mutilate(line: &str, edits: &[(usize, u8, usize)]) -> String {
+pub(crate) fn mutilate(line: &str, edits: &[(usize, u8, usize)]) -> String {
     let mut bytes = line.as_bytes().to_vec();
     const NOISE: &[u8] = b"{}[]\",:\\ 0-9eEnNaIu.+\t";
     for &(position, kind, noise) in edits {

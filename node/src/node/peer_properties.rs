@@ -30,6 +30,7 @@
 //! for the rounds at the limit).
 
 use super::{LineOutcome, Node};
+use crate::codec::properties::mutilate;
 use paxos_model::protocol::replica::{PEER_SLOT_WINDOW, ROUND_MAX, SLOT_WINDOW};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -264,29 +265,6 @@ fn peer_line(limit_rounds: &'static [u64]) -> impl Strategy<Value = String> {
             let msg_id = msg_id.map_or(String::new(), |id| format!(r#", "msg_id": {id}"#));
             format!(r#"{{"src": "{src}", "dest": "n1", "body": {{{body}{msg_id}}}}}"#)
         })
-}
-
-/// Cuts, inserts, replaces bytes of a line, or truncates it (keeping it UTF-8, as the event
-/// loop does).
-fn mutilate(line: &str, edits: &[(usize, u8, usize)]) -> String {
-    const NOISE: &[u8] = b"{}[]\",:\\ 0-9eEnNu.+";
-    let mut bytes = line.as_bytes().to_vec();
-    for &(position, kind, noise) in edits {
-        if bytes.is_empty() {
-            break;
-        }
-        let at = position % bytes.len();
-        let byte = NOISE[noise % NOISE.len()];
-        match kind % 4 {
-            0 => {
-                bytes.remove(at);
-            }
-            1 => bytes.insert(at, byte),
-            2 => bytes[at] = byte,
-            _ => bytes.truncate(at),
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// A client request the node answers at once (the log, the course's acceptor, a named slot),

@@ -901,6 +901,17 @@ where
         stateright::Model::format_action(self, action)
     }
 
+    /// `actor` crashes: its timers go, and it is counted (where crashes in a run are bounded).
+    fn crash(&self, last: &SystemState<A, H>, actor: ActorIndex) -> SystemState<A, H> {
+        let mut next = last.clone();
+        next.timers.retain(|(owner, _)| *owner != actor);
+        next.crashed |= 1 << actor;
+        if self.crashes_in_run_max.is_some() {
+            next.crashes_so_far += 1;
+        }
+        next
+    }
+
     fn crashed_count(state: &SystemState<A, H>) -> usize {
         state.crashed.count_ones() as usize
     }
@@ -1048,28 +1059,15 @@ where
                 self.collect_stale(&mut next, Some(index), &sent);
                 next
             }
-            SystemAction::Crash(actor) => {
-                let mut next = last.clone();
-                next.timers.retain(|(owner, _)| *owner != actor);
-                next.crashed |= 1 << actor;
-                if self.crashes_in_run_max.is_some() {
-                    next.crashes_so_far += 1;
-                }
-                next
-            }
+            SystemAction::Crash(actor) => self.crash(last, actor),
             SystemAction::CrashLosingDisk(actor) => {
                 let loss = self
                     .disk_loss
                     .as_ref()
                     .expect("offered only with disk loss");
-                let mut next = last.clone();
-                next.timers.retain(|(owner, _)| *owner != actor);
-                next.crashed |= 1 << actor;
+                let mut next = self.crash(last, actor);
                 next.storage[usize::from(actor)] = Some(Arc::new(loss.empty.clone()));
                 next.disks_lost += 1;
-                if self.crashes_in_run_max.is_some() {
-                    next.crashes_so_far += 1;
-                }
                 next
             }
             SystemAction::Recover(actor) => {

@@ -320,6 +320,15 @@ impl Node {
         if self.is_peer(src) {
             return self.serve_peer(&envelope.src, &envelope.body, out);
         }
+        if self.membership.is_none() && self.is_peer_type(&envelope.body) {
+            // A peer that got its `init` first (Maelstrom sends them all at once, in no order):
+            // this node cannot tell a peer yet, and an error would bounce between the two. The
+            // message is as good as lost, and the protocol's timers ask again.
+            return LineOutcome::with_diagnostic(format!(
+                "dropped a peer message from {} that came before this node's init",
+                envelope.src.decoded()
+            ));
+        }
         // The core asserts its invariants; should one ever fail, answer with Maelstrom's `crash`
         // error and keep serving rather than take every later request down with it.
         let served = panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(src, &envelope.body)));
@@ -401,6 +410,15 @@ impl Node {
         });
         self.send(replies, out);
         LineOutcome::default()
+    }
+
+    /// Whether `body` is one of the peer protocol's own messages, which no client sends (a
+    /// `paxos_prepare` is also the course's request to this node's acceptor: not one of these).
+    fn is_peer_type(&self, body: &Fields<'_>) -> bool {
+        body.message_type().is_ok_and(|message_type| {
+            let message_type = message_type.printed();
+            wire::PEER_TYPES.contains(&message_type) && !KNOWN_TYPES.contains(&message_type)
+        })
     }
 
     fn own_id(&self) -> Option<&str> {

@@ -595,3 +595,31 @@ fn a_refusal_naming_the_highest_round_makes_the_node_defer_rather_than_overflow(
         "n1 forwards to n2; it noted {notes:?}: {out}"
     );
 }
+
+/// Maelstrom sends every node its `init` at once, in no order: a peer that got its own first
+/// may probe this node before this node knows who its peers are. The probe is dropped with a
+/// note (the prober asks again on its timer), never answered with an error that the prober
+/// would have to drop in turn; and once initialised, the node answers the repeat.
+#[test]
+fn a_peer_message_before_init_is_dropped_and_answered_after_it() {
+    let probe = r#"{"src": "n2", "dest": "n1", "body": {"type": "paxos_probe", "nonce": 5}}"#;
+    let mut node = Node::new(None);
+    let mut out = Vec::new();
+    let outcome = node.handle_line(probe, &mut out);
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    assert!(
+        outcome
+            .diagnostic
+            .as_deref()
+            .is_some_and(|note| note.contains("before this node's init")),
+        "{outcome:?}"
+    );
+    node.handle_line(INIT, &mut out);
+    out.clear();
+    node.handle_line(probe, &mut out);
+    let answer = String::from_utf8_lossy(&out);
+    assert!(
+        answer.contains(r#""type": "paxos_probe_reply", "nonce": 5"#),
+        "{answer}"
+    );
+}

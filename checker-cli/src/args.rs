@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use paxos_model::check::cluster::{self, ClusterConfig};
+use paxos_model::check::cuts::{Cut, Reductions};
 use paxos_model::check::paxos::{self as models, MultiPaxosConfig, SingleDecreeConfig};
 use paxos_model::check::settings::{Faults, NetworkKind};
 use paxos_model::protocol::flaw::FlawScope;
@@ -185,6 +186,8 @@ pub struct ClusterArgs {
     pub crashes_in_run: Option<u64>,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub reduce: ReduceArg,
 }
 
 impl ClusterArgs {
@@ -202,6 +205,7 @@ impl ClusterArgs {
                 .map(|crashes| crashes as usize)
                 .or((self.disk_losses > 0).then_some(cluster::CRASHES_IN_RUN_WITH_DISK_LOSS)),
             flaw: self.faults.flaw(),
+            reductions: self.reduce.reduce,
         };
         config.validate()?;
         Ok(config)
@@ -226,6 +230,8 @@ pub struct MultiArgs {
     #[command(flatten)]
     pub faults: FaultArgs,
     #[command(flatten)]
+    pub reduce: ReduceArg,
+    #[command(flatten)]
     pub symmetry: SymmetryArg,
 }
 
@@ -238,7 +244,7 @@ impl MultiArgs {
             rounds: self.rounds,
             faults: self.faults.faults(),
             flaw: self.faults.flaw(),
-            symmetry: self.symmetry.symmetry == Switch::On,
+            reductions: self.reduce.reductions(&self.symmetry),
         };
         config.validate()?;
         Ok(config)
@@ -259,6 +265,8 @@ pub struct SingleArgs {
     pub rounds: u32,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub reduce: ReduceArg,
     #[command(flatten)]
     pub symmetry: SymmetryArg,
 }
@@ -285,15 +293,35 @@ pub struct FaultArgs {
     pub flaw: String,
 }
 
-/// The symmetry reduction of the Paxos models. (The cluster has none: each replica tags its
-/// own ballots, so no two are alike.)
+/// The cuts of the state space (`paxos_model::check::cuts`).
+#[derive(Args, Debug, Clone)]
+pub struct ReduceArg {
+    /// The cuts of the state space to make: all (the default), none, or a comma list of those
+    /// the model has: symmetry (single, multi: one state per renaming of acceptors), dead
+    /// (single, multi: requests that can no longer matter), stale (messages their recipient
+    /// ignores for good), coalesce (cluster: repeated probes). Each is argued sound, and one
+    /// that does not hold under the chosen faults is off (or refused, if named); verdicts and
+    /// shortest counterexamples are the same with any of them, `none` checks the model as it is.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = Reductions::parse)]
+    pub reduce: Reductions,
+}
+
+impl ReduceArg {
+    /// The cuts, with the older `--symmetry off` folded in.
+    fn reductions(&self, symmetry: &SymmetryArg) -> Reductions {
+        match symmetry.symmetry {
+            Some(Switch::Off) => self.reduce.with(Cut::Symmetry, false),
+            Some(Switch::On) | None => self.reduce,
+        }
+    }
+}
+
+/// `--symmetry off`, as it was before `--reduce`: every cut but symmetry.
 #[derive(Args, Debug, Clone)]
 pub struct SymmetryArg {
-    /// Treat states that differ only by a renaming of acceptors as one (acceptors are
-    /// interchangeable). Counts classes of states; verdicts and shortest counterexamples are
-    /// the same either way.
-    #[arg(long, value_enum, default_value_t = Switch::On)]
-    pub symmetry: Switch,
+    /// Same as `--reduce dead,stale` (kept for older scripts).
+    #[arg(long, value_enum, hide = true, conflicts_with = "reduce")]
+    pub symmetry: Option<Switch>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -354,12 +382,29 @@ pub enum NetworkArg {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// Breadth-first: with one thread, every counterexample is a shortest one.
+    /// Breadth-first: every counterexample is a shortest one.
     Bfs,
     /// Depth-first: less memory.
     Dfs,
     /// Random walks from a seed: for spaces too large to exhaust; never complete.
     Simulation,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LivenessArg {
+    /// A run ends where only crashes (or steps back to the same state) are left.
+    Fair,
+    /// A run ends where no step at all is left (stateright's reading).
+    Strict,
+}
+
+impl From<LivenessArg> for paxos_model::check::engine::Liveness {
+    fn from(liveness: LivenessArg) -> Self {
+        match liveness {
+            LivenessArg::Fair => paxos_model::check::engine::Liveness::Fair,
+            LivenessArg::Strict => paxos_model::check::engine::Liveness::Strict,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -374,9 +419,14 @@ pub struct RunArgs {
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = Strategy::Bfs)]
     pub strategy: Strategy,
-    /// Checker threads. One thread makes BFS counterexamples shortest.
+    /// Checker threads. Breadth-first counterexamples are shortest with any number of them.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
+    /// Where a run ends, for eventually-properties: fair (a state from which only crashes, or
+    /// steps back to the same state, can happen: a crashed acceptor recovers and stays up), or
+    /// strict (a state with no step at all, as stateright's checkers judge).
+    #[arg(long, value_enum, default_value_t = LivenessArg::Fair)]
+    pub liveness: LivenessArg,
     /// Stop after discovering this many distinct states (the run is then incomplete, exit
     /// status 3 unless something failed).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -463,7 +513,7 @@ impl SingleArgs {
             rounds: self.rounds,
             faults: self.faults.faults(),
             flaw: self.faults.flaw(),
-            symmetry: self.symmetry.symmetry == Switch::On,
+            reductions: self.reduce.reductions(&self.symmetry),
         };
         config.validate()?;
         Ok(config)

@@ -31,6 +31,7 @@ pub fn serve<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
         max_memory: crate::default_memory_limit(),
         seed: 0,
         keep_going: true,
+        liveness: paxos_model::check::engine::Liveness::Fair,
         progress: false,
         interrupt: None,
     };

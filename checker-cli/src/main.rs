@@ -90,6 +90,7 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         max_memory: run.max_memory.or_else(default_memory_limit),
         seed: run.seed,
         keep_going: run.keep_going,
+        liveness: run.liveness.into(),
         progress: true,
         interrupt: Some(interrupt_flag()),
     };
@@ -101,6 +102,7 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         strategy: run.strategy,
         threads: settings.threads,
         explorer_addr: run.addr,
+        cuts: model.cuts(),
     };
     if run.strategy == args::Strategy::Simulation
         && run.max_states.is_none()

@@ -2,6 +2,7 @@
 
 use crate::args::Strategy;
 use crate::run::{expectation_name, mebibytes, Outcome, Verdict};
+use paxos_model::check::cuts::{cuts_words, Cut, CutUse};
 use paxos_model::check::story::TraceStep;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -16,6 +17,8 @@ pub struct RunDescription {
     pub strategy: Strategy,
     pub threads: usize,
     pub explorer_addr: SocketAddr,
+    /// The model's cuts of the state space, and whether this run used each.
+    pub cuts: Vec<(Cut, CutUse)>,
 }
 
 impl RunDescription {
@@ -85,6 +88,11 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
         run.threads,
         if run.threads == 1 { "" } else { "s" }
     );
+    let (cuts, notes) = cuts_words(&run.cuts);
+    let _ = writeln!(out, "cuts: {cuts}");
+    for note in notes {
+        let _ = writeln!(out, "  ({note})");
+    }
     let _ = writeln!(
         out,
         "{} states ({} unique), max depth {}, {:.2} s, {:.0} states/s",
@@ -249,6 +257,7 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "config": config,
         "strategy": run.strategy_name(),
         "threads": run.threads,
+        "cuts": cuts_json(&run.cuts),
         "complete": outcome.complete,
         "stopped_by": outcome.stopped_by,
         "limit_reached": outcome.limit_reached,
@@ -262,6 +271,21 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "explore_command": run.explore_command(),
         "exit_status": outcome.exit_code(),
     })
+}
+
+/// Each cut of the model: `"on"`, `"off"`, or `"off: <why it does not hold here>"`.
+pub fn cuts_json(cuts: &[(Cut, CutUse)]) -> Value {
+    cuts.iter()
+        .map(|(cut, used)| {
+            let used = match used {
+                CutUse::On => "on".to_owned(),
+                CutUse::Off => "off".to_owned(),
+                CutUse::Unsound(why) => format!("off: {why}"),
+            };
+            (cut.name().to_owned(), Value::from(used))
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into()
 }
 
 /// A trace as a list of objects: `step`, `action`, `from`, `to`, `kind`, `ballot`, `value`,

@@ -26,6 +26,8 @@ pub struct RunSettings {
     pub seed: u64,
     /// Go on after the first violation until every property is decided.
     pub keep_going: bool,
+    /// Which states end a run, for `eventually` properties.
+    pub liveness: engine::Liveness,
     /// Report progress on stderr while running.
     pub progress: bool,
     /// Raised on Ctrl-C.
@@ -190,6 +192,7 @@ pub fn check_watched<M: Checkable>(
         },
         threads: settings.threads,
         goal,
+        liveness: settings.liveness,
         limits: Limits {
             deadline: settings.timeout.map(|timeout| Instant::now() + timeout),
             max_states: settings.max_states,

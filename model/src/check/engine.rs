@@ -26,9 +26,15 @@
 //!
 //! Property semantics are stateright's: an `always` property is violated by a reachable state
 //! where it is false, a `sometimes` property has an example in a reachable state where it is
-//! true, and an `eventually` property fails on a path to a terminal state (one without
-//! successors) where it never held. The engine judges `eventually` at terminal states, which is
-//! exact for conditions that stay true once true; it asserts that of every model in debug builds.
+//! true, and an `eventually` property fails on a path to a terminal state where it never held.
+//! What "terminal" means is the one choice (`Liveness`): stateright's strict reading (no
+//! successor at all), or by default a fair one, where steps the model does not count as
+//! progress (a crash, which the recovery undoes) and steps back to the same state cannot keep a
+//! run from ending. The engine judges `eventually` at terminal states, which is exact for
+//! conditions that stay true once true (stateright remembers along each path whether the
+//! condition held, which comes to the same for those). Every run checks that, on every step it
+//! takes: a condition that held and then stopped holding leaves its property unjudged
+//! (`Exploration::unstable`), and a violation found for it is not to be trusted.
 
 use foldhash::quality::FixedState;
 use stateright::{Expectation, Model, Path, Property};
@@ -92,6 +98,28 @@ pub enum Strategy {
     RandomWalks { seed: u64 },
 }
 
+/// Which states end a run, for `eventually` properties.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Liveness {
+    /// A state is terminal when every step from it is one the model does not count as
+    /// progress (`Explorable::is_progress`: a crash) or returns to the same state: a run may
+    /// crash and recover forever, or repeat a step that changes nothing, only where a fair
+    /// scheduler would let it, so such runs are not asked to make progress.
+    #[default]
+    Fair,
+    /// Stateright's reading: a state is terminal when it has no successor at all.
+    Strict,
+}
+
+impl Liveness {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Liveness::Fair => "fair",
+            Liveness::Strict => "strict",
+        }
+    }
+}
+
 /// When a search has done its job, short of exhausting the state space.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Goal {
@@ -137,6 +165,7 @@ pub struct SearchOptions {
     pub threads: usize,
     pub goal: Goal,
     pub limits: Limits,
+    pub liveness: Liveness,
 }
 
 impl Default for SearchOptions {
@@ -146,6 +175,7 @@ impl Default for SearchOptions {
             threads: 1,
             goal: Goal::EveryProperty,
             limits: Limits::default(),
+            liveness: Liveness::Fair,
         }
     }
 }
@@ -214,6 +244,11 @@ pub struct Exploration<M: Model> {
     pub peak_memory_bytes: Option<u64>,
     /// Per property, in `model.properties()` order.
     pub discoveries: Vec<Option<Discovery<M>>>,
+    /// Per property, in the same order: for an `eventually` property whose condition held in
+    /// a state and not in a successor, that step (a path ending in it). Judged at terminal
+    /// states, such a property's counterexample may be no counterexample at all: its path may
+    /// have passed a state where the condition held.
+    pub unstable: Vec<Option<Path<M::State, M::Action>>>,
 }
 
 impl<M: Model> Exploration<M> {
@@ -243,12 +278,15 @@ pub fn explore<M: Explorable>(
     let run = Run::new(model, options, started);
     let found = std::thread::scope(|scope| {
         let monitor = scope.spawn(|| run.monitor(on_progress));
+        // Set however the search ends, a panic in a model included: the monitor stops only
+        // when it is, and the scope waits for the monitor.
+        let finished = SetOnDrop(&run.finished);
         let found = match options.strategy {
             Strategy::BreadthFirst => run.breadth_first(),
             Strategy::DepthFirst => run.depth_first(),
             Strategy::RandomWalks { seed } => run.random_walks(seed),
         };
-        run.finished.store(true, Ordering::Release);
+        drop(finished);
         let peak = monitor.join().expect("the monitor does not panic");
         (found, peak)
     });
@@ -258,7 +296,9 @@ pub fn explore<M: Explorable>(
     std::thread::spawn(move || drop(frontier_left));
     let stopped_by = Stop::from_code(run.stop.load(Ordering::Acquire));
     let discoveries = run.paths();
+    let unstable = run.unstable_paths();
     Exploration {
+        unstable,
         states: run.generated.load(Ordering::Relaxed),
         unique_states: run.unique.load(Ordering::Relaxed),
         max_depth: run.max_depth.load(Ordering::Relaxed),
@@ -266,6 +306,27 @@ pub fn explore<M: Explorable>(
         stopped_by,
         peak_memory_bytes,
         discoveries,
+    }
+}
+
+/// Raises a flag when dropped, on the way out of a scope whether it ends or unwinds.
+struct SetOnDrop<'f>(&'f AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Stops the search if the thread it lives on unwinds: a worker whose model panicked takes
+/// the others down with it rather than leave them to finish the search.
+struct HaltOnPanic<'r, 'm, M: Explorable>(&'r Run<'m, M>);
+
+impl<M: Explorable> Drop for HaltOnPanic<'_, '_, M> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.halt(Stop::Interrupted);
+        }
     }
 }
 
@@ -304,6 +365,15 @@ mod memory {
         let available = available.min(limit);
         (available > 0).then_some(available)
     }
+}
+
+/// A step after which an `eventually` property's condition stopped holding: from the class
+/// `held` to the class `lost` (or the random walk that took it, ending in it).
+#[derive(Clone, Debug)]
+struct Unstable<A> {
+    held: Fingerprint,
+    lost: Fingerprint,
+    walk: Option<(usize, Vec<A>)>,
 }
 
 /// Where a discovery was made: the state's class fingerprint and depth, or (for random walks)
@@ -376,6 +446,11 @@ struct Run<'m, M: Explorable> {
     visited: Visited,
     /// Per property, the first discovery.
     found: Mutex<Vec<Option<Found<M::Action>>>>,
+    /// Per `eventually` property, the first step seen to make its condition stop holding: the
+    /// class it held in, and the class it did not hold in (or, on a random walk, the walk).
+    unstable: Mutex<Vec<Option<Unstable<M::Action>>>>,
+    /// Whether any property has an entry in `unstable` (read without the lock).
+    any_unstable: AtomicBool,
     /// How many properties have a discovery (read without the lock on the hot path).
     found_count: AtomicUsize,
 }
@@ -383,8 +458,15 @@ struct Run<'m, M: Explorable> {
 impl<'m, M: Explorable> Run<'m, M> {
     fn new(model: &'m M, options: &'m SearchOptions, started: Instant) -> Self {
         let properties = model.properties();
+        assert!(
+            properties.len() <= 64,
+            "the stability check keeps a property per bit of a u64"
+        );
         let found = vec![None; properties.len()];
+        let unstable = vec![None; properties.len()];
         Run {
+            unstable: Mutex::new(unstable),
+            any_unstable: AtomicBool::new(false),
             model,
             options,
             properties,
@@ -520,22 +602,43 @@ impl<'m, M: Explorable> Run<'m, M> {
         }
     }
 
-    /// Debug builds check what the engine's `eventually` semantics rest on: a condition that
-    /// held keeps holding.
-    fn assert_eventually_stable(&self, state: &M::State, next: &M::State) {
-        if !cfg!(debug_assertions) {
-            return;
-        }
-        for property in &self.properties {
+    /// Which `eventually` conditions hold in `state` (bit i: property i), for checking that
+    /// they keep holding in its successors.
+    fn eventually_held(&self, state: &M::State) -> u64 {
+        let mut held = 0u64;
+        for (index, property) in self.properties.iter().enumerate().take(64) {
             if property.expectation == Expectation::Eventually
                 && (property.condition)(self.model, state)
             {
-                assert!(
-                    (property.condition)(self.model, next),
-                    "eventually-property {:?} held and then stopped holding: the engine judges \
-                     such properties at terminal states, which needs them to stay true",
-                    property.name
-                );
+                held |= 1 << index;
+            }
+        }
+        held
+    }
+
+    /// What the engine's `eventually` semantics rest on, checked on every step: a condition
+    /// that held (`held`, from `eventually_held`) keeps holding in `next`. The first step that
+    /// breaks it is kept for the report.
+    fn check_stable(
+        &self,
+        held: u64,
+        (from, next, to): (Fingerprint, &M::State, Fingerprint),
+        walk: Option<&(usize, Vec<M::Action>)>,
+    ) {
+        if held == 0 {
+            return;
+        }
+        for (index, property) in self.properties.iter().enumerate().take(64) {
+            if held & (1 << index) != 0 && !(property.condition)(self.model, next) {
+                let mut unstable = self.unstable.lock().expect("not poisoned");
+                if unstable[index].is_none() {
+                    unstable[index] = Some(Unstable {
+                        held: from,
+                        lost: to,
+                        walk: walk.cloned(),
+                    });
+                    self.any_unstable.store(true, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -605,13 +708,17 @@ impl<'m, M: Explorable> Run<'m, M> {
         let next_states = self.successors(state, actions);
         self.generated
             .fetch_add(next_states.len(), Ordering::Relaxed);
+        let held = self.eventually_held(state);
         let mut terminal = true;
         for (next, progress) in next_states {
-            self.assert_eventually_stable(state, &next);
             let next_fingerprint = self.model.class_fingerprint(&next);
-            // A step that returns to the same state, or one the model does not count as
-            // progress (a crash, which the recovery undoes), cannot keep a run from ending.
-            terminal &= !progress || next_fingerprint == *fingerprint;
+            self.check_stable(held, (*fingerprint, &next, next_fingerprint), None);
+            terminal &= match self.options.liveness {
+                // A step that returns to the same state, or one the model does not count as
+                // progress (a crash, which the recovery undoes), cannot keep a run from ending.
+                Liveness::Fair => !progress || next_fingerprint == *fingerprint,
+                Liveness::Strict => false,
+            };
             if self.discover(next_fingerprint, *fingerprint) {
                 self.note_depth(depth + 1);
                 self.check_state(&next, next_fingerprint, depth + 1, None);
@@ -798,7 +905,9 @@ impl<'m, M: Explorable> Run<'m, M> {
                     let (action, next) = steps.swap_remove(rng.random_range(0..steps.len()));
                     let next_fingerprint = self.model.class_fingerprint(&next);
                     self.discover(next_fingerprint, fingerprint);
+                    let held = self.eventually_held(&state);
                     walk.1.push(action);
+                    self.check_stable(held, (fingerprint, &next, next_fingerprint), Some(&walk));
                     self.note_depth(walk.1.len());
                     self.check_state(&next, next_fingerprint, walk.1.len(), Some(&walk));
                     state = next;
@@ -814,15 +923,19 @@ impl<'m, M: Explorable> Run<'m, M> {
     /// Runs `work` on every thread of the search (the calling one among them) until each
     /// returns.
     fn on_threads(&self, work: &(dyn Fn() + Sync)) {
-        if self.options.threads == 1 {
+        let guarded = || {
+            let _halt_on_panic = HaltOnPanic(self);
             work();
+        };
+        if self.options.threads == 1 {
+            guarded();
             return;
         }
         std::thread::scope(|scope| {
             for _ in 1..self.options.threads {
-                scope.spawn(work);
+                scope.spawn(guarded);
             }
-            work();
+            guarded();
         });
     }
 
@@ -866,6 +979,50 @@ impl<'m, M: Explorable> Run<'m, M> {
             .collect()
     }
 
+    /// Per property, the step that made its condition stop holding, as a path ending in it.
+    fn unstable_paths(&self) -> Vec<Option<Path<M::State, M::Action>>> {
+        if !self.any_unstable.load(Ordering::Relaxed) {
+            return vec![None; self.properties.len()];
+        }
+        let unstable = self.unstable.lock().expect("not poisoned").clone();
+        unstable
+            .into_iter()
+            .map(|unstable| {
+                let unstable = unstable?;
+                Some(match &unstable.walk {
+                    Some((init_index, actions)) => {
+                        let init = self.model.init_states().swap_remove(*init_index);
+                        Path::from_actions(self.model, init, actions)
+                            .expect("a random walk is a path of the model")
+                    }
+                    None => {
+                        let to_held = self.replay(unstable.held);
+                        let mut actions = to_held.clone().into_actions();
+                        let held_state = to_held.last_state().clone();
+                        let step = self
+                            .step_into(&held_state, unstable.lost)
+                            .expect("the step that lost the condition is a step of the model");
+                        actions.push(step.0);
+                        let init = to_held.into_states().swap_remove(0);
+                        Path::from_actions(self.model, init, &actions)
+                            .expect("a replayed path is a path of the model")
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// The first action from `state` to a successor of class `wanted`, with that successor.
+    fn step_into(&self, state: &M::State, wanted: Fingerprint) -> Option<(M::Action, M::State)> {
+        let mut actions = Vec::new();
+        self.model.actions(state, &mut actions);
+        actions.into_iter().find_map(|action| {
+            let next = self.model.next_state(state, action.clone())?;
+            (self.model.within_boundary(&next) && self.model.class_fingerprint(&next) == wanted)
+                .then_some((action, next))
+        })
+    }
+
     /// A shortest path to property `index`'s discovery, by a breadth-first search no deeper than
     /// `depth` and within the same limits; `None` if a limit comes first.
     fn shorten(&self, index: usize, depth: usize) -> Option<Path<M::State, M::Action>> {
@@ -883,6 +1040,7 @@ impl<'m, M: Explorable> Run<'m, M> {
         let options = SearchOptions {
             strategy: Strategy::BreadthFirst,
             threads: self.options.threads,
+            liveness: self.options.liveness,
             goal: Goal::AnyOf(vec![self.properties[index].name]),
             limits: Limits {
                 max_states: None,
@@ -922,18 +1080,9 @@ impl<'m, M: Explorable> Run<'m, M> {
             .expect("the chain starts at an initial state");
         let mut state = init.clone();
         let mut steps = Vec::with_capacity(chain.len());
-        let mut actions = Vec::new();
         for wanted in &chain[1..] {
-            actions.clear();
-            self.model.actions(&state, &mut actions);
-            let (action, next) = actions
-                .drain(..)
-                .find_map(|action| {
-                    let next = self.model.next_state(&state, action.clone())?;
-                    (self.model.within_boundary(&next)
-                        && self.model.class_fingerprint(&next) == *wanted)
-                        .then_some((action, next))
-                })
+            let (action, next) = self
+                .step_into(&state, *wanted)
                 .expect("each class of the chain is reached from the one before");
             steps.push(action);
             state = next;

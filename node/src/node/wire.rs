@@ -1,5 +1,5 @@
 //! The peer wire format: how the replica's messages (`PeerMessage`) travel between nodes, as
-//! Maelstrom message bodies with protocol names, documented in the README (§ Peer wire format)
+//! Maelstrom message bodies with protocol names, documented in the manual (`docs/wire-format.md`)
 //! and decoded example by example in the tests below.
 //!
 //! A ballot is `[round, "node id"]`; an entry of the log is
@@ -394,7 +394,7 @@ mod tests {
     use super::*;
     use crate::codec::{parse_line, write_message, ParsedLine};
 
-    const README: &str = include_str!("../../../README.md");
+    const WIRE_FORMAT: &str = include_str!("../../../docs/wire-format.md");
 
     fn ids() -> Vec<JsonStr<'static>> {
         ["n1", "n2", "n3"]
@@ -403,14 +403,9 @@ mod tests {
             .collect()
     }
 
-    /// The README's examples of peer messages: every body line of its peer wire format section.
+    /// The manual's examples of peer messages: every body line of its wire format chapter.
     fn documented_examples() -> Vec<&'static str> {
-        let section = README
-            .split("### Peer wire format")
-            .nth(1)
-            .expect("the README documents the peer wire format");
-        let section = section.split("\n## ").next().expect("a section");
-        section
+        WIRE_FORMAT
             .lines()
             .map(str::trim)
             .filter(|line| line.starts_with("{\"type\": \"paxos_"))
@@ -450,7 +445,7 @@ mod tests {
                 examples
                     .iter()
                     .any(|example| example.starts_with(&documented)),
-                "the README has no example of {message_type}"
+                "docs/wire-format.md has no example of {message_type}"
             );
         }
     }

@@ -101,6 +101,8 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         strategy: run.strategy,
         threads: settings.threads,
         explorer_addr: run.addr,
+        ballot_notation: model.ballot_notation(),
+        run_flags: run_flags(run),
     };
     if run.strategy == args::Strategy::Simulation
         && run.max_states.is_none()
@@ -182,6 +184,36 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         }
     }
     ExitCode::from(outcome.exit_code() as u8)
+}
+
+/// The run's flags that differ from the defaults, as `(flag, value)`, so that a command a report
+/// suggests (more threads, more time) reproduces the rest of the run.
+fn run_flags(run: &RunArgs) -> Vec<(&'static str, String)> {
+    let mut flags = Vec::new();
+    match run.strategy {
+        args::Strategy::Bfs => {}
+        args::Strategy::Dfs => flags.push(("strategy", "dfs".to_owned())),
+        args::Strategy::Simulation => flags.push(("strategy", "simulation".to_owned())),
+    }
+    if run.threads as usize != report::machine_cores() {
+        flags.push(("threads", run.threads.to_string()));
+    }
+    if let Some(states) = run.max_states {
+        flags.push(("max-states", states.to_string()));
+    }
+    if let Some(seconds) = run.timeout {
+        flags.push(("timeout", seconds.to_string()));
+    }
+    if let Some(bytes) = run.max_memory {
+        flags.push(("max-memory", bytes.to_string()));
+    }
+    if run.keep_going {
+        flags.push(("keep-going", String::new()));
+    }
+    if run.strategy == args::Strategy::Simulation && run.seed != 0 {
+        flags.push(("seed", run.seed.to_string()));
+    }
+    flags
 }
 
 /// The memory guard when `--max-memory` is not given: three quarters of what the machine has

@@ -42,6 +42,14 @@ pub enum Command {
     Flaws(FlawsArgs),
     /// Three myths about Paxos, each answered by a check: synchrony, simplicity, a strong leader.
     Myths(MythsArgs),
+    /// Print a shell completion script for paxos-check on stdout (see docs/install.md).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print paxos-check's manual page (roff) on stdout: `paxos-check man > paxos-check.1`.
+    Man,
 }
 
 /// `paxos-check myths`: the three myths and the checks that answer them.

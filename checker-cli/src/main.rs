@@ -15,7 +15,7 @@ mod report;
 mod run;
 
 use args::{CheckModel, Cli, Command, ExploreModel, Format, RunArgs};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use paxos_model::check::cluster::cluster_model;
 use paxos_model::check::paxos::{multi_paxos_model, single_decree_model};
 use paxos_model::check::settings::Checkable;
@@ -68,10 +68,33 @@ fn main() -> ExitCode {
             .map(|config| explore::serve(cluster_model(config), &explorer)),
         Command::Flaws(args) => Ok(flaws::run(&args)),
         Command::Myths(args) => Ok(myths::run(&args)),
+        Command::Completions { shell } => Ok(completions(shell)),
+        Command::Man => Ok(manual_page()),
     };
     match result {
         Ok(code) => code,
         Err(error) => usage_error(&error),
+    }
+}
+
+/// `paxos-check completions SHELL`: the completion script clap_complete writes for the CLI's
+/// own definition, so that it offers exactly the subcommands, flags and values there are.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "paxos-check", &mut std::io::stdout());
+    ExitCode::SUCCESS
+}
+
+/// `paxos-check man`: the manual page, rendered by clap_mangen from the same definition.
+fn manual_page() -> ExitCode {
+    let page = clap_mangen::Man::new(Cli::command());
+    let mut out = std::io::stdout().lock();
+    match page.render(&mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: writing the manual page: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

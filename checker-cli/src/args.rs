@@ -48,8 +48,14 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print paxos-check's manual page (roff) on stdout: `paxos-check man > paxos-check.1`.
-    Man,
+    /// Print a manual page (roff) on stdout: `paxos-check man > paxos-check.1` for the
+    /// command, `paxos-check man check single > paxos-check-check-single.1` for a subcommand.
+    Man {
+        /// The subcommand whose page to print, as typed after `paxos-check` (default: the
+        /// command's own page, which lists them).
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Vec<String>,
+    },
 }
 
 /// `paxos-check myths`: the three myths and the checks that answer them.

@@ -69,7 +69,7 @@ fn main() -> ExitCode {
         Command::Flaws(args) => Ok(flaws::run(&args)),
         Command::Myths(args) => Ok(myths::run(&args)),
         Command::Completions { shell } => Ok(completions(shell)),
-        Command::Man => Ok(manual_page()),
+        Command::Man { subcommand } => Ok(manual_page(&subcommand)),
     };
     match result {
         Ok(code) => code,
@@ -85,9 +85,23 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// `paxos-check man`: the manual page, rendered by clap_mangen from the same definition.
-fn manual_page() -> ExitCode {
-    let page = clap_mangen::Man::new(Cli::command());
+/// `paxos-check man [SUBCOMMAND...]`: a manual page, rendered by clap_mangen from the same
+/// definition. A subcommand's page is named as the command's page refers to it
+/// (`paxos-check-check-single`).
+fn manual_page(path: &[String]) -> ExitCode {
+    let mut command = Cli::command();
+    let mut name = String::from("paxos-check");
+    let mut typed = String::from("paxos-check");
+    for part in path {
+        let Some(sub) = command.find_subcommand(part).cloned() else {
+            eprintln!("error: `{typed}` has no subcommand '{part}'; `{typed} --help` lists them");
+            return ExitCode::from(USAGE_ERROR);
+        };
+        typed = format!("{typed} {part}");
+        name = format!("{name}-{part}");
+        command = sub.name(name.clone()).version(env!("CARGO_PKG_VERSION"));
+    }
+    let page = clap_mangen::Man::new(command);
     let mut out = std::io::stdout().lock();
     match page.render(&mut out) {
         Ok(()) => ExitCode::SUCCESS,

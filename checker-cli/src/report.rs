@@ -430,7 +430,11 @@ pub fn numbered_steps(lines: &[String], steps: &[TraceStep]) -> String {
     let mut out = String::new();
     for (index, line) in lines.iter().enumerate() {
         let _ = writeln!(out, "  {:>3}. {line}", index + 1);
-        for note in steps.get(index).map(|step| &step.notes[..]).unwrap_or_default() {
+        for note in steps
+            .get(index)
+            .map(|step| &step.notes[..])
+            .unwrap_or_default()
+        {
             let _ = writeln!(out, "         {NOTE_MARK} {note}");
         }
     }

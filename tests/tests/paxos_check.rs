@@ -370,7 +370,11 @@ fn a_state_limit_stops_the_run_incomplete_with_exit_3() {
             cores = machine_cores()
         ),
     ] {
-        assert!(run.stdout.contains(&suggestion), "{suggestion}\n{}", run.stdout);
+        assert!(
+            run.stdout.contains(&suggestion),
+            "{suggestion}\n{}",
+            run.stdout
+        );
     }
     assert!(!run.stdout.contains("\ncomplete:"), "{}", run.stdout);
     let verdicts = verdict_lines(&run.stdout);
@@ -1525,7 +1529,11 @@ fn flaws_lists_the_catalogue() {
             ("shared-ballots-and-equal-promise", "single", "agreement"),
             ("leader-skips-reported-slots", "cluster", "immutability"),
             ("catch-up-from-accepted", "cluster", "logs agree"),
-            ("acknowledge-before-chosen", "cluster", "no acknowledged write lost"),
+            (
+                "acknowledge-before-chosen",
+                "cluster",
+                "no acknowledged write lost"
+            ),
             ("forward-renames-request", "cluster", "validity"),
             ("lost-disk-votes", "cluster", "immutability"),
         ]
@@ -1821,12 +1829,7 @@ fn a_cluster_counterexample_shows_the_answer_to_the_client() {
 /// how ballots read.
 #[test]
 fn the_default_thread_count_is_the_machines_cores() {
-    let run = run_with_input(
-        &binary("paxos-check"),
-        &["check", "single"],
-        "",
-        RUN_LIMIT,
-    );
+    let run = run_with_input(&binary("paxos-check"), &["check", "single"], "", RUN_LIMIT);
 
     assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
     let cores = machine_cores();
@@ -1858,7 +1861,13 @@ fn the_default_thread_count_is_the_machines_cores() {
 fn completions_and_the_manual_page_come_from_the_command_line_definition() {
     let script = paxos_check(&["completions", "bash"]);
     assert_eq!(exit_status(&script), 0, "{}", script.stderr);
-    assert!(script.stdout.contains("check explore flaws myths completions man"), "{}", script.stdout);
+    assert!(
+        script
+            .stdout
+            .contains("check explore flaws myths completions man"),
+        "{}",
+        script.stdout
+    );
     let sourced = run_with_input(
         std::path::Path::new("bash"),
         &["-c", "source /dev/stdin && complete -p paxos-check"],
@@ -1887,7 +1896,8 @@ fn completions_and_the_manual_page_come_from_the_command_line_definition() {
     );
     for subcommand in ["check", "explore", "flaws", "myths", "completions", "man"] {
         assert!(
-            page.stdout.contains(&format!("paxos\\-check\\-{subcommand}(1)")),
+            page.stdout
+                .contains(&format!("paxos\\-check\\-{subcommand}(1)")),
             "the page lists {subcommand}:\n{}",
             page.stdout
         );
@@ -1913,5 +1923,9 @@ fn completions_and_the_manual_page_come_from_the_command_line_definition() {
 
     let unknown = paxos_check(&["completions", "tcsh"]);
     assert_eq!(exit_status(&unknown), 2);
-    assert!(unknown.stderr.contains("invalid value 'tcsh'"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("invalid value 'tcsh'"),
+        "{}",
+        unknown.stderr
+    );
 }

@@ -96,6 +96,11 @@ pub fn note_on_run(
     ))
 }
 
+/// How ballots read in every model the catalogue runs, said once per report.
+const BALLOTS: &str = "Ballots read round.owner: 1.p2 is round 1 of proposer p2 (1.l2 of \
+                       leader l2, 1.n2 of node n2). A higher round wins; in one round, the \
+                       higher-numbered owner.";
+
 /// 1 when a checked entry is not as catalogued, else 0 (listing alone always succeeds).
 fn exit_status(rows: &[Row], checked: bool) -> u8 {
     u8::from(checked && !rows.iter().all(Row::confirmed))
@@ -173,7 +178,9 @@ fn list_text(rows: &[Row]) -> String {
     let mut out = String::from(
         "Classic Paxos flaws: each bends one rule of the real protocol code (one bends two).\n\
          `paxos-check flaws --check` lets the checker catch every one; \
-         `paxos-check check MODEL --flaw NAME` shows one.\n\n",
+         `paxos-check check MODEL --flaw NAME` shows one.\n\
+         \"breaks\" is the first property a check of the flaw's configuration finds broken \
+         (immutability breaks one step before a second value could be chosen).\n\n",
     );
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -193,7 +200,7 @@ fn list_text(rows: &[Row]) -> String {
 fn check_text(rows: &[Row], addr: SocketAddr, seconds: f64) -> String {
     let confirmed = rows.iter().filter(|row| row.confirmed()).count();
     let mut out = format!(
-        "Flaw catalogue checked: {confirmed} of {} as catalogued, {seconds:.1} s\n\n",
+        "Flaw catalogue checked: {confirmed} of {} as catalogued, {seconds:.1} s\n{BALLOTS}\n\n",
         rows.len()
     );
     let cells: Vec<Vec<String>> = rows.iter().map(|row| table_row(row, addr)).collect();

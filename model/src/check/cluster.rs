@@ -964,7 +964,7 @@ fn new_acceptances(
             }
             notes.push(format!(
                 "{} accepts slot {}: {} at {}",
-                cfg.actor_name(Id::from(usize::from(acceptor))),
+                cfg.actor_name(Id::from(acceptor)),
                 tally.slot,
                 tally.proposal.value,
                 tally.proposal.ballot.named('n')

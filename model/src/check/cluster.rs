@@ -746,6 +746,10 @@ impl Presentation<ClusterMsg> for ClusterConfig {
     fn names_slots(&self) -> bool {
         true
     }
+
+    fn ballot_owner(&self) -> (char, &'static str) {
+        ('n', "node")
+    }
 }
 
 /// The cluster model for `cfg`, with its properties. `cfg` must be valid.
@@ -829,10 +833,7 @@ fn logs_agree(state: &State) -> bool {
 fn no_acknowledged_write_lost(state: &State) -> bool {
     let ghost = &state.history;
     ghost.answered.iter().all(|(id, result)| {
-        !matches!(result, KvResult::WriteOk | KvResult::CasOk)
-            || ghost.acceptances.chosen().any(
-                |(_, proposal)| matches!(&proposal.value, Entry::Command { id: chosen, .. } if chosen == id),
-            )
+        !matches!(result, KvResult::WriteOk | KvResult::CasOk) || is_chosen(&ghost.acceptances, id)
     })
 }
 
@@ -910,23 +911,74 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
     properties
 }
 
-/// What a step decided: entries newly chosen, and answers sent.
+/// What a step did inside the replicas, which no message in the trace shows: each acceptance a
+/// replica's acceptor made (a node accepts its own proposals without a message), each entry that
+/// became chosen, and each answer that left for a client. An answer is where an operation
+/// returns (see the module header); a client with nothing more to send takes it at once, so its
+/// arrival is no step of its own, and this line is where a reader sees it.
 fn narrate(cfg: &ClusterConfig, before: &State, after: &State) -> Vec<String> {
     if std::sync::Arc::ptr_eq(&before.history, &after.history) {
         return Vec::new();
     }
-    let mut notes: Vec<String> = after
-        .history
-        .acceptances
-        .newly_chosen(&before.history.acceptances)
-        .map(|tally| chosen_words(tally, true, 'n', |id| cfg.actor_name(id)))
-        .collect();
-    for (id, result) in &after.history.answered {
-        if !before.history.answered.contains_key(id) {
-            notes.push(format!("{id} answered: {result}"));
+    let (was, now) = (&before.history, &after.history);
+    let mut notes = new_acceptances(cfg, &was.acceptances, &now.acceptances);
+    notes.extend(
+        now.acceptances
+            .newly_chosen(&was.acceptances)
+            .map(|tally| chosen_words(tally, true, 'n', |id| cfg.actor_name(id))),
+    );
+    for (id, result) in &now.answered {
+        if was.answered.contains_key(id) {
+            continue;
+        }
+        let client = client_number(id).expect("a client's request");
+        let mut words = format!(
+            "{} answers {}: Reply({id}: {result})",
+            cfg.actor_name(Id::from(cfg.replica_of(client))),
+            cfg.actor_name(Id::from(cfg.replicas + client)),
+        );
+        let acknowledges = matches!(result, KvResult::WriteOk | KvResult::CasOk);
+        if acknowledges && !is_chosen(&now.acceptances, id) {
+            words.push_str(&format!(", though {id} is not chosen"));
+        }
+        notes.push(words);
+    }
+    notes
+}
+
+/// "n2 accepts slot 0: c1#1 write 0=1 at 1.n1", for every acceptance in `now` not in `was`.
+fn new_acceptances(
+    cfg: &ClusterConfig,
+    was: &ChosenTracker<Entry>,
+    now: &ChosenTracker<Entry>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for tally in now.tallies() {
+        let earlier = was
+            .tallies()
+            .iter()
+            .find(|old| old.slot == tally.slot && old.proposal == tally.proposal);
+        for acceptor in tally.acceptors.iter() {
+            if earlier.is_some_and(|old| old.acceptors.contains(acceptor)) {
+                continue;
+            }
+            notes.push(format!(
+                "{} accepts slot {}: {} at {}",
+                cfg.actor_name(Id::from(acceptor)),
+                tally.slot,
+                tally.proposal.value,
+                tally.proposal.ballot.named('n')
+            ));
         }
     }
     notes
+}
+
+/// Whether the command `id` is chosen in some slot.
+fn is_chosen(acceptances: &ChosenTracker<Entry>, id: &RequestId) -> bool {
+    acceptances.chosen().any(
+        |(_, proposal)| matches!(&proposal.value, Entry::Command { id: chosen, .. } if chosen == id),
+    )
 }
 
 #[cfg(test)]

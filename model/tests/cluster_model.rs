@@ -185,7 +185,10 @@ fn a_replica_that_lost_its_disk_never_votes_again_and_breaks_nothing() {
     let model = cluster_model(lost_disk(2, 1));
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    assert_eq!(exploration.unique_states, 11_798);
+    // 11,798 before a learner with a request waiting asked its peers for the log on a timeout
+    // that found its log unmoved (it cannot campaign, which is how a voter finds out it is
+    // behind): the catch-ups and their answers add states, and break nothing.
+    assert_eq!(exploration.unique_states, 12_821);
     let found = verdicts(&model, &exploration);
     assert_safe(&found);
     assert!(found.contains(&("lost disk kept out of the votes", true)));

@@ -1018,7 +1018,7 @@ impl Replica {
             if self.votes() && self.has_requests_to_place() {
                 self.retry_or_take_over(&mut step);
             }
-            if self.has_hole() {
+            if self.has_hole() || self.waits_without_a_vote() {
                 let from_slot = self.applied_below;
                 for peer in self.peers() {
                     step.send.push((peer, PeerMessage::CatchUp { from_slot }));
@@ -1026,6 +1026,16 @@ impl Replica {
             }
         }
         self.finish(step)
+    }
+
+    /// A node that does not vote, with requests waiting and a log that did not move over a
+    /// whole timer: it cannot campaign, which is how a voter finds out that it is behind (its
+    /// Prepare from below the log is answered with the log), and the node it forwards to ignores
+    /// a request for a slot or a command it has already decided. So it asks for what it may
+    /// have missed, as a node with a hole does; without this, a learner that missed the news
+    /// of the last decisions waits for them for ever.
+    fn waits_without_a_vote(&self) -> bool {
+        !self.votes() && self.has_requests_to_place()
     }
 
     /// A voter's timeout with requests not getting placed: a leader resends its Accepts at its

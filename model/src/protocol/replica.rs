@@ -2108,6 +2108,41 @@ mod tests {
     }
 
     #[test]
+    fn a_learner_that_missed_the_last_decisions_asks_for_the_log_on_its_timer() {
+        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(config(i, 3))).collect();
+        let (id, op) = write("c1", 1, 7);
+        let step = replicas[0].on_request(id, op);
+        settle(&mut replicas, sent_by(0, step));
+        // n3 is a learner that heard nothing; its client asks for slot 0, decided long ago.
+        replicas[2] = Replica::new(config(2, 3));
+        replicas[2].voting = Voting::Learner;
+        let step = replicas[2]
+            .on_propose(request("c3", 1), 0, "\"x\"".into())
+            .expect("within the window");
+        assert_eq!(step.timer, TimerChange::Arm);
+        // Its forwards are ignored (the slot is decided); its timer finds the log unmoved, and
+        // it asks its peers for the log rather than wait for ever.
+        settle(&mut replicas, sent_by(2, step));
+        assert!(replicas[2].log.is_empty());
+        let step = replicas[2].on_timeout();
+        assert!(
+            step.send
+                .iter()
+                .any(|(_, m)| matches!(m, PeerMessage::CatchUp { from_slot: 0 })),
+            "{step:?}"
+        );
+        let mut answers = Vec::new();
+        let mut pending = sent_by(2, step);
+        while let Some((from, to, message)) = pending.pop() {
+            let step = replicas[to].on_peer(from, message);
+            answers.extend(step.slot_replies.clone());
+            pending.extend(sent_by(to, step));
+        }
+        assert_eq!(answers.len(), 1, "the client is answered: {answers:?}");
+        assert!(matches!(answers[0].1.entry, Entry::Command { .. }));
+    }
+
+    #[test]
     fn pending_requests_are_the_unanswered_commands_and_named_slots() {
         let mut replica = Replica::new(config(0, 3));
         let (id, op) = write("c1", 5, 7);

@@ -198,6 +198,10 @@ pub struct ClusterArgs {
     /// with --disk-losses, 2.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=cluster::CRASHES_IN_RUN_MAX as u64))]
     pub crashes_in_run: Option<u64>,
+    /// The most lin-kv commands a leader puts in one slot; above 1, a leader holds commands
+    /// back while a slot is in flight, so that waiting commands go together.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=cluster::BATCH_MAX as u64))]
+    pub batch: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -217,6 +221,7 @@ impl ClusterArgs {
                 .map(|crashes| crashes as usize)
                 .or((self.disk_losses > 0).then_some(cluster::CRASHES_IN_RUN_WITH_DISK_LOSS)),
             flaw: self.faults.flaw(),
+            batch_max: self.batch as usize,
         };
         config.validate()?;
         Ok(config)

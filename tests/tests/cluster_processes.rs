@@ -147,9 +147,18 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
         }
     }
     let longest = logs.iter().max_by_key(|log| log.len()).expect("three logs");
+    // A command, or a batch of them (each an `[id, op]` pair), as `multi_paxos_log` shows it.
     let logged: BTreeSet<u64> = longest
         .iter()
-        .filter_map(|entry| entry["value"]["Command"]["id"]["seq"].as_u64())
+        .flat_map(|entry| {
+            let single = entry["value"]["Command"]["id"]["seq"].as_u64();
+            let batch = entry["value"]["Batch"]["commands"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|command| command[0]["seq"].as_u64());
+            single.into_iter().chain(batch)
+        })
         .collect();
     let missing: Vec<&u64> = acknowledged.difference(&logged).collect();
     assert!(

@@ -57,6 +57,9 @@ pub const TIMEOUTS_MAX: usize = 3;
 pub const DISK_LOSSES_MAX: usize = 1;
 /// The most crashes a run may be bounded to (`--crashes-in-run`).
 pub const CRASHES_IN_RUN_MAX: usize = 4;
+/// The most commands per slot the model's leaders may batch (`--batch`): no run has more
+/// commands than clients in flight at once.
+pub const BATCH_MAX: usize = CLIENTS_MAX;
 /// Crashes in a run where a disk may be lost, unless set: the crash that loses it and one more
 /// (of the replica while it probes, or of another). Unbounded, a replica that keeps crashing
 /// while it probes makes the state space grow past what fits in memory.
@@ -85,6 +88,14 @@ pub struct ClusterConfig {
     #[serde(default)]
     pub crashes_in_run: Option<usize>,
     pub flaw: Flaw,
+    /// The most commands a leader puts in one slot (`ReplicaConfig::batch_max`). Above 1, a
+    /// leader also holds commands back while a slot is in flight, so that batches form.
+    #[serde(default = "one")]
+    pub batch_max: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for ClusterConfig {
@@ -99,6 +110,7 @@ impl Default for ClusterConfig {
             disk_losses: 0,
             crashes_in_run: None,
             flaw: Flaw::None,
+            batch_max: 1,
         }
     }
 }
@@ -112,6 +124,7 @@ impl ClusterConfig {
         ConfigError::check_range("timeouts", self.timeouts, 0, TIMEOUTS_MAX)?;
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.replicas)?;
         ConfigError::check_range("disk-losses", self.disk_losses, 0, DISK_LOSSES_MAX)?;
+        ConfigError::check_range("batch", self.batch_max, 1, BATCH_MAX)?;
         if let Some(crashes) = self.crashes_in_run {
             ConfigError::check_range("crashes-in-run", crashes, 1, CRASHES_IN_RUN_MAX)?;
             if self.faults.crashes == 0 {
@@ -166,6 +179,10 @@ impl ClusterConfig {
         ReplicaConfig {
             flaw: self.flaw,
             round_cap: u64::from(self.rounds),
+            batch_max: self.batch_max,
+            // One slot in flight at a time: with a few clients, a larger window would place
+            // every command before a second one arrived, and no batch would form.
+            in_flight_max: if self.batch_max > 1 { 1 } else { usize::MAX },
             ..ReplicaConfig::node(index, self.replicas)
         }
     }
@@ -187,6 +204,9 @@ impl ModelConfig for ClusterConfig {
         }
         if self.disk_losses > 0 {
             disks += &format!(", {} in a crash", counted(self.disk_losses, "disk lost"));
+        }
+        if self.batch_max > 1 {
+            disks += &format!(", up to {} in a slot", counted(self.batch_max, "command"));
         }
         format!(
             "{}, {} with {} each, ballots up to round {}, at most {} in all, {}{disks}",
@@ -221,6 +241,9 @@ impl ModelConfig for ClusterConfig {
         }
         if let Some(crashes) = self.crashes_in_run {
             flags.push(("crashes-in-run", crashes.to_string()));
+        }
+        if self.batch_max > 1 {
+            flags.push(("batch", self.batch_max.to_string()));
         }
         flags
     }
@@ -808,10 +831,14 @@ fn valid(model: &ClusterModel, state: &State) -> bool {
         .accepted()
         .all(|(_, proposal)| match &proposal.value {
             Entry::Noop => true,
-            Entry::Command { id, op } => model
-                .cfg
-                .all_commands()
-                .any(|(submitted, submitted_op)| submitted == *id && submitted_op == *op),
+            Entry::Command { .. } | Entry::Batch { .. } => {
+                proposal.value.commands().all(|(id, op)| {
+                    model
+                        .cfg
+                        .all_commands()
+                        .any(|(submitted, submitted_op)| submitted == *id && submitted_op == *op)
+                })
+            }
             Entry::Value { .. } => false,
         })
 }
@@ -888,6 +915,20 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
         properties.push(Property::sometimes(
             "replica caught up from a peer",
             |_, state: &State| state.history.caught_up,
+        ));
+    }
+    // Two clients' commands meet at the leader while it campaigns (the second forwarded to
+    // it once its Prepare named it) and are chosen in one slot.
+    if cfg.batch_max >= 2 && cfg.replicas >= 2 && cfg.clients >= 2 {
+        properties.push(Property::sometimes(
+            "commands batched in one slot",
+            |_, state: &State| {
+                state
+                    .history
+                    .acceptances
+                    .chosen()
+                    .any(|(_, proposal)| matches!(proposal.value, Entry::Batch { .. }))
+            },
         ));
     }
     if cfg.replicas >= 2 && cfg.clients >= 2 {
@@ -976,9 +1017,9 @@ fn new_acceptances(
 
 /// Whether the command `id` is chosen in some slot.
 fn is_chosen(acceptances: &ChosenTracker<Entry>, id: &RequestId) -> bool {
-    acceptances.chosen().any(
-        |(_, proposal)| matches!(&proposal.value, Entry::Command { id: chosen, .. } if chosen == id),
-    )
+    acceptances
+        .chosen()
+        .any(|(_, proposal)| proposal.value.holds_command(id))
 }
 
 #[cfg(test)]

@@ -317,6 +317,20 @@ impl WriteJson for WireEntry<'_> {
                 .with("type", "value")
                 .with("value", WireValue(json)),
             Entry::Noop => Object::new().with("type", "noop"),
+            Entry::Batch { commands } => {
+                let commands: Vec<Object> = commands
+                    .iter()
+                    .map(|(id, op)| {
+                        Object::new()
+                            .with("client", PrintedString(&id.client))
+                            .with("seq", id.seq)
+                            .with("op", WireOp(op))
+                    })
+                    .collect();
+                Object::new()
+                    .with("type", "batch")
+                    .with("commands", commands)
+            }
         };
         object.write_json(out);
     }
@@ -335,8 +349,25 @@ fn entry(fields: &Fields<'_>) -> Result<Entry, RequestError> {
             json: entry.value("value")?.printed().to_owned(),
         }),
         "noop" => Ok(Entry::Noop),
+        "batch" => {
+            let commands = entry
+                .array("commands")?
+                .into_iter()
+                .enumerate()
+                .map(|(index, raw)| {
+                    let command = entry.nested_element(raw, "commands", index)?;
+                    Ok((request_id(&command)?, op(&command.nested("op")?)?))
+                })
+                .collect::<Result<Vec<(RequestId, KvOp)>, RequestError>>()?;
+            if commands.is_empty() {
+                return Err(RequestError::malformed(
+                    "a batch entry holds one command or more, not none",
+                ));
+            }
+            Ok(Entry::Batch { commands })
+        }
         other => Err(RequestError::malformed(format!(
-            "an entry's type is command, value or noop, not {other}"
+            "an entry's type is command, value, noop or batch, not {other}"
         ))),
     }
 }
@@ -451,6 +482,12 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_of_commands_decodes_and_prints_back_byte_for_byte() {
+        let accept = r#"{"type": "paxos_accept", "slot": 7, "ballot": [3, "n2"], "entry": {"type": "batch", "commands": [{"client": "c4", "seq": 12, "op": {"type": "write", "key": 1, "value": 7}}, {"client": "c5", "seq": 2, "op": {"type": "read", "key": 1}}]}, "msg_id": 23}"#;
+        assert_eq!(round_trip(accept).as_deref(), Ok(accept));
+    }
+
+    #[test]
     fn a_malformed_peer_message_is_an_error_that_names_the_field() {
         let cases = [
             (
@@ -471,7 +508,11 @@ mod tests {
             ),
             (
                 r#"{"type": "paxos_learn", "slot": 1, "entry": {"type": "maybe"}, "msg_id": 1}"#,
-                "an entry's type is command, value or noop, not maybe",
+                "an entry's type is command, value, noop or batch, not maybe",
+            ),
+            (
+                r#"{"type": "paxos_learn", "slot": 1, "entry": {"type": "batch", "commands": []}, "msg_id": 1}"#,
+                "a batch entry holds one command or more, not none",
             ),
         ];
         for (body, error) in cases {

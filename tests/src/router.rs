@@ -151,9 +151,12 @@ impl Cluster {
 
     /// Routes until the answer to `msg_id` comes, or `ANSWER_LIMIT` passes.
     pub fn wait_answer(&mut self, msg_id: u64) -> Option<Value> {
-        self.pump(ANSWER_LIMIT, |cluster| {
-            cluster.answers.contains_key(&msg_id)
-        });
+        self.wait_answer_within(msg_id, ANSWER_LIMIT)
+    }
+
+    /// Routes until the answer to `msg_id` comes, or `limit` passes.
+    pub fn wait_answer_within(&mut self, msg_id: u64, limit: Duration) -> Option<Value> {
+        self.pump(limit, |cluster| cluster.answers.contains_key(&msg_id));
         self.answers.remove(&msg_id)
     }
 }

@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const COMMANDS: u64 = 40;
+/// How long each of two clients waits for the named slot's answer at the end.
+const PROPOSAL_LIMIT: Duration = Duration::from_secs(20);
 
 fn kv_body(op: &KvOp) -> Value {
     match *op {
@@ -114,8 +116,14 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
         2_002,
         json!({"type": "multi_paxos_propose", "slot": slot, "value": "from-n3"}),
     );
-    let first = cluster.wait_answer(2_001).expect("n1 answers the proposal");
-    let second = cluster.wait_answer(2_002).expect("n3 answers the proposal");
+    // A named slot may need a leader change and a catch-up (a Chosen lost on the way) before
+    // both nodes know it: more time than one lin-kv answer, bounded all the same.
+    let first = cluster
+        .wait_answer_within(2_001, PROPOSAL_LIMIT)
+        .expect("n1 answers the proposal");
+    let second = cluster
+        .wait_answer_within(2_002, PROPOSAL_LIMIT)
+        .expect("n3 answers the proposal");
     assert_eq!(first["type"], "multi_paxos_propose_ok", "{first}");
     assert_eq!(
         (first["slot"].clone(), second["slot"].clone()),

@@ -43,6 +43,20 @@ pub enum Command {
     Flaws(FlawsArgs),
     /// Three myths about Paxos, each answered by a check: synchrony, simplicity, a strong leader.
     Myths(MythsArgs),
+    /// Print a shell completion script for paxos-check on stdout (see docs/install.md).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff) on stdout: `paxos-check man > paxos-check.1` for the
+    /// command, `paxos-check man check single > paxos-check-check-single.1` for a subcommand.
+    Man {
+        /// The subcommand whose page to print, as typed after `paxos-check` (default: the
+        /// command's own page, which lists them).
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Vec<String>,
+    },
 }
 
 /// `paxos-check myths`: the three myths and the checks that answer them.
@@ -54,8 +68,8 @@ pub struct MythsArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Checker threads for the exhaustive checks.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Checker threads for the exhaustive checks (default: the machine's cores).
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
     /// Write each myth's counterexample or example as an SVG sequence diagram into this
     /// directory (which must exist).
@@ -90,9 +104,10 @@ pub struct FlawsArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Checker threads for the exhaustive checks of the benign flaws (each flawed one is a
-    /// single breadth-first search for its shortest counterexample).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Checker threads for the exhaustive checks of the benign flaws (default: the machine's
+    /// cores). Each flawed one is one breadth-first search on one thread, so that its count of
+    /// states is the same on every machine.
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
     /// Address the Explorer links point to (`paxos-check explore ... --addr`).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -184,6 +199,10 @@ pub struct ClusterArgs {
     /// with --disk-losses, 2.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=cluster::CRASHES_IN_RUN_MAX as u64))]
     pub crashes_in_run: Option<u64>,
+    /// The most lin-kv commands a leader puts in one slot; above 1, a leader holds commands
+    /// back while a slot is in flight, so that waiting commands go together.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=cluster::BATCH_MAX as u64))]
+    pub batch: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
     #[command(flatten)]
@@ -206,6 +225,7 @@ impl ClusterArgs {
                 .or((self.disk_losses > 0).then_some(cluster::CRASHES_IN_RUN_WITH_DISK_LOSS)),
             flaw: self.faults.flaw(),
             reductions: self.reduce.reduce,
+            batch_max: self.batch as usize,
         };
         config.validate()?;
         Ok(config)
@@ -330,6 +350,11 @@ pub enum Switch {
     Off,
 }
 
+/// The default thread count: the machine's cores (at most the 256 the flag accepts).
+fn default_threads() -> u64 {
+    crate::report::machine_cores().min(256) as u64
+}
+
 /// `--flaw` as single-decree Paxos offers it: its help lists the flaws of single-decree Paxos.
 /// The others still parse, so that the configuration can say which model shows them.
 fn single_decree_flaws(arg: clap::Arg) -> clap::Arg {
@@ -382,7 +407,7 @@ pub enum NetworkArg {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// Breadth-first: every counterexample is a shortest one.
+    /// Breadth-first: every counterexample is a shortest one, with any number of threads.
     Bfs,
     /// Depth-first: less memory.
     Dfs,
@@ -419,8 +444,10 @@ pub struct RunArgs {
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = Strategy::Bfs)]
     pub strategy: Strategy,
-    /// Checker threads. Breadth-first counterexamples are shortest with any number of them.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Checker threads (default: the machine's cores). Breadth-first counterexamples are
+    /// shortest with any number; with more than one, which of several shortest ones is shown,
+    /// and how many states a run that stops early has seen, may differ from run to run.
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
     /// Where a run ends, for eventually-properties: fair (a state from which only crashes, or
     /// steps back to the same state, can happen: a crashed acceptor recovers and stays up), or
@@ -442,7 +469,7 @@ pub struct RunArgs {
     pub max_memory: Option<u64>,
     /// Go on after the first violation until every property is decided (by default the run
     /// stops at the first violated always- or eventually-property, as TLC does, and the other
-    /// properties are unknown).
+    /// properties are left undecided).
     #[arg(long)]
     pub keep_going: bool,
     /// Seed for `--strategy simulation`.
@@ -468,8 +495,8 @@ pub struct ExplorerArgs {
     /// Address to serve the Explorer on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: String,
-    /// Checker threads behind the Explorer.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Checker threads behind the Explorer (default: the machine's cores).
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
     /// Seconds the check behind the page may run to give every property its verdict (the
     /// page serves paths meanwhile; what is undecided then stays unknown).

@@ -233,6 +233,20 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
             mebibytes(peak)
         );
     }
+    if let Some(visited) = outcome.visited_bytes {
+        let per_state = visited as f64 / outcome.unique_states.max(1) as f64;
+        let _ = writeln!(
+            out,
+            "visited set {} ({per_state:.0} bytes per unique state: a 128-bit fingerprint and its parent's)",
+            mebibytes(visited)
+        );
+    }
+    if let Some(probability) = outcome.collision_probability {
+        let _ = writeln!(
+            out,
+            "fingerprint collision: probability about {probability:.1e} that two states shared one and one went unexplored"
+        );
+    }
     match &outcome.stopped_by {
         None => {
             let _ = writeln!(out, "complete: every reachable state was explored");
@@ -303,16 +317,25 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
     let shown: Vec<_> = outcome
         .properties
         .iter()
-        .filter(|p| p.verdict == Verdict::Violated)
+        .filter(|p| matches!(p.verdict, Verdict::Violated | Verdict::Unjudged))
         .collect();
     for property in shown {
         let _ = writeln!(out);
-        let heading = if property.excused.is_some() {
+        let heading = if property.verdict == Verdict::Unjudged {
+            "Not decided"
+        } else if property.excused.is_some() {
             "Counterexample (expected here)"
         } else {
             "Counterexample"
         };
         let _ = writeln!(out, "{heading} for \"{}\":", property.name);
+        if property.verdict == Verdict::Unjudged {
+            let _ = writeln!(
+                out,
+                "  its condition holds before the last step below and not after it; an eventually-property \
+                 is judged where runs end, which is exact only for conditions that stay true once true"
+            );
+        }
         out.push_str(&numbered_steps(
             property.trace.as_deref().unwrap_or_default(),
             property.trace_steps.as_deref().unwrap_or_default(),
@@ -409,6 +432,8 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "stopped_by": outcome.stopped_by,
         "limit_reached": outcome.limit_reached,
         "peak_memory_bytes": outcome.peak_memory_bytes,
+        "visited_bytes": outcome.visited_bytes,
+        "fingerprint_collision_probability": outcome.collision_probability,
         "states": outcome.states,
         "unique_states": outcome.unique_states,
         "max_depth": outcome.max_depth,

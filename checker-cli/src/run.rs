@@ -46,6 +46,10 @@ pub enum Verdict {
     Missing,
     /// Not decided: the run stopped before it could tell.
     Unknown,
+    /// Not decided on a complete run: an `eventually` property whose condition held in a state
+    /// and not in a successor. The engine judges those at the ends of runs, which is exact only
+    /// for conditions that stay true once true, so its verdict cannot be trusted either way.
+    Unjudged,
 }
 
 impl Verdict {
@@ -57,6 +61,7 @@ impl Verdict {
             Verdict::Example => "example",
             Verdict::Missing => "missing",
             Verdict::Unknown => "unknown",
+            Verdict::Unjudged => "unjudged",
         }
     }
 
@@ -68,6 +73,9 @@ impl Verdict {
             Verdict::Example => "example",
             Verdict::Missing => "missing",
             Verdict::Unknown => "not decided (run incomplete)",
+            Verdict::Unjudged => {
+                "not decided: its condition held, then stopped holding (the trace shows where)"
+            }
         }
     }
 }
@@ -105,7 +113,11 @@ pub struct PropertyOutcome {
 impl PropertyOutcome {
     /// Whether this property makes the run fail.
     pub fn fails(&self) -> bool {
-        self.excused.is_none() && matches!(self.verdict, Verdict::Violated | Verdict::Missing)
+        self.excused.is_none()
+            && matches!(
+                self.verdict,
+                Verdict::Violated | Verdict::Missing | Verdict::Unjudged
+            )
     }
 }
 
@@ -116,6 +128,10 @@ pub struct Outcome {
     pub max_depth: usize,
     pub seconds: f64,
     pub peak_memory_bytes: Option<u64>,
+    /// What the visited set of fingerprints takes (our engine's; none for stateright's).
+    pub visited_bytes: Option<u64>,
+    /// The chance that two distinct states shared a fingerprint, so that one went unexplored.
+    pub collision_probability: Option<f64>,
     /// The whole reachable state space was explored.
     pub complete: bool,
     /// Why an incomplete run ended: a limit, or the first violation.
@@ -216,8 +232,25 @@ fn outcome<M: Checkable>(
     let limit_reached = exploration.stopped_by.is_some_and(Stop::is_limit);
     let mut svg: Option<(&'static str, String)> = None;
     let mut properties = Vec::new();
-    for (property, discovery) in model.properties().into_iter().zip(exploration.discoveries) {
+    let judged = model
+        .properties()
+        .into_iter()
+        .zip(exploration.discoveries)
+        .zip(exploration.unstable);
+    for ((property, found), unstable) in judged {
+        // A step that broke an `eventually` condition's stability is shown instead of whatever
+        // was found for the property: that is what the user must see, and nothing else about it
+        // can be trusted.
+        let unjudged = unstable.is_some();
+        let discovery = match unstable {
+            Some(path) => Some(engine::Discovery {
+                path,
+                shortest: true,
+            }),
+            None => found,
+        };
         let verdict = match (&property.expectation, &discovery, complete) {
+            (_, _, _) if unjudged => Verdict::Unjudged,
             (Expectation::Sometimes, Some(_), _) => Verdict::Example,
             (Expectation::Sometimes, None, true) => Verdict::Missing,
             (_, Some(_), _) => Verdict::Violated,
@@ -242,6 +275,7 @@ fn outcome<M: Checkable>(
         let trace_steps = discovery.as_ref().map(|found| model.trace(&found.path));
         let story = discovery
             .as_ref()
+            .filter(|_| !unjudged)
             .map(|found| model.story(&found.path, property.name))
             .unwrap_or_default();
         if let Some(found) = discovery {
@@ -282,6 +316,8 @@ fn outcome<M: Checkable>(
         max_depth: exploration.max_depth,
         seconds: exploration.elapsed.as_secs_f64(),
         peak_memory_bytes: exploration.peak_memory_bytes,
+        visited_bytes: Some(exploration.visited_bytes),
+        collision_probability: Some(engine::collision_probability(exploration.unique_states)),
         complete,
         stopped_by,
         limit_reached,

@@ -121,7 +121,7 @@ impl<T: Relabel> Cached<T> {
                 .map(|actor| self.digested.value.about(small(actor)))
                 .collect();
             Box::new(SymmetryCache {
-                unnamed: hasher.finish(),
+                unnamed: hasher.finish128(),
                 about,
             })
         })
@@ -576,14 +576,14 @@ where
     let timers = timers
         .iter()
         .map(|(actor, timer)| fingerprint(&(map[usize::from(*actor)], timer)))
-        .fold(0u64, u64::wrapping_add);
+        .fold(0, Fingerprint::wrapping_add);
     timers.hash(&mut hasher);
     lost.hash(&mut hasher);
     disks_lost.hash(&mut hasher);
     crashes_so_far.hash(&mut hasher);
     expired.hash(&mut hasher);
     history.hash_renamed(range, map, &mut hasher);
-    hasher.finish()
+    hasher.finish128()
 }
 
 /// The most actors a symmetric system holds (crashes are a 64-bit set; the Paxos models stay far
@@ -601,7 +601,7 @@ fn hash_network<M: Relabel, S: Hasher>(
     hasher: &mut S,
 ) {
     let renamed = |packet: &Packet<M>| (map[usize::from(packet.src)], map[usize::from(packet.dst)]);
-    let mut sum = 0u64;
+    let mut sum: Fingerprint = 0;
     if ordered {
         for queue in network.chunk_by(|a, b| (a.src, a.dst) == (b.src, b.dst)) {
             let mut queue_hasher = fingerprint_hasher();
@@ -609,7 +609,7 @@ fn hash_network<M: Relabel, S: Hasher>(
             for packet in queue {
                 packet.msg.hash_relabeled(map, &mut queue_hasher);
             }
-            sum = sum.wrapping_add(queue_hasher.finish());
+            sum = sum.wrapping_add(queue_hasher.finish128());
         }
     } else {
         for packet in network {
@@ -617,20 +617,28 @@ fn hash_network<M: Relabel, S: Hasher>(
             let message = if packet.msg.names_actors() {
                 let mut message_hasher = fingerprint_hasher();
                 packet.msg.hash_relabeled(map, &mut message_hasher);
-                message_hasher.finish()
+                message_hasher.finish128()
             } else {
                 packet.msg.digest()
             };
-            sum = sum.wrapping_add(mix(message, u64::from(src) << 8 | u64::from(dst)));
+            sum = sum.wrapping_add(mix128(message, u64::from(src) << 8 | u64::from(dst)));
         }
     }
     network.len().hash(hasher);
     sum.hash(hasher);
 }
 
-/// Mixes a fingerprint with a small tag (a pair of actor indices) into a well-spread 64-bit
-/// value, as an element of a sum of hashes: SplitMix64's finaliser, which is cheap and spreads
-/// every input bit over every output bit.
+/// Mixes a fingerprint with a small tag (a pair of actor indices) into a well-spread 128-bit
+/// value, as an element of a sum of hashes: each half of the fingerprint (two independent
+/// hashes) through `mix`, under different tags, so the halves of the sum stay independent.
+fn mix128(fingerprint: Fingerprint, tag: u64) -> Fingerprint {
+    let high = mix((fingerprint >> 64) as u64, tag);
+    let low = mix(fingerprint as u64, !tag);
+    u128::from(high) << 64 | u128::from(low)
+}
+
+/// Mixes a 64-bit hash with a small tag into a well-spread 64-bit value: SplitMix64's
+/// finaliser, which is cheap and spreads every input bit over every output bit.
 fn mix(fingerprint: u64, tag: u64) -> u64 {
     let mut z = fingerprint ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -643,7 +651,7 @@ fn mix(fingerprint: u64, tag: u64) -> u64 {
 /// the other party (any symmetric actor counts as "one of them"), and what the other actors'
 /// states and the history hold about it. Sets are hashed by adding up their members' hashes, so
 /// no order and no allocation is involved, and the network is read once for all actors.
-fn local_keys<A, H>(state: &SystemState<A, H>, range: &Range<usize>, keys: &mut [Fingerprint])
+fn local_keys<A, H>(state: &SystemState<A, H>, range: &Range<usize>, keys: &mut [u64])
 where
     A: Actor,
     A::State: Relabel,
@@ -656,7 +664,8 @@ where
     let other = |index: ActorIndex| if symmetric(index) { u8::MAX } else { index };
     let mut traffic = [0u64; ACTORS_MAX];
     for packet in &state.network {
-        let digest = packet.msg.digest();
+        // An ordering key, not a fingerprint: 64 bits of the message's digest do.
+        let digest = packet.msg.digest() as u64;
         if symmetric(packet.dst) {
             let tag = 1 << 8 | u64::from(other(packet.src));
             let slot = &mut traffic[usize::from(packet.dst) - range.start];
@@ -672,7 +681,7 @@ where
     for (owner, timer) in &state.timers {
         if symmetric(*owner) {
             let slot = &mut timers[usize::from(*owner) - range.start];
-            *slot = slot.wrapping_add(fingerprint(timer));
+            *slot = slot.wrapping_add(fingerprint(timer) as u64);
         }
     }
     for (position, actor) in range.clone().enumerate() {

@@ -162,8 +162,8 @@ impl ClusterConfig {
         only_cuts_of(&self.reductions, Self::NAME, &CLUSTER_CUTS).map_err(error)?;
         let coalesce_holds = if self.faults.network == NetworkKind::Ordered {
             Err(
-                "on an ordered network a repeated probe cannot stand in for the first \
-                 (see `repeated_probe`)",
+                "on an ordered network one copy of a probe cannot be held back to stand in \
+                 for two (docs/reductions.md)",
             )
         } else {
             Ok(())

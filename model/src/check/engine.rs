@@ -40,25 +40,107 @@ use foldhash::quality::FixedState;
 use stateright::{Expectation, Model, Path, Property};
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-/// A state's 64-bit fingerprint. Two distinct states share one with a probability of about
-/// n²/2⁶⁵ over n states (TLC makes the same trade): for 100 million states, about 3 in 10,000.
-pub type Fingerprint = u64;
+/// A state's 128-bit fingerprint: two 64-bit foldhash values of the same input under two
+/// independent seeds. The search keeps fingerprints, not states, so two distinct states that share
+/// one are merged and the second is never explored. Over n states that happens with a probability
+/// of about n²/2¹²⁹ (`collision_probability`): about 10⁻²³ at 10⁸ states, where 64 bits (TLC's
+/// choice, and this engine's before) give 3·10⁻⁴, a figure that grows with the reach we want.
+pub type Fingerprint = u128;
 
-const FINGERPRINT_SEED: u64 = 0x5041_584f_535f_4650; // "PAXOS_FP"
+const FINGERPRINT_SEEDS: [u64; 2] = [
+    0x5041_584f_535f_4650, // "PAXOS_FP"
+    0x4650_5f32_5f48_4931, // "FP_2_HI1"
+];
 
 /// The fingerprint of any hashable value, stable across runs and platforms of one build.
 pub fn fingerprint<T: Hash + ?Sized>(value: &T) -> Fingerprint {
-    FixedState::with_seed(FINGERPRINT_SEED).hash_one(value)
+    let mut hasher = fingerprint_hasher();
+    value.hash(&mut hasher);
+    hasher.finish128()
 }
 
-/// A hasher that finishes with the same kind of fingerprint, for values hashed piece by piece.
-pub fn fingerprint_hasher() -> impl std::hash::Hasher {
-    FixedState::with_seed(FINGERPRINT_SEED).build_hasher()
+/// A hasher that finishes with a fingerprint (`finish128`), for values hashed piece by piece.
+pub fn fingerprint_hasher() -> FingerprintHasher {
+    FingerprintHasher {
+        halves: FINGERPRINT_SEEDS.map(|seed| FixedState::with_seed(seed).build_hasher()),
+    }
+}
+
+/// Two foldhash hashers fed the same input. Its `Hasher::finish` is a 64-bit hash (for ordering
+/// keys, where a collision costs reduction only); a fingerprint is `finish128`.
+pub struct FingerprintHasher {
+    halves: [foldhash::quality::FoldHasher<'static>; 2],
+}
+
+impl FingerprintHasher {
+    pub fn finish128(&self) -> Fingerprint {
+        let [high, low] = &self.halves;
+        u128::from(high.finish()) << 64 | u128::from(low.finish())
+    }
+}
+
+impl Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.halves[0].finish()
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for half in &mut self.halves {
+            half.write(bytes);
+        }
+    }
+
+    // The derived `Hash` of a state writes mostly integers; forwarding them keeps foldhash's
+    // fast paths for them (the default would go through `write` byte slices).
+    fn write_u8(&mut self, value: u8) {
+        for half in &mut self.halves {
+            half.write_u8(value);
+        }
+    }
+
+    fn write_u16(&mut self, value: u16) {
+        for half in &mut self.halves {
+            half.write_u16(value);
+        }
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        for half in &mut self.halves {
+            half.write_u32(value);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        for half in &mut self.halves {
+            half.write_u64(value);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        for half in &mut self.halves {
+            half.write_u128(value);
+        }
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        for half in &mut self.halves {
+            half.write_usize(value);
+        }
+    }
+}
+
+/// The probability that, among `unique` fingerprinted states, two distinct ones shared a
+/// fingerprint (so that one of them, and what only it leads to, went unexplored): the birthday
+/// bound n(n-1)/2 · 2⁻¹²⁸, assuming fingerprints spread like random values. TLC prints the same
+/// kind of estimate for its 64-bit fingerprints.
+pub fn collision_probability(unique: usize) -> f64 {
+    let n = unique as f64;
+    (n * (n - 1.0) / 2.0 * (-128f64).exp2()).min(1.0)
 }
 
 /// A model the engine can search. The bounds are what a multi-threaded search and stateright's
@@ -242,6 +324,9 @@ pub struct Exploration<M: Model> {
     pub stopped_by: Option<Stop>,
     /// The largest resident memory the monitor saw, if it could read it.
     pub peak_memory_bytes: Option<u64>,
+    /// What the visited set (every discovered fingerprint with its parent's) takes at the end:
+    /// the part of the memory that grows with every state, where the frontier comes and goes.
+    pub visited_bytes: u64,
     /// Per property, in `model.properties()` order.
     pub discoveries: Vec<Option<Discovery<M>>>,
     /// Per property, in the same order: for an `eventually` property whose condition held in
@@ -305,6 +390,7 @@ pub fn explore<M: Explorable>(
         elapsed: started.elapsed(),
         stopped_by,
         peak_memory_bytes,
+        visited_bytes: run.visited.bytes(),
         discoveries,
     }
 }
@@ -385,7 +471,25 @@ struct Found<A> {
     walk: Option<(usize, Vec<A>)>,
 }
 
-type NoHash = BuildHasherDefault<nohash_hasher::NoHashHasher<u64>>;
+/// Fingerprints are hashes already: the table takes 64 bits of one as its hash, no rehashing.
+type NoHash = BuildHasherDefault<FingerprintIsHash>;
+
+#[derive(Default)]
+struct FingerprintIsHash(u64);
+
+impl Hasher for FingerprintIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("the visited table hashes fingerprints only")
+    }
+
+    fn write_u128(&mut self, fingerprint: u128) {
+        self.0 = fingerprint as u64;
+    }
+}
 
 /// Every discovered class fingerprint and the class fingerprint of the state it was first
 /// reached from (itself for an initial state), in shards so that threads rarely meet.
@@ -420,6 +524,23 @@ impl Visited {
                 true
             }
         }
+    }
+
+    /// The memory the tables take: one slot of a (fingerprint, parent) pair and one control
+    /// byte per bucket, whether filled or not (the table grows by doubling, so between half
+    /// and seven eighths of the buckets are filled).
+    fn bytes(&self) -> u64 {
+        let bucket = std::mem::size_of::<(Fingerprint, Fingerprint)>() + 1;
+        let buckets: usize = self
+            .shards
+            .iter()
+            .map(|shard| {
+                let table = shard.lock().expect("no poisoned shard");
+                // `capacity` is seven eighths of the buckets for tables this engine grows to.
+                table.capacity().div_ceil(7) * 8
+            })
+            .sum();
+        (buckets * bucket) as u64
     }
 
     fn parent(&self, fingerprint: Fingerprint) -> Option<Fingerprint> {
@@ -931,12 +1052,24 @@ impl<'m, M: Explorable> Run<'m, M> {
             guarded();
             return;
         }
-        std::thread::scope(|scope| {
-            for _ in 1..self.options.threads {
-                scope.spawn(guarded);
+        // A panic on a spawned thread is raised again here with its own message: the scope
+        // would otherwise replace it by "a scoped thread panicked", hiding what went wrong (a
+        // model's claim that failed, say) from the user and from tests that read it.
+        let calling_thread = std::thread::scope(|scope| {
+            let spawned: Vec<_> = (1..self.options.threads)
+                .map(|_| scope.spawn(guarded))
+                .collect();
+            let calling_thread = std::panic::catch_unwind(std::panic::AssertUnwindSafe(guarded));
+            for thread in spawned {
+                if let Err(payload) = thread.join() {
+                    std::panic::resume_unwind(payload);
+                }
             }
-            guarded();
+            calling_thread
         });
+        if let Err(payload) = calling_thread {
+            std::panic::resume_unwind(payload);
+        }
     }
 
     /// The discoveries as stateright paths: rebuilt from the fingerprint chain (or the random

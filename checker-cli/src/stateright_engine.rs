@@ -30,6 +30,13 @@ const STRAGGLER_GRACE: Duration = Duration::from_secs(2);
 /// Checks `model` (built with every cut off) with stateright's checker as `settings` say.
 /// `settings.strategy` is bfs or dfs: the command line refuses the others for this engine.
 pub fn check<M: Checkable>(model: M, settings: &RunSettings) -> Outcome {
+    if settings.timeout.is_some() && settings.threads == 1 {
+        eprintln!(
+            "warning: --timeout has no effect with --engine stateright on one thread: its \
+             checker looks at the time only when a thread goes back for work, which one \
+             thread never does"
+        );
+    }
     let finish_when = goal(&model, settings);
     let mut builder = model
         .clone()

@@ -1,6 +1,6 @@
 //! Reports of a check: readable text, or one JSON object for tools.
 
-use crate::args::Strategy;
+use crate::args::{Engine, Strategy};
 use crate::run::{expectation_name, mebibytes, Outcome, Verdict};
 use paxos_model::check::cuts::{cuts_words, Cut, CutUse};
 use paxos_model::check::engine::Stop;
@@ -26,6 +26,8 @@ pub struct RunDescription {
     /// The run's own flags besides the model's (`--strategy dfs`, `--threads 1`), so that a
     /// command the report suggests reproduces the run it changes one thing of.
     pub run_flags: Vec<(&'static str, String)>,
+    /// Which checker searched: ours, or stateright's own (every cut off).
+    pub engine: Engine,
 }
 
 impl RunDescription {
@@ -76,9 +78,12 @@ pub fn next_steps(run: &RunDescription, outcome: &Outcome) -> Vec<String> {
     let mut steps = Vec::new();
     let cores = machine_cores();
     if run.threads < cores && run.strategy != Strategy::Simulation {
+        let shortest = match run.engine {
+            Engine::Ours => "; breadth-first counterexamples stay shortest with any number",
+            Engine::Stateright => "",
+        };
         steps.push(format!(
-            "more threads (this machine has {cores} cores; breadth-first counterexamples stay \
-             shortest with any number): {}",
+            "more threads (this machine has {cores} cores{shortest}): {}",
             run.check_command(&[("threads", cores.to_string())])
         ));
     }
@@ -119,7 +124,8 @@ pub fn next_steps(run: &RunDescription, outcome: &Outcome) -> Vec<String> {
     if let Some(smaller) = smaller_configuration(run) {
         steps.push(smaller);
     }
-    if run.strategy != Strategy::Simulation {
+    // stateright's random walks are not offered (`--engine stateright` refuses them).
+    if run.strategy != Strategy::Simulation && run.engine == Engine::Ours {
         steps.push(format!(
             "random walks, which sample deep runs of a space too large to exhaust (they never \
              prove a property holds): {}",
@@ -203,13 +209,28 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
     let _ = writeln!(out, "{}: {}", run.model_title, run.summary);
     let _ = writeln!(
         out,
-        "strategy {}, {} thread{}",
+        "strategy {}, {} thread{}{}",
         run.strategy_name(),
         run.threads,
-        if run.threads == 1 { "" } else { "s" }
+        if run.threads == 1 { "" } else { "s" },
+        match run.engine {
+            Engine::Ours => "",
+            Engine::Stateright => ", stateright's checker (eventually judged strictly)",
+        }
     );
     let (cuts, notes) = cuts_words(&run.cuts);
-    let _ = writeln!(out, "cuts: {cuts}");
+    match run.engine {
+        Engine::Ours => {
+            let _ = writeln!(out, "cuts: {cuts}");
+        }
+        Engine::Stateright => {
+            debug_assert!(
+                cuts == "none",
+                "stateright's checker runs with every cut off"
+            );
+            let _ = writeln!(out, "cuts: none (stateright's checker)");
+        }
+    }
     for note in notes {
         let _ = writeln!(out, "  ({note})");
     }
@@ -244,7 +265,8 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
     if let Some(probability) = outcome.collision_probability {
         let _ = writeln!(
             out,
-            "fingerprint collision: probability about {probability:.1e} that two states shared one and one went unexplored"
+            "fingerprint collision: probability about {probability:.1e} that two states shared one of {} bits and one went unexplored",
+            outcome.fingerprint_bits
         );
     }
     match &outcome.stopped_by {
@@ -341,10 +363,13 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
             property.trace_steps.as_deref().unwrap_or_default(),
         ));
         if !property.shortest {
-            let _ = writeln!(
-                out,
-                "  (the search for a shorter path was cut off by the limit; this one may not be shortest)"
-            );
+            let why = match run.engine {
+                Engine::Ours => "the search for a shorter path was cut off by the limit",
+                Engine::Stateright => {
+                    "stateright's checker keeps the last discovery it makes, not the first"
+                }
+            };
+            let _ = writeln!(out, "  ({why}; this one may not be shortest)");
         }
         if let Some(path) = &property.explorer_path {
             let _ = writeln!(out, "  Explorer: {}", run.explorer_url(path));
@@ -425,6 +450,7 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
     json!({
         "model": run.model_name,
         "config": config,
+        "engine": run.engine.name(),
         "strategy": run.strategy_name(),
         "threads": run.threads,
         "cuts": cuts_json(&run.cuts),
@@ -434,6 +460,7 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "peak_memory_bytes": outcome.peak_memory_bytes,
         "visited_bytes": outcome.visited_bytes,
         "fingerprint_collision_probability": outcome.collision_probability,
+        "fingerprint_bits": outcome.fingerprint_bits,
         "states": outcome.states,
         "unique_states": outcome.unique_states,
         "max_depth": outcome.max_depth,

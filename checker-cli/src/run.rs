@@ -132,6 +132,7 @@ pub struct Outcome {
     pub visited_bytes: Option<u64>,
     /// The chance that two distinct states shared a fingerprint, so that one went unexplored.
     pub collision_probability: Option<f64>,
+    pub fingerprint_bits: u32,
     /// The whole reachable state space was explored.
     pub complete: bool,
     /// Why an incomplete run ended: a limit, or the first violation.
@@ -179,12 +180,6 @@ pub fn check_watched<M: Checkable>(
     settings: &RunSettings,
     on_progress: &(dyn Fn(&engine::Progress) + Sync),
 ) -> Outcome {
-    let liveness_caveat = model.liveness_caveat();
-    let excused = |expectation: &Expectation| {
-        (*expectation == Expectation::Eventually)
-            .then_some(liveness_caveat)
-            .flatten()
-    };
     // Stop at the first violation that counts, as TLC does, unless told to decide everything.
     let goal = if settings.keep_going {
         Goal::EveryProperty
@@ -216,15 +211,22 @@ pub fn check_watched<M: Checkable>(
         on_progress(snapshot);
     });
     progress.finish();
-    outcome(&model, settings, exploration, excused)
+    outcome(&model, settings, exploration)
 }
 
-fn outcome<M: Checkable>(
+/// What `exploration` found on `model`: a verdict per property with its trace, story and
+/// diagram. Whichever engine searched, the words are these.
+pub fn outcome<M: Checkable>(
     model: &M,
     settings: &RunSettings,
     exploration: Exploration<M>,
-    excused: impl Fn(&Expectation) -> Option<&'static str>,
 ) -> Outcome {
+    let liveness_caveat = model.liveness_caveat();
+    let excused = |expectation: &Expectation| {
+        (*expectation == Expectation::Eventually)
+            .then_some(liveness_caveat)
+            .flatten()
+    };
     let complete = exploration.complete();
     let stopped_by = exploration
         .stopped_by
@@ -316,8 +318,12 @@ fn outcome<M: Checkable>(
         max_depth: exploration.max_depth,
         seconds: exploration.elapsed.as_secs_f64(),
         peak_memory_bytes: exploration.peak_memory_bytes,
-        visited_bytes: Some(exploration.visited_bytes),
-        collision_probability: Some(engine::collision_probability(exploration.unique_states)),
+        visited_bytes: exploration.visited_bytes,
+        collision_probability: Some(engine::collision_probability(
+            exploration.unique_states,
+            exploration.fingerprint_bits,
+        )),
+        fingerprint_bits: exploration.fingerprint_bits,
         complete,
         stopped_by,
         limit_reached,
@@ -393,14 +399,14 @@ pub fn mebibytes(bytes: u64) -> String {
 
 /// Progress on stderr while the search runs: a live line on a terminal, a line every five
 /// seconds otherwise (so that logs show a long run is alive).
-struct Progress {
+pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     enabled: bool,
     last_line: std::sync::Mutex<Instant>,
 }
 
 impl Progress {
-    fn new(enabled: bool) -> Self {
+    pub fn new(enabled: bool) -> Self {
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -413,7 +419,7 @@ impl Progress {
         }
     }
 
-    fn show(&self, snapshot: &engine::Progress) {
+    pub fn show(&self, snapshot: &engine::Progress) {
         if !self.enabled {
             return;
         }
@@ -441,7 +447,7 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -136,11 +136,11 @@ impl Hasher for FingerprintHasher {
 
 /// The probability that, among `unique` fingerprinted states, two distinct ones shared a
 /// fingerprint (so that one of them, and what only it leads to, went unexplored): the birthday
-/// bound n(n-1)/2 · 2⁻¹²⁸, assuming fingerprints spread like random values. TLC prints the same
+/// bound n(n-1)/2 · 2⁻ᵇ for b-bit fingerprints (128 here), assuming fingerprints spread like random values. TLC prints the same
 /// kind of estimate for its 64-bit fingerprints.
-pub fn collision_probability(unique: usize) -> f64 {
+pub fn collision_probability(unique: usize, fingerprint_bits: u32) -> f64 {
     let n = unique as f64;
-    (n * (n - 1.0) / 2.0 * (-128f64).exp2()).min(1.0)
+    (n * (n - 1.0) / 2.0 * (-f64::from(fingerprint_bits)).exp2()).min(1.0)
 }
 
 /// A model the engine can search. The bounds are what a multi-threaded search and stateright's
@@ -326,7 +326,10 @@ pub struct Exploration<M: Model> {
     pub peak_memory_bytes: Option<u64>,
     /// What the visited set (every discovered fingerprint with its parent's) takes at the end:
     /// the part of the memory that grows with every state, where the frontier comes and goes.
-    pub visited_bytes: u64,
+    /// None where another checker searched (stateright's, which does not say).
+    pub visited_bytes: Option<u64>,
+    /// How wide the fingerprints that stood for states were: 128 here, 64 in stateright's.
+    pub fingerprint_bits: u32,
     /// Per property, in `model.properties()` order.
     pub discoveries: Vec<Option<Discovery<M>>>,
     /// Per property, in the same order: for an `eventually` property whose condition held in
@@ -390,7 +393,8 @@ pub fn explore<M: Explorable>(
         elapsed: started.elapsed(),
         stopped_by,
         peak_memory_bytes,
-        visited_bytes: run.visited.bytes(),
+        visited_bytes: Some(run.visited.bytes()),
+        fingerprint_bits: Fingerprint::BITS,
         discoveries,
     }
 }

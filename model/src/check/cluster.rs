@@ -24,6 +24,7 @@
 //! protocol, so an answer changes nothing at the client and is consumed at once.
 
 use crate::check::actors::{ActorIndex, ActorSystem, DiskLoss, SystemState, OBSERVER};
+use crate::check::cuts::{only_cuts_of, use_of, Cut, CutUse, Reductions};
 use crate::check::settings::{
     chosen_words, counted, fault_flags, faults_summary, Faults, ModelConfig, NetworkKind,
     Presentation,
@@ -64,6 +65,11 @@ pub const BATCH_MAX: usize = CLIENTS_MAX;
 /// while it probes makes the state space grow past what fits in memory.
 pub const CRASHES_IN_RUN_WITH_DISK_LOSS: usize = 2;
 
+/// The cluster's cuts: no symmetry (each replica tags its own ballots, each client talks to its
+/// own replica) and no dead requests (the replica's acceptor answers from its log what a
+/// Paxos acceptor would refuse).
+const CLUSTER_CUTS: [Cut; 2] = [Cut::StaleMessages, Cut::CoalescedProbes];
+
 /// The key every client works on: one key is where linearizability can fail.
 const KEY: i64 = 0;
 
@@ -87,6 +93,9 @@ pub struct ClusterConfig {
     #[serde(default)]
     pub crashes_in_run: Option<usize>,
     pub flaw: Flaw,
+    /// The cuts of the state space a run may use (`--reduce`): stale, coalesce.
+    #[serde(default)]
+    pub reductions: Reductions,
     /// The most commands a leader puts in one slot (`ReplicaConfig::batch_max`). Above 1, a
     /// leader also holds commands back while a slot is in flight, so that batches form.
     #[serde(default = "one")]
@@ -109,6 +118,7 @@ impl Default for ClusterConfig {
             disk_losses: 0,
             crashes_in_run: None,
             flaw: Flaw::None,
+            reductions: Reductions::ALL,
             batch_max: 1,
         }
     }
@@ -139,7 +149,35 @@ impl ClusterConfig {
                 message: "a disk is lost in a crash: it needs --crashes 1 or more".into(),
             });
         }
-        Ok(())
+        self.cut_uses().map(|_| ())
+    }
+
+    /// Whether each of the cluster's cuts is used, or an error if one named in `--reduce`
+    /// does not hold here.
+    fn cut_uses(&self) -> Result<Vec<(Cut, CutUse)>, ConfigError> {
+        let error = |message| ConfigError {
+            setting: "reduce",
+            message,
+        };
+        only_cuts_of(&self.reductions, Self::NAME, &CLUSTER_CUTS).map_err(error)?;
+        let coalesce_holds = if self.faults.network == NetworkKind::Ordered {
+            Err(
+                "on an ordered network one copy of a probe cannot be held back to stand in \
+                 for two (docs/reductions.md)",
+            )
+        } else {
+            Ok(())
+        };
+        Ok(vec![
+            (
+                Cut::StaleMessages,
+                use_of(&self.reductions, Cut::StaleMessages, Ok(())).map_err(error)?,
+            ),
+            (
+                Cut::CoalescedProbes,
+                use_of(&self.reductions, Cut::CoalescedProbes, coalesce_holds).map_err(error)?,
+            ),
+        ])
     }
 
     /// The `index`-th command (from 0) of client `client` (from 0): the first client writes,
@@ -241,10 +279,17 @@ impl ModelConfig for ClusterConfig {
         if let Some(crashes) = self.crashes_in_run {
             flags.push(("crashes-in-run", crashes.to_string()));
         }
+        if !self.reductions.is_all() {
+            flags.push(("reduce", self.reductions.spelled()));
+        }
         if self.batch_max > 1 {
             flags.push(("batch", self.batch_max.to_string()));
         }
         flags
+    }
+
+    fn cuts(&self) -> Vec<(Cut, CutUse)> {
+        self.cut_uses().expect("a valid configuration")
     }
 
     /// A replica that crashes forgets the clients waiting on it (a real client times out and
@@ -308,8 +353,10 @@ pub enum ClusterTimer {
 pub enum ClusterActor {
     Replica {
         config: ReplicaConfig,
-        /// It may crash and restart, forgetting all but its disk (or that too).
+        /// It may crash and restart, forgetting all but its disk.
         restarts: bool,
+        /// A crash may take its disk too.
+        loses_disk: bool,
     },
     Client {
         commands: Vec<(RequestId, KvOp)>,
@@ -461,9 +508,11 @@ impl Actor for ClusterActor {
     ) {
         match (self, &**state) {
             (ClusterActor::Replica { .. }, ClusterState::Replica(current)) => {
+                // No copy of the replica is needed to know that an ignored message changes
+                // nothing; debug builds run it anyway, so that `on_peer` checks the claim.
                 if let ClusterMsg::Peer(message) = &msg {
-                    if current.ignores(usize::from(src), message) {
-                        return; // no copy of the replica needed to know it changes nothing
+                    if !cfg!(debug_assertions) && current.ignores(usize::from(src), message) {
+                        return;
                     }
                 }
                 let mut next = current.clone();
@@ -533,19 +582,30 @@ impl Actor for ClusterActor {
     }
 }
 
-/// A probe or an answer to one, of which a second copy in flight adds nothing. Without this
-/// the state space is infinite: a replica that restarts while it probes probes again, and it
-/// may crash and restart any number of times. Why dropping the copy loses no violation:
+/// The `coalesce` cut: a probe or an answer to one, of which a second copy in flight adds
+/// nothing, is not sent again while one is in flight. Without it the state space grows with
+/// every crash a run allows: a replica that restarts while it probes probes again.
+///
+/// It holds where, as `assert_probe_arguments_hold` checks when the model is built, a run
+/// loses at most one disk and no replica probes at the start, so that every probe of a run is
+/// made by the replica that lost that disk, in one of the lives after the loss, all with the
+/// one nonce the model gives them; and it is off on an ordered network (`ClusterConfig::cuts`),
+/// for the reason the second point gives. Why dropping the copy loses no violation:
 /// - A second probe only draws a second answer. An answer of "no state" from a peer counts
 ///   that peer again, which changes nothing. An answer of "holds state" makes a prober that is
 ///   still probing a learner; a learner does nothing a prober may not also do (neither votes
 ///   nor campaigns; both learn, forward and answer; the prober's timer need never fire), so
 ///   every state the second answer leads to has a counterpart, with the replica still
 ///   probing, that the properties judge alike (they look at acceptances, logs and answers,
-///   never at whether a replica probes). A run loses at most one disk, so no one else probes.
-/// - A second identical answer does what the first does, to the prober as it is when it
-///   arrives; what a prober counted lasts until it restarts, and then it counts again from
-///   nothing, so the one copy, delivered at the later of the two moments, does what both did.
+///   never at whether a replica probes). No one else probes.
+/// - A second identical answer does, to the prober as it is when it arrives, what the first
+///   does. What a prober counted lasts until it settles (for good: settled, it ignores every
+///   answer) or restarts (and then it counts again from nothing, the same nonce accepting the
+///   old answers). So where the first copy's arrival settled the probe, the one copy
+///   delivered then does what both did; where it did not, the count it added feeds nothing
+///   before the next arrival or restart, and the one copy, delivered at the later of the two
+///   moments, does what both did. On an ordered network the one copy cannot wait for the
+///   later moment: it would have to overtake the messages sent to the prober in between.
 fn repeated_probe(message: &ClusterMsg) -> bool {
     matches!(
         message,
@@ -563,18 +623,30 @@ pub enum Disk {
     Lost,
 }
 
-/// A replica ignores the messages `Replica::ignores` says it does (only those it ignores for
-/// good where it may crash and restart: a message in flight may arrive after the restart); a
-/// client, answers to its last command.
-fn ignores(actor: &ClusterActor, state: &ClusterState, src: usize, message: &ClusterMsg) -> bool {
+/// The messages the `stale` cut collects. A replica ignores for good what `Replica::ignores`
+/// says it ignores while it runs, where it never crashes; where it may crash and restart, what
+/// `Replica::ignores_for_good` says survives a restart (and a lost disk, where one may be
+/// lost): a message in flight may arrive after the restart. A client, which never crashes,
+/// ignores everything once it has sent its last command (an answer only makes it send the
+/// next).
+pub fn ignores(
+    actor: &ClusterActor,
+    state: &ClusterState,
+    src: usize,
+    message: &ClusterMsg,
+) -> bool {
     match (actor, state, message) {
         (
-            ClusterActor::Replica { restarts, .. },
+            ClusterActor::Replica {
+                restarts,
+                loses_disk,
+                ..
+            },
             ClusterState::Replica(replica),
             ClusterMsg::Peer(peer),
         ) => {
             if *restarts {
-                replica.ignores_for_good(src, peer)
+                replica.ignores_for_good(src, peer, *loses_disk)
             } else {
                 replica.ignores(src, peer)
             }
@@ -780,6 +852,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
     let replicas = (0..cfg.replicas).map(|index| ClusterActor::Replica {
         config: cfg.replica_config(index),
         restarts: cfg.faults.crashes > 0,
+        loses_disk: cfg.disk_losses > 0,
     });
     let clients = (0..cfg.clients).map(|client| ClusterActor::Client {
         commands: (0..cfg.commands)
@@ -796,8 +869,19 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         max: cfg.disk_losses,
         empty: Disk::Lost,
     });
-    ActorSystem {
+    let used = |wanted: Cut| {
+        cfg.cuts()
+            .iter()
+            .any(|(cut, used)| *cut == wanted && used.is_on())
+    };
+    let cuts = Reductions {
+        stale: used(Cut::StaleMessages),
+        coalesce: used(Cut::CoalescedProbes),
+        ..Reductions::NONE
+    };
+    let model = ActorSystem {
         disk_loss,
+        cuts,
         coalesce: Some(repeated_probe),
         init_history: ClusterGhost::new(cfg.replicas),
         properties: properties(&cfg),
@@ -812,7 +896,35 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         dead: None,
         narrate: Some(narrate),
         ignores: Some(ignores),
-    }
+    };
+    assert_probe_arguments_hold(&model);
+    model
+}
+
+/// What the arguments about probes (`repeated_probe`, and the answer to a settled probe in
+/// `Replica::ignores_for_good`) take for granted: a run loses at most one disk, and no replica
+/// probes at the start, so that a replica probes only in the life after that loss, and every
+/// probe of a run carries the one nonce the model gives them.
+fn assert_probe_arguments_hold(model: &ClusterModel) {
+    const {
+        assert!(
+            DISK_LOSSES_MAX == 1,
+            "the probe arguments count on one lost disk"
+        )
+    };
+    assert!(model.cfg.disk_losses <= DISK_LOSSES_MAX);
+    let init = stateright::Model::init_states(model);
+    let probing = init.iter().flat_map(replicas).any(|replica| {
+        matches!(
+            replica.voting,
+            crate::protocol::replica::Voting::Probing { .. }
+        )
+    });
+    assert!(
+        !probing,
+        "a replica probes at the start: the arguments of `repeated_probe` and \
+         `Replica::ignores_for_good` about probe answers no longer hold"
+    );
 }
 
 fn replicas(state: &State) -> impl Iterator<Item = &Replica> {

@@ -15,9 +15,10 @@
 
 use paxos_model::protocol::chosen::ChosenTracker;
 use paxos_model::protocol::durable::{DurableState, Membership};
+use paxos_model::protocol::entry::{Entry, RequestId};
 use paxos_model::protocol::kv::{Key, KvOp, KvResult, KvStore};
 use paxos_model::protocol::replica::{
-    Entry, NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, RequestId, SlotDecision,
+    NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, SlotDecision,
 };
 use paxos_model::protocol::rules::TimerChange;
 use paxos_model::protocol::slots::Slot;

@@ -31,11 +31,10 @@ use crate::check::settings::{
 use crate::protocol::ballot::Proposal;
 use crate::protocol::chosen::ChosenTracker;
 use crate::protocol::durable::{DurableState, Membership};
+use crate::protocol::entry::{Entry, RequestId};
 use crate::protocol::flaw::Flaw;
 use crate::protocol::kv::{KvOp, KvResult, KvStore};
-use crate::protocol::replica::{
-    Entry, NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, RequestId,
-};
+use crate::protocol::replica::{NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep};
 use crate::protocol::rules::TimerChange;
 use crate::protocol::slots::Slot;
 use crate::ConfigError;

@@ -16,7 +16,7 @@
 //! snapshot need not know which records the snapshot already holds.
 
 use crate::protocol::acceptor::{Acceptor, Change};
-use crate::protocol::replica::Entry;
+use crate::protocol::entry::Entry;
 use crate::protocol::slots::{Slot, SlotMap};
 use serde::{Deserialize, Serialize};
 

@@ -11,12 +11,14 @@
 //!   log of one slot);
 //! - `chosen`: what a majority accepted, the truth that learners must agree with;
 //! - `replica`, `kv`: a lin-kv server over the proposer, as every node of a cluster runs it;
-//!   `durable`: the records a replica persists, and the state they rebuild.
+//!   `entry`: what its log holds; `durable`: the records a replica persists, and the state they
+//!   rebuild. Imports run one way: `entry` below `durable` below `replica`.
 
 pub mod acceptor;
 pub mod ballot;
 pub mod chosen;
 pub mod durable;
+pub mod entry;
 pub mod flaw;
 pub mod kv;
 pub mod message;

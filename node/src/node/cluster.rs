@@ -10,10 +10,9 @@
 use super::{log_entry, wire, Node, ServeError, Stop};
 use crate::codec::{Fields, JsonValue, Object, Reply, RequestError, Serialized, WriteJson};
 use paxos_model::protocol::durable::Membership;
+use paxos_model::protocol::entry::{Entry, RequestId};
 use paxos_model::protocol::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
-use paxos_model::protocol::replica::{
-    Entry, Pending, Replica, ReplicaStep, RequestId, SLOT_WINDOW,
-};
+use paxos_model::protocol::replica::{Pending, Replica, ReplicaStep, SLOT_WINDOW};
 use paxos_model::protocol::rules::TimerChange;
 
 /// The `lin-kv` client requests.

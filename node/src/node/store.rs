@@ -389,7 +389,7 @@ mod tests {
     use super::*;
     use paxos_model::protocol::acceptor::Change;
     use paxos_model::protocol::durable::Membership;
-    use paxos_model::protocol::replica::Entry;
+    use paxos_model::protocol::entry::Entry;
     use paxos_model::Ballot;
 
     /// A fresh directory of its own for each test.

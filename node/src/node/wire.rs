@@ -27,9 +27,10 @@
 
 use crate::codec::{Fields, JsonStr, JsonValue, Object, Reply, RequestError, WriteJson};
 use paxos_model::protocol::ballot::{Ballot, Proposal};
+use paxos_model::protocol::entry::{Entry, RequestId};
 use paxos_model::protocol::kv::KvOp;
 use paxos_model::protocol::message::Message;
-use paxos_model::protocol::replica::{Entry, PeerMessage, RequestId};
+use paxos_model::protocol::replica::PeerMessage;
 use paxos_model::protocol::slots::Slot;
 
 /// The `type` of each peer message.

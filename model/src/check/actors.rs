@@ -619,19 +619,19 @@ where
     }
 }
 
-/// Crashes that lose the disk: at most `max` in a run; `empty` is what an actor that lost its
-/// disk finds at its restart (its `on_start` must tell it from a first start, which finds
-/// nothing).
+/// Crashes that lose the disk: at most `max` in a run; `empty(n)` is what an actor that lost
+/// its disk in the run's `n`-th such crash (from 1) finds at its restart (its `on_start` must
+/// tell it from a first start, which finds nothing, and may tell one loss from another).
 pub struct DiskLoss<A: Actor> {
     pub max: usize,
-    pub empty: A::Storage,
+    pub empty: fn(u8) -> A::Storage,
 }
 
 impl<A: Actor> Clone for DiskLoss<A> {
     fn clone(&self) -> Self {
         DiskLoss {
             max: self.max,
-            empty: self.empty.clone(),
+            empty: self.empty,
         }
     }
 }
@@ -1066,8 +1066,8 @@ where
                     .as_ref()
                     .expect("offered only with disk loss");
                 let mut next = self.crash(last, actor);
-                next.storage[usize::from(actor)] = Some(Arc::new(loss.empty.clone()));
                 next.disks_lost += 1;
+                next.storage[usize::from(actor)] = Some(Arc::new((loss.empty)(next.disks_lost)));
                 next
             }
             SystemAction::Recover(actor) => {

@@ -6,6 +6,12 @@
 //! filling holes with no-ops, catching up from peers, taking over after a timeout) is a path
 //! the checker explores.
 //!
+//! Every replica starts as the node starts with an empty data directory, or without one: with
+//! no state, probing every other replica, and voting only once every other replica has answered
+//! (`ClusterStart::Fresh`, see `Actor::on_start` below for why that also covers any order and
+//! delay of the nodes' `init`). A replica may crash and come back from its disk, or lose the
+//! disk too (`--disk-losses`) and start without state again, probing as at the start.
+//!
 //! Replicas are actors `n1..nN` (ids 0..N), clients `c1..cK` after them. Client `ci` talks to
 //! replica `n((i-1) mod N + 1)`, submits its commands one at a time, and hears the answer from
 //! that replica. The retry timer is a nondeterministic timeout, which may expire at any moment
@@ -34,7 +40,9 @@ use crate::protocol::durable::{DurableState, Membership};
 use crate::protocol::entry::{Entry, RequestId};
 use crate::protocol::flaw::Flaw;
 use crate::protocol::kv::{KvOp, KvResult, KvStore};
-use crate::protocol::replica::{NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep};
+use crate::protocol::replica::{
+    NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, Voting,
+};
 use crate::protocol::rules::TimerChange;
 use crate::protocol::slots::Slot;
 use crate::ConfigError;
@@ -51,8 +59,9 @@ pub const CLIENTS_MAX: usize = 3;
 pub const COMMANDS_MAX: usize = 3;
 pub const ROUNDS_MAX: u32 = 4;
 pub const TIMEOUTS_MAX: usize = 3;
-/// At most one disk is lost in a run: every probe then belongs to the one life that started
-/// without its disk (or to a restart of it), which lets the model give every probe one nonce.
+/// At most one disk is lost in a run. The rejoin rule assumes losses that do not overlap,
+/// which one loss (after a start where no replica had voted yet) cannot break; see
+/// `protocol::replica`'s header for what a second loss would need of the network.
 pub const DISK_LOSSES_MAX: usize = 1;
 /// The most crashes a run may be bounded to (`--crashes-in-run`).
 pub const CRASHES_IN_RUN_MAX: usize = 4;
@@ -63,6 +72,30 @@ pub const CRASHES_IN_RUN_WITH_DISK_LOSS: usize = 2;
 
 /// The key every client works on: one key is where linearizability can fail.
 const KEY: i64 = 0;
+
+/// How the replicas start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClusterStart {
+    /// As the node starts without state: every replica probes, and votes once every other
+    /// replica has answered. The real start, and the default.
+    #[default]
+    Fresh,
+    /// Every replica a voter from the first state, with that on its disk: the state the fresh
+    /// start reaches when every probe and answer is delivered before anything else happens
+    /// (each replica then votes with empty floors and has persisted that, and its timer is
+    /// cancelled), so every run from it is a run of the fresh start with that prefix cut off. A
+    /// sub-case, for shorter stories of flaws that have nothing to do with starting.
+    Voters,
+}
+
+impl ClusterStart {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClusterStart::Fresh => "fresh",
+            ClusterStart::Voters => "voters",
+        }
+    }
+}
 
 /// A cluster of replicas and the clients that use it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -83,6 +116,9 @@ pub struct ClusterConfig {
     /// crashed at once).
     #[serde(default)]
     pub crashes_in_run: Option<usize>,
+    /// How the replicas start.
+    #[serde(default)]
+    pub start: ClusterStart,
     pub flaw: Flaw,
 }
 
@@ -97,6 +133,7 @@ impl Default for ClusterConfig {
             faults: Faults::default(),
             disk_losses: 0,
             crashes_in_run: None,
+            start: ClusterStart::Fresh,
             flaw: Flaw::None,
         }
     }
@@ -187,6 +224,9 @@ impl ModelConfig for ClusterConfig {
         if self.disk_losses > 0 {
             disks += &format!(", {} in a crash", counted(self.disk_losses, "disk lost"));
         }
+        if self.start == ClusterStart::Voters {
+            disks += ", every replica a voter from the start";
+        }
         format!(
             "{}, {} with {} each, ballots up to round {}, at most {} in all, {}{disks}",
             counted(self.replicas, "replica"),
@@ -220,6 +260,9 @@ impl ModelConfig for ClusterConfig {
         }
         if let Some(crashes) = self.crashes_in_run {
             flags.push(("crashes-in-run", crashes.to_string()));
+        }
+        if self.start != ClusterStart::Fresh {
+            flags.push(("start", self.start.name().to_owned()));
         }
         flags
     }
@@ -268,9 +311,8 @@ pub enum Observation {
     },
     /// A replica learned chosen entries from a peer's answer to its catch-up request.
     CaughtUp,
-    /// A replica that started without its disk found that another holds state, and will never
-    /// vote again.
-    BecameLearner,
+    /// A replica that lost its disk votes again, with floors another replica reported.
+    Rejoined,
     /// A client's request reached its replica.
     Invoked { id: RequestId, op: KvOp },
 }
@@ -285,6 +327,8 @@ pub enum ClusterTimer {
 pub enum ClusterActor {
     Replica {
         config: ReplicaConfig,
+        /// How it starts the first time.
+        start: ClusterStart,
         /// It may crash and restart, forgetting all but its disk (or that too).
         restarts: bool,
     },
@@ -322,6 +366,23 @@ fn replica_words(replica: &Replica) -> String {
     use crate::protocol::proposer::Status;
     let node = |index: NodeIndex| format!("n{}", index + 1);
     let mut parts = Vec::new();
+    if let Voting::Probing {
+        answered, floors, ..
+    } = &replica.voting
+    {
+        let answered: Vec<String> = answered.iter().map(node).collect();
+        parts.push(format!(
+            "probing (answered: {}; floors: {})",
+            if answered.is_empty() {
+                "none".to_owned()
+            } else {
+                answered.join(", ")
+            },
+            floors.describe()
+        ));
+    } else if let Some(floor) = replica.slot_floor.filter(|_| !replica.caught_up()) {
+        parts.push(format!("votes, catching up to slot {floor}"));
+    }
     parts.push(match &replica.proposer.status {
         Status::Idle => match replica.known_leader {
             Some(leader) if leader != replica.index() => format!("follows {}", node(leader)),
@@ -402,22 +463,41 @@ impl Actor for ClusterActor {
         }
     }
 
+    /// A replica's first start is the node's start without state: it probes every other
+    /// replica, each of which answers (`ClusterStart::Voters` starts later, argued there). The
+    /// node is started by its `init`, which Maelstrom sends in any order and after any delay,
+    /// and a peer message that reaches a node before its `init` is kept and handled after it
+    /// (client requests before it are refused, and the client tries again). A run where a node
+    /// gets its `init` late is therefore a run of this model in which every message to that
+    /// replica is delivered after that moment, its own probes arrive after it, and its timer
+    /// does not fire before it: the network's delays are arbitrary, so no separate `init` step
+    /// is needed. (Were the node to drop such messages, that would be a loss, which the lossy
+    /// configurations explore.)
+    ///
+    /// A restart keeps only what is on disk, as the node does. The probe's nonce is the number
+    /// of disks lost so far in the run: one for the first start of every replica, another after
+    /// each loss, so that an answer to an earlier life's probe is never counted, which is all
+    /// `Replica::on_probe_reply` asks of it. A restart while probing (its disk intact) asks
+    /// under the same one: its answers were all given after the same loss. (The node draws a
+    /// fresh nonce at every start, and so counts fewer answers, never more.)
     fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         match self {
-            ClusterActor::Replica { config, .. } => {
-                // A restart keeps only what is on disk, as the node does. The model starts
-                // the cluster as new, so a replica that saved nothing never voted. The nonce
-                // is one for the run: at most one disk is lost in a run, so every probe is
-                // asked after that loss, which is all `Replica::on_probe_reply` needs of the
-                // answers it counts. (The node draws a fresh nonce at each start and so counts
-                // fewer answers: an earlier life's are dropped.)
-                let mut replica = match storage {
-                    None => Replica::new(*config),
-                    Some(Disk::Kept(state)) => Replica::recover(*config, state.clone(), 0),
-                    Some(Disk::Lost) => Replica::without_state(*config, 0),
+            ClusterActor::Replica { config, start, .. } => {
+                let mut replica = match (storage, start) {
+                    (None, ClusterStart::Fresh) => Replica::without_state(*config, 0),
+                    (None, ClusterStart::Voters) => {
+                        let replica = Replica::new(*config);
+                        o.save(Disk::of(&replica));
+                        replica
+                    }
+                    (Some(Disk::Kept { state, nonce }), _) => {
+                        Replica::recover(*config, state.clone(), *nonce)
+                    }
+                    (Some(Disk::Lost { nonce }), _) => Replica::without_state(*config, *nonce),
                 };
+                let lost_its_disk = probes_after_a_loss(&replica);
                 let step = replica.start();
-                self.apply(&mut replica, step, o);
+                self.apply(&mut replica, step, lost_its_disk, o);
                 ClusterState::Replica(replica)
             }
             ClusterActor::Client { commands, replica } => {
@@ -444,6 +524,7 @@ impl Actor for ClusterActor {
                     }
                 }
                 let mut next = current.clone();
+                let lost_its_disk = probes_after_a_loss(current);
                 let learned_before = next.log.len();
                 let step = match msg {
                     ClusterMsg::Request { id, op } => {
@@ -467,7 +548,7 @@ impl Actor for ClusterActor {
                     }
                     ClusterMsg::Reply { .. } | ClusterMsg::Observed(_) => return,
                 };
-                self.apply(&mut next, step, o);
+                self.apply(&mut next, step, lost_its_disk, o);
                 if next != *current {
                     *state.to_mut() = ClusterState::Replica(next);
                 }
@@ -502,27 +583,26 @@ impl Actor for ClusterActor {
             return;
         };
         let mut next = current.clone();
+        let lost_its_disk = probes_after_a_loss(current);
         let step = next.on_timeout();
-        self.apply(&mut next, step, o);
+        self.apply(&mut next, step, lost_its_disk, o);
         if next != *current {
             *state.to_mut() = ClusterState::Replica(next);
         }
     }
 }
 
-/// A probe or an answer to one, of which a second copy in flight adds nothing. Without this
-/// the state space is infinite: a replica that restarts while it probes probes again, and it
-/// may crash and restart any number of times. Why dropping the copy loses no violation:
-/// - A second probe only draws a second answer. An answer of "no state" from a peer counts
-///   that peer again, which changes nothing. An answer of "holds state" makes a prober that is
-///   still probing a learner; a learner does nothing a prober may not also do (neither votes
-///   nor campaigns; both learn, forward and answer; the prober's timer need never fire), so
-///   every state the second answer leads to has a counterpart, with the replica still
-///   probing, that the properties judge alike (they look at acceptances, logs and answers,
-///   never at whether a replica probes). A run loses at most one disk, so no one else probes.
-/// - A second identical answer does what the first does, to the prober as it is when it
-///   arrives; what a prober counted lasts until it restarts, and then it counts again from
-///   nothing, so the one copy, delivered at the later of the two moments, does what both did.
+/// A probe or an answer to one, of which a second copy in flight adds nothing: one is sent
+/// only if no copy is in flight. Without this the state space is infinite where crashes are
+/// unbounded: a replica that restarts while it probes probes again. Why dropping the copy
+/// loses no violation, under every fault setting:
+/// - Answering a probe changes nothing at the node that answers, and a prober counts the first
+///   answer from each node and ignores the others (`Replica::on_probe_reply`). So of two copies
+///   of one probe, the one whose answer reaches the prober first is the only one that matters:
+///   the run is the run in which the single copy was delivered at that moment, plus an answer
+///   that is ignored (and collected, as `ignores` says).
+/// - Two identical answers in flight: the first one delivered counts, the second is ignored;
+///   a loss spent on one of them only leaves the run fewer losses for the rest.
 fn repeated_probe(message: &ClusterMsg) -> bool {
     matches!(
         message,
@@ -530,14 +610,42 @@ fn repeated_probe(message: &ClusterMsg) -> bool {
     )
 }
 
+/// Whether the replica is probing after a lost disk (its first start's probe has nonce 0).
+fn probes_after_a_loss(replica: &Replica) -> bool {
+    matches!(replica.voting, Voting::Probing { nonce, .. } if nonce > 0)
+}
+
 /// What a replica's disk holds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Disk {
-    /// What its records rebuild, as the node persists them.
-    Kept(DurableState),
-    /// Nothing: the disk was lost in a crash (`--disk-losses`). The replica cannot tell this
-    /// from a new cluster's first start, and so, as the node does, it probes its peers.
-    Lost,
+    /// What its records rebuild, as the node persists them, and (for a replica that is probing)
+    /// the nonce of its probe, which a restart keeps (see `Actor::on_start`).
+    Kept { state: DurableState, nonce: u64 },
+    /// Nothing: the disk was lost in the run's `nonce`-th lost disk. The replica cannot tell
+    /// this from a new cluster's first start, and so, as the node does, it probes its peers.
+    Lost { nonce: u64 },
+}
+
+impl Disk {
+    /// What `replica` has persisted, as its disk holds it.
+    fn of(replica: &Replica) -> Disk {
+        let nonce = match replica.voting {
+            Voting::Probing { nonce, .. } => nonce,
+            Voting::Voter => 0,
+        };
+        Disk::Kept {
+            state: replica.durable_state(),
+            nonce,
+        }
+    }
+
+    /// Whether a replica that restarts from this disk votes.
+    fn votes(&self) -> bool {
+        match self {
+            Disk::Kept { state, .. } => state.membership.is_none_or(Membership::votes),
+            Disk::Lost { .. } => false,
+        }
+    }
 }
 
 /// A replica ignores the messages `Replica::ignores` says it does (only those it ignores for
@@ -569,8 +677,16 @@ fn observed(observation: Observation) -> ClusterMsg {
 
 impl ClusterActor {
     /// What the node's event loop does with a step, in its order: persist the acceptor's
-    /// changes, then send to peers, then answer clients; then set the timer.
-    fn apply(&self, replica: &mut Replica, step: ReplicaStep, o: &mut Out<Self>) {
+    /// changes, then send to peers, then answer clients; then set the timer. `lost_its_disk`:
+    /// the replica was probing after a lost disk when it took the step (so a step that settles
+    /// its probe is a rejoin).
+    fn apply(
+        &self,
+        replica: &mut Replica,
+        step: ReplicaStep,
+        lost_its_disk: bool,
+        o: &mut Out<Self>,
+    ) {
         let ReplicaStep {
             persist,
             send,
@@ -586,12 +702,12 @@ impl ClusterActor {
         // under a flaw; the properties judge the flaw by what it does to the log.
         let _ = rejected;
         if !persist.is_empty() {
-            o.save(Disk::Kept(replica.durable_state()));
+            o.save(Disk::of(replica));
         }
-        if settled.is_some_and(|settled| settled.membership() == Membership::Learner) {
+        if settled.is_some() && lost_its_disk {
             o.send(
                 Id::from(usize::from(OBSERVER)),
-                observed(Observation::BecameLearner),
+                observed(Observation::Rejoined),
             );
         }
         for (slot, proposal) in acceptances {
@@ -644,8 +760,8 @@ pub struct ClusterGhost {
     pub forwarded: bool,
     /// Some replica learned chosen entries from a peer's catch-up answer.
     pub caught_up: bool,
-    /// Some replica that lost its disk found it must not vote.
-    pub learner: bool,
+    /// Some replica that lost its disk votes again.
+    pub rejoined: bool,
 }
 
 impl ClusterGhost {
@@ -657,7 +773,7 @@ impl ClusterGhost {
             answered: BTreeMap::new(),
             forwarded: false,
             caught_up: false,
-            learner: false,
+            rejoined: false,
         }
     }
 }
@@ -715,10 +831,10 @@ fn record(
             next.caught_up = true;
         }
         ClusterMsg::Observed(Observation::CaughtUp) => return None,
-        ClusterMsg::Observed(Observation::BecameLearner) if !ghost.learner => {
-            next.learner = true;
+        ClusterMsg::Observed(Observation::Rejoined) if !ghost.rejoined => {
+            next.rejoined = true;
         }
-        ClusterMsg::Observed(Observation::BecameLearner) => return None,
+        ClusterMsg::Observed(Observation::Rejoined) => return None,
     }
     Some(next)
 }
@@ -752,6 +868,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
     cfg.validate().expect("a valid configuration");
     let replicas = (0..cfg.replicas).map(|index| ClusterActor::Replica {
         config: cfg.replica_config(index),
+        start: cfg.start,
         restarts: cfg.faults.crashes > 0,
     });
     let clients = (0..cfg.clients).map(|client| ClusterActor::Client {
@@ -767,7 +884,9 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         .collect();
     let disk_loss = (cfg.disk_losses > 0).then_some(DiskLoss {
         max: cfg.disk_losses,
-        empty: Disk::Lost,
+        empty: |losses| Disk::Lost {
+            nonce: u64::from(losses),
+        },
     });
     ActorSystem {
         disk_loss,
@@ -835,6 +954,24 @@ fn no_acknowledged_write_lost(state: &State) -> bool {
     })
 }
 
+/// Every replica votes, or, crashed, will vote when it restarts from its disk. Only a lost disk
+/// makes a voter stop voting, and it is a fault, not progress: so this holds at the end of every
+/// run in which every replica started without state (the first start, a lost disk) got to vote
+/// again, which is what the engine asks of an `eventually` property under faults.
+fn every_replica_votes(state: &State) -> bool {
+    state
+        .actors
+        .iter()
+        .enumerate()
+        .all(|(index, actor)| match &***actor {
+            ClusterState::Replica(_) if state.is_crashed(index) => {
+                state.storage[index].as_deref().is_some_and(Disk::votes)
+            }
+            ClusterState::Replica(replica) => replica.votes(),
+            ClusterState::Client { .. } => true,
+        })
+}
+
 fn every_command_answered(model: &ClusterModel, state: &State) -> bool {
     state.history.answered.len() == model.cfg.clients * model.cfg.commands
 }
@@ -894,17 +1031,20 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
             |_, state: &State| state.history.forwarded,
         ));
     }
-    // A replica that lost its disk hears from a peer that holds state (every write puts some
-    // there) and stays out of the votes.
+    // A replica that lost its disk hears every other's floors and votes again.
     if cfg.replicas >= 2 && cfg.disk_losses > 0 {
         properties.push(Property::sometimes(
-            "lost disk kept out of the votes",
-            |_, state: &State| state.history.learner,
+            "lost disk votes again",
+            |_, state: &State| state.history.rejoined,
         ));
     }
     properties.push(Property::eventually(
         "every command answered",
         every_command_answered,
+    ));
+    properties.push(Property::eventually(
+        "every replica votes",
+        |_, state: &State| every_replica_votes(state),
     ));
     properties
 }

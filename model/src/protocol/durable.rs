@@ -8,7 +8,9 @@
 //!   it again, its proposer's Phase 1 starts above it, and its acceptor may drop the acceptances
 //!   it holds for those slots (see `Replica::learn` for why that is safe);
 //! - whether the acceptor votes (`Membership`), which a node that started without any state
-//!   settles by asking the others (see `replica`'s module header).
+//!   settles by asking the others (see `replica`'s module header), and the slot floor it took
+//!   from their answers (`SlotFloor`): slots an earlier life of it may have accepted in and
+//!   forgotten. The ballot floor it took from them is an acceptor promise like any other.
 //!
 //! Replaying a replica's records in the order its steps made them gives back exactly this state:
 //! records are facts, and applying one twice changes nothing (a promise is a maximum, an
@@ -23,23 +25,36 @@ use serde::{Deserialize, Serialize};
 /// Whether a replica's acceptor takes part in the votes, as its durable state records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Membership {
-    /// It promises and accepts: its acceptor's state is intact, or the cluster was new when it
-    /// joined.
+    /// It promises and accepts: its acceptor's state is intact, or it has heard every other
+    /// node's floors since it started without state and took them (see `Replica::settle`).
     Voter,
     /// It started without state and has not yet heard from every other node: it promises and
     /// accepts nothing yet. A restart asks again.
     Probing,
-    /// It started without state while another node held some: it may have promised or accepted
-    /// before and forgotten it, so it never votes again; it learns, forwards and answers.
+    /// Written by an earlier version, whose node never voted again after it started without
+    /// state. Such a node probes again, as one that has just lost its disk: it may vote once
+    /// every other node has answered.
     Learner,
+}
+
+impl Membership {
+    /// Whether the acceptor takes part in the votes.
+    pub fn votes(self) -> bool {
+        self == Membership::Voter
+    }
 }
 
 /// One fact to make durable before the step's messages leave.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Record {
     Acceptor(Change<Entry>),
-    Learned { slot: Slot, entry: Entry },
+    Learned {
+        slot: Slot,
+        entry: Entry,
+    },
     Membership(Membership),
+    /// The slot floor of a replica that started without state (see `Replica::slot_floor`).
+    SlotFloor(Slot),
 }
 
 /// What replaying a replica's records gives back.
@@ -50,6 +65,10 @@ pub struct DurableState {
     pub membership: Option<Membership>,
     pub acceptor: Acceptor<Entry>,
     pub learned: SlotMap<Entry>,
+    /// The highest slot an earlier life of this replica may have accepted in and forgotten, if
+    /// it ever started without state in a cluster that held some.
+    #[serde(default)]
+    pub slot_floor: Option<Slot>,
 }
 
 impl DurableState {
@@ -60,6 +79,7 @@ impl DurableState {
                 self.learned.insert(*slot, entry.clone());
             }
             Record::Membership(membership) => self.membership = Some(*membership),
+            Record::SlotFloor(slot) => self.slot_floor = self.slot_floor.max(Some(*slot)),
         }
     }
 
@@ -70,10 +90,11 @@ impl DurableState {
     }
 
     /// The fewest records that rebuild this state, in an order that replays to it: the
-    /// membership, the promise, each acceptance, each learned entry. A caller rewrites its log
+    /// membership, the slot floor, the promise, each acceptance, each learned entry. A caller rewrites its log
     /// as these (a snapshot) when the log has grown long.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
         let membership = self.membership.map(Record::Membership);
+        let slot_floor = self.slot_floor.map(Record::SlotFloor);
         let promised = self
             .acceptor
             .promised
@@ -90,6 +111,7 @@ impl DurableState {
         });
         membership
             .into_iter()
+            .chain(slot_floor)
             .chain(promised)
             .chain(accepted)
             .chain(learned)
@@ -117,12 +139,13 @@ mod tests {
                 entry: Entry::Noop,
             },
             Record::Acceptor(Change::Promised(Ballot::new(3, 1))),
+            Record::SlotFloor(4),
         ];
         let mut state = DurableState::default();
         assert!(state.is_empty());
         records.iter().for_each(|record| state.apply(record));
         let snapshot: Vec<Record> = state.records().collect();
-        assert_eq!(snapshot.len(), 4, "one promise, the highest: {snapshot:?}");
+        assert_eq!(snapshot.len(), 5, "one promise, the highest: {snapshot:?}");
         let mut replayed = DurableState::default();
         for record in snapshot.iter().chain(&records) {
             replayed.apply(record);

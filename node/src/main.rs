@@ -38,9 +38,10 @@ names the node, once init has named it).
 A node that starts without state (an empty DIR, or no --data-dir at all: one case) cannot
 tell a new cluster from a lost disk. It asks every other node for its floors (the highest
 ballot it promised, the highest slot it accepted in or learned), answers init only once all
-have answered, and then votes, promising nothing at or below that ballot and no Phase 1
-reaching that slot until it has learned the log that far. A new cluster is the case where
-every answer is empty. Until every other node is up to answer, the node does not vote.
+have answered, and then votes: it promises and accepts nothing below that ballot, and
+promises no Phase 1 reaching that slot until it has learned the log that far. A new cluster
+is the case where every answer is empty. Until every other node is up to answer, the node
+does not vote.
 
 What each mode survives:
   with --data-dir     any crash or kill of any nodes, at once or not: each restarts from

@@ -372,13 +372,13 @@ impl Simulation {
             slot_replies,
             timer,
             rejected: _,
-            settled,
+            settled: _,
+            caught_up_past: _,
         } = step;
         // The disk holds what the node persisted: its records, replayed.
         for record in &persist {
             self.disks[node].apply(record);
         }
-        let _ = settled; // `note_rejoin` judges by the replica itself
         self.note_rejoin(node);
         for (slot, proposal) in acceptances {
             self.acceptances.record(slot, &proposal, node);

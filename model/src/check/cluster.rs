@@ -41,7 +41,7 @@ use crate::protocol::entry::{Entry, RequestId};
 use crate::protocol::flaw::Flaw;
 use crate::protocol::kv::{KvOp, KvResult, KvStore};
 use crate::protocol::replica::{
-    NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, Voting,
+    NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, Settled, Voting,
 };
 use crate::protocol::rules::TimerChange;
 use crate::protocol::slots::Slot;
@@ -119,7 +119,22 @@ pub struct ClusterConfig {
     /// How the replicas start.
     #[serde(default)]
     pub start: ClusterStart,
+    /// The cut `requests_wait_for_the_vote` (see `ClusterActor::on_msg`): a client's request
+    /// reaches its replica only once the replica votes. On by default where the runtime can
+    /// hold a message back (not on FIFO links, where a delivery that changes nothing consumes
+    /// the message); off there, whatever this says.
+    #[serde(default = "on")]
+    pub requests_wait_for_the_vote: bool,
+    /// The cut `probers_need_no_timer` (see `ClusterActor::on_timeout`): a replica's timer does
+    /// not fire while it probes. On by default where it holds: on a network that loses nothing
+    /// and need not keep each pair's messages in order; off in the others, whatever this says.
+    #[serde(default = "on")]
+    pub probers_need_no_timer: bool,
     pub flaw: Flaw,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl Default for ClusterConfig {
@@ -129,11 +144,18 @@ impl Default for ClusterConfig {
             clients: 2,
             commands: 1,
             rounds: 2,
-            timeouts: 1,
+            // The fresh start (every replica probing) multiplies the space about twelvefold
+            // (185,601 states against 15,263 from voters, without timeouts): with one timer
+            // expiry it is more than 3.7 million states (where a 6 GiB memory guard stopped it),
+            // against 2.5 million from voters. `ClusterStart::Voters` with one timeout explores
+            // the timer's paths from the state the fresh start reaches.
+            timeouts: 0,
             faults: Faults::default(),
             disk_losses: 0,
             crashes_in_run: None,
             start: ClusterStart::Fresh,
+            requests_wait_for_the_vote: true,
+            probers_need_no_timer: true,
             flaw: Flaw::None,
         }
     }
@@ -196,6 +218,19 @@ impl ClusterConfig {
     /// The replica a client talks to.
     pub fn replica_of(&self, client: usize) -> NodeIndex {
         client % self.replicas
+    }
+
+    /// Whether the cut `requests_wait_for_the_vote` is on: asked for, and possible on this
+    /// network.
+    pub fn requests_wait(&self) -> bool {
+        self.requests_wait_for_the_vote && self.faults.network != NetworkKind::Ordered
+    }
+
+    /// Whether the cut `probers_need_no_timer` is on: asked for, and sound under these faults.
+    pub fn probers_skip_their_timer(&self) -> bool {
+        self.probers_need_no_timer
+            && self.faults.losses == 0
+            && self.faults.network != NetworkKind::Ordered
     }
 
     fn replica_config(&self, index: NodeIndex) -> ReplicaConfig {
@@ -264,6 +299,12 @@ impl ModelConfig for ClusterConfig {
         if self.start != ClusterStart::Fresh {
             flags.push(("start", self.start.name().to_owned()));
         }
+        if !self.requests_wait_for_the_vote {
+            flags.push(("requests-before-the-vote", String::new()));
+        }
+        if !self.probers_need_no_timer {
+            flags.push(("probers-time-out", String::new()));
+        }
         flags
     }
 
@@ -311,7 +352,8 @@ pub enum Observation {
     },
     /// A replica learned chosen entries from a peer's answer to its catch-up request.
     CaughtUp,
-    /// A replica that lost its disk votes again, with floors another replica reported.
+    /// A replica that lost its disk votes again, with floors another replica vouched for (the
+    /// cluster held state when it asked).
     Rejoined,
     /// A client's request reached its replica.
     Invoked { id: RequestId, op: KvOp },
@@ -329,6 +371,10 @@ pub enum ClusterActor {
         config: ReplicaConfig,
         /// How it starts the first time.
         start: ClusterStart,
+        /// The cut `requests_wait_for_the_vote`, where it is on (`requests_wait`).
+        requests_wait_for_the_vote: bool,
+        /// The cut `probers_need_no_timer`, where it is on (`probers_skip_their_timer`).
+        probers_skip_their_timer: bool,
         /// It may crash and restart, forgetting all but its disk (or that too).
         restarts: bool,
     },
@@ -517,11 +563,36 @@ impl Actor for ClusterActor {
         o: &mut Out<Self>,
     ) {
         match (self, &**state) {
-            (ClusterActor::Replica { .. }, ClusterState::Replica(current)) => {
+            (
+                ClusterActor::Replica {
+                    requests_wait_for_the_vote,
+                    ..
+                },
+                ClusterState::Replica(current),
+            ) => {
                 if let ClusterMsg::Peer(message) = &msg {
                     if current.ignores(usize::from(src), message) {
                         return; // no copy of the replica needed to know it changes nothing
                     }
+                }
+                // The cut `requests_wait_for_the_vote`: a client's request stays in flight until
+                // its replica votes (a delivery that changes nothing is no step). Sound under
+                // every fault setting. A replica that does not vote keeps a request and does
+                // nothing with it but hold it (it may not campaign, and it knows no leader to
+                // forward it to: it learns one only as it settles, `Replica::settle`), and on
+                // settling it does what it would do with a request that arrives right then:
+                // so a run that delivers it earlier reaches the states of the run that delivers
+                // it at the vote, with the operation invoked earlier. An earlier invocation
+                // only makes the history less strict (a linearizable history stays so when an
+                // operation may take effect over a longer interval), and a request lost with a
+                // crash of the replica is, to every property, a request never delivered. The
+                // node behaves alike: it answers `init` only once it votes, and Maelstrom's
+                // clients wait for that.
+                if *requests_wait_for_the_vote
+                    && matches!(msg, ClusterMsg::Request { .. })
+                    && !current.votes()
+                {
+                    return;
                 }
                 let mut next = current.clone();
                 let lost_its_disk = probes_after_a_loss(current);
@@ -582,6 +653,27 @@ impl Actor for ClusterActor {
         let ClusterState::Replica(current) = &**state else {
             return;
         };
+        // The cut `probers_need_no_timer`: on a network that loses nothing and may reorder, a
+        // replica's timer does not fire while it probes (an expiry that changes nothing is no
+        // step). Everything such an expiry does is done anyway, and the run keeps its timeout
+        // for what needs one. It asks again the peers that have not answered: on such a
+        // network each first probe, or its answer, is still on its way (a crashed peer keeps
+        // what reaches it), and delivering the first probe at the moment the second would
+        // have been delivered draws the very answer the second draws. And it asks its peers
+        // for the slots it misses (a prober has no requests to place: they wait for its vote,
+        // and it knows no leader to forward one to): every slot a leader decides is announced
+        // to every peer (`Chosen`), and those announcements are on their way too. Off on FIFO
+        // links, where the first probe cannot be held back behind later messages, and wherever
+        // messages may be lost.
+        if let ClusterActor::Replica {
+            probers_skip_their_timer: true,
+            ..
+        } = self
+        {
+            if !current.votes() {
+                return;
+            }
+        }
         let mut next = current.clone();
         let lost_its_disk = probes_after_a_loss(current);
         let step = next.on_timeout();
@@ -696,6 +788,7 @@ impl ClusterActor {
             timer,
             rejected,
             settled,
+            caught_up_past: _,
         } = step;
         debug_assert!(slot_replies.is_empty(), "no client here names a slot");
         // A rejected message (one that contradicts what the replica learned) happens only
@@ -704,7 +797,9 @@ impl ClusterActor {
         if !persist.is_empty() {
             o.save(Disk::of(replica));
         }
-        if settled.is_some() && lost_its_disk {
+        // A replica that lost its disk votes again, with floors another replica vouched for.
+        let rejoined = matches!(settled, Some(Settled::Answered(floors)) if !floors.is_empty());
+        if rejoined && lost_its_disk {
             o.send(
                 Id::from(usize::from(OBSERVER)),
                 observed(Observation::Rejoined),
@@ -869,6 +964,8 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
     let replicas = (0..cfg.replicas).map(|index| ClusterActor::Replica {
         config: cfg.replica_config(index),
         start: cfg.start,
+        requests_wait_for_the_vote: cfg.requests_wait(),
+        probers_skip_their_timer: cfg.probers_skip_their_timer(),
         restarts: cfg.faults.crashes > 0,
     });
     let clients = (0..cfg.clients).map(|client| ClusterActor::Client {
@@ -887,6 +984,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         empty: |losses| Disk::Lost {
             nonce: u64::from(losses),
         },
+        is_empty: |disk| matches!(disk, Disk::Lost { .. }),
     });
     ActorSystem {
         disk_loss,

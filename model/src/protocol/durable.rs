@@ -8,9 +8,9 @@
 //!   it again, its proposer's Phase 1 starts above it, and its acceptor may drop the acceptances
 //!   it holds for those slots (see `Replica::learn` for why that is safe);
 //! - whether the acceptor votes (`Membership`), which a node that started without any state
-//!   settles by asking the others (see `replica`'s module header), and the slot floor it took
-//!   from their answers (`SlotFloor`): slots an earlier life of it may have accepted in and
-//!   forgotten. The ballot floor it took from them is an acceptor promise like any other.
+//!   settles by asking the others (see `replica`'s module header), and the floors it took from
+//!   their answers (`BallotFloor`, `SlotFloor`): what an earlier life of it may have voted for
+//!   and forgotten.
 //!
 //! Replaying a replica's records in the order its steps made them gives back exactly this state:
 //! records are facts, and applying one twice changes nothing (a promise is a maximum, an
@@ -18,6 +18,7 @@
 //! snapshot need not know which records the snapshot already holds.
 
 use crate::protocol::acceptor::{Acceptor, Change};
+use crate::protocol::ballot::Ballot;
 use crate::protocol::entry::Entry;
 use crate::protocol::slots::{Slot, SlotMap};
 use serde::{Deserialize, Serialize};
@@ -53,7 +54,9 @@ pub enum Record {
         entry: Entry,
     },
     Membership(Membership),
-    /// The slot floor of a replica that started without state (see `Replica::slot_floor`).
+    /// The floors of a replica that started without state (see `Replica::ballot_floor` and
+    /// `Replica::slot_floor`).
+    BallotFloor(Ballot),
     SlotFloor(Slot),
 }
 
@@ -65,8 +68,11 @@ pub struct DurableState {
     pub membership: Option<Membership>,
     pub acceptor: Acceptor<Entry>,
     pub learned: SlotMap<Entry>,
-    /// The highest slot an earlier life of this replica may have accepted in and forgotten, if
-    /// it ever started without state in a cluster that held some.
+    /// The highest ballot an earlier life of this replica may have promised, and the highest
+    /// slot it may have accepted in, and forgotten, if it ever started without state in a
+    /// cluster that held some.
+    #[serde(default)]
+    pub ballot_floor: Option<Ballot>,
     #[serde(default)]
     pub slot_floor: Option<Slot>,
 }
@@ -79,6 +85,7 @@ impl DurableState {
                 self.learned.insert(*slot, entry.clone());
             }
             Record::Membership(membership) => self.membership = Some(*membership),
+            Record::BallotFloor(ballot) => self.ballot_floor = self.ballot_floor.max(Some(*ballot)),
             Record::SlotFloor(slot) => self.slot_floor = self.slot_floor.max(Some(*slot)),
         }
     }
@@ -90,10 +97,11 @@ impl DurableState {
     }
 
     /// The fewest records that rebuild this state, in an order that replays to it: the
-    /// membership, the slot floor, the promise, each acceptance, each learned entry. A caller rewrites its log
+    /// membership, the floors, the promise, each acceptance, each learned entry. A caller rewrites its log
     /// as these (a snapshot) when the log has grown long.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
         let membership = self.membership.map(Record::Membership);
+        let ballot_floor = self.ballot_floor.map(Record::BallotFloor);
         let slot_floor = self.slot_floor.map(Record::SlotFloor);
         let promised = self
             .acceptor
@@ -111,6 +119,7 @@ impl DurableState {
         });
         membership
             .into_iter()
+            .chain(ballot_floor)
             .chain(slot_floor)
             .chain(promised)
             .chain(accepted)
@@ -121,7 +130,7 @@ impl DurableState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ballot::{Ballot, Proposal};
+    use crate::protocol::ballot::Proposal;
 
     #[test]
     fn replaying_a_snapshot_after_the_records_it_holds_changes_nothing() {
@@ -139,13 +148,14 @@ mod tests {
                 entry: Entry::Noop,
             },
             Record::Acceptor(Change::Promised(Ballot::new(3, 1))),
+            Record::BallotFloor(Ballot::new(2, 2)),
             Record::SlotFloor(4),
         ];
         let mut state = DurableState::default();
         assert!(state.is_empty());
         records.iter().for_each(|record| state.apply(record));
         let snapshot: Vec<Record> = state.records().collect();
-        assert_eq!(snapshot.len(), 5, "one promise, the highest: {snapshot:?}");
+        assert_eq!(snapshot.len(), 6, "one promise, the highest: {snapshot:?}");
         let mut replayed = DurableState::default();
         for record in snapshot.iter().chain(&records) {
             replayed.apply(record);

@@ -40,12 +40,14 @@
 //! (`Replica::without_state`): it neither promises nor accepts, and asks every other node for
 //! its floors (`Probe`): the highest ballot it has promised and the highest slot it has
 //! accepted in or learned. Once every other node has answered, it votes again with those floors
-//! (`settle`): it promises nothing at or below the highest ballot, so no promise of an earlier
+//! (`settle`): it promises and accepts nothing below the highest ballot, so no promise of an earlier
 //! life is broken, and it promises no Phase 1 that reaches the highest slot until it has learned
 //! that far, so no acceptance of an earlier life is hidden (`on_probe_reply` argues both). A new
 //! cluster is the case where every answer is empty. Until it votes (and, for its own campaigns,
-//! until it has caught up), it learns, catches up, forwards and answers; peers count quorums as
-//! before: a node that does not vote simply answers no Prepare or Accept.
+//! until it has caught up), it learns, catches up, forwards and answers; a Prepare or an Accept
+//! that it may not answer yet it keeps, and answers once it may (`defers`), as if the network
+//! had delayed it: in a new cluster a node's first campaign reaches peers that are still
+//! probing, and would otherwise wait for its timer.
 //!
 //! The rule assumes that losses of state do not overlap: a node that lost its state has voted
 //! again and caught up past its slot floor, and no message its earlier life sent is still in
@@ -219,6 +221,9 @@ pub struct ReplicaStep {
     pub rejected: Vec<(NodeIndex, String)>,
     /// The probe of a node that started without state settled, and why.
     pub settled: Option<Settled>,
+    /// This node has just learned the log past its slot floor: it promises any Phase 1 again,
+    /// and may campaign. The floor it passed.
+    pub caught_up_past: Option<Slot>,
 }
 
 /// How the probe of a node that started without state settled: it votes, with what floors.
@@ -245,7 +250,7 @@ impl Settled {
                     .to_owned();
                 if let Some(ballot) = ballot {
                     why += &format!(
-                        "; it promises nothing at or below ballot {}",
+                        "; it promises and accepts nothing below ballot {}",
                         ballot.named('n')
                     );
                 }
@@ -263,6 +268,10 @@ impl Settled {
 
 /// How far beyond its applied log a node accepts a named slot.
 pub const SLOT_WINDOW: Slot = 1_000;
+
+/// The most requests a node keeps for its acceptor until it may answer them (`Replica::defers`);
+/// beyond, a request is dropped, as a network may drop it, and its proposer asks again.
+pub const DEFERRED_MAX: usize = 1_024;
 
 /// The most entries one catch-up answer carries: a node far behind catches up batch by batch,
 /// and no single message grows with the log.
@@ -405,6 +414,15 @@ pub struct Replica {
     /// A slot a peer said is chosen, too far beyond the applied log to be taken in
     /// (`PEER_SLOT_WINDOW`): this node is behind and catches up until it passes it.
     pub chosen_beyond_window: Option<Slot>,
+    /// The highest ballot an earlier life of this node may have promised and forgotten (it
+    /// started without state, and took this floor from its peers' answers; durable). Its
+    /// acceptor refuses every request below it, as if it had promised it (see
+    /// `refusal_below_the_ballot_floor`); a Prepare at it is promised, as an acceptor may
+    /// promise the ballot it promised before.
+    pub ballot_floor: Option<Ballot>,
+    /// Requests for the acceptor that it may not answer yet, in the order they came, each with
+    /// its sender (see `defers`); not durable: a restart loses them, as a crash loses messages.
+    pub deferred: Vec<(NodeIndex, Message<Entry>)>,
     /// The highest slot an earlier life of this node may have accepted in and forgotten (it
     /// started without state, and took this floor from its peers' answers; durable). Until it
     /// has applied past it, it promises no Phase 1 that reaches it and does not campaign (see
@@ -430,7 +448,7 @@ impl Replica {
             None | Some(Membership::Voter) => Voting::Voter,
             Some(Membership::Probing | Membership::Learner) => Voting::probing(nonce),
         };
-        let slot_floor = state.slot_floor;
+        let (ballot_floor, slot_floor) = (state.ballot_floor, state.slot_floor);
         // The acceptances below the learned log's gapless prefix go in one sweep, before the
         // replay: `learn` would drop them slot by slot, each time shifting all the rest, which
         // is quadratic in a long log.
@@ -443,6 +461,8 @@ impl Replica {
             .count() as Slot;
         acceptor.accepted.remove_below(prefix_end);
         let mut replica = Replica::with_acceptor(config, acceptor, voting);
+        replica.ballot_floor = ballot_floor;
+        replica.proposer.resume_above(ballot_floor);
         replica.slot_floor = slot_floor;
         let mut replay = ReplicaStep::default();
         for (slot, entry) in state.learned.iter() {
@@ -495,6 +515,8 @@ impl Replica {
             highest_ballot_seen: None,
             timer_armed_at: None,
             chosen_beyond_window: None,
+            ballot_floor: None,
+            deferred: Vec::new(),
             slot_floor: None,
         }
     }
@@ -523,6 +545,7 @@ impl Replica {
             membership: Some(self.voting.membership()),
             acceptor: self.acceptor.clone(),
             learned: self.log.clone(),
+            ballot_floor: self.ballot_floor,
             slot_floor: self.slot_floor,
         }
     }
@@ -548,8 +571,8 @@ impl Replica {
     }
 
     /// What this node vouches for when a node that started without state asks (`Probe`): the
-    /// highest ballot it promised, and the highest slot it accepted in, learned, or must catch
-    /// up to itself. Only what it persisted, so that its answers only grow while it keeps its
+    /// highest ballot it promised (or took as its own floor), and the highest slot it accepted
+    /// in, learned, or must catch up to itself. Only what it persisted, so that its answers only grow while it keeps its
     /// disk: an acceptance it dropped had been learned, and the log keeps the slot.
     pub fn floors(&self) -> Floors {
         let slot = [
@@ -561,7 +584,7 @@ impl Replica {
         .flatten()
         .max();
         Floors {
-            ballot: self.acceptor.promised,
+            ballot: self.acceptor.promised.max(self.ballot_floor),
             slot,
         }
     }
@@ -711,6 +734,10 @@ impl Replica {
                 Voting::Probing { nonce: own, answered, .. }
                     if own == nonce && !answered.contains(from)
             ),
+            PeerMessage::Paxos(request) if self.defers(request) => self
+                .deferred
+                .iter()
+                .any(|(sender, kept)| *sender == from && kept == request),
             PeerMessage::Paxos(_) => self.ignores_for_good(from, message),
         }
     }
@@ -784,6 +811,7 @@ impl Replica {
             return step; // behind, or forged: what is chosen there comes by catching up
         }
         match message {
+            PeerMessage::Paxos(message) if self.defers(&message) => self.defer(from, message),
             PeerMessage::Paxos(message) => self.deliver(from, message, &mut step),
             PeerMessage::Forward { id, op } => {
                 if !self.applied.contains_key(&id) && !self.in_log(&id) {
@@ -813,7 +841,45 @@ impl Replica {
                 self.on_probe_reply(from, nonce, floors, &mut step)
             }
         }
+        self.answer_deferred(&mut step);
         self.finish(step)
+    }
+
+    /// Whether `request` (for the acceptor) must wait: this node does not vote yet, or would
+    /// have to promise a Phase 1 reaching its slot floor before it has caught up (see
+    /// `promise_could_hide_a_forgotten_acceptance`). Answering it later is answering a message
+    /// the network delayed, which Paxos allows; dropping it would leave its proposer to its
+    /// timer, and a new cluster's first campaign, which reaches peers still probing, to it too.
+    pub fn defers(&self, request: &Message<Entry>) -> bool {
+        request.role() == Role::Acceptor
+            && (!self.votes() || self.promise_could_hide_a_forgotten_acceptance(request))
+    }
+
+    /// Keeps a request `defers` holds back, once (a copy is the same request), and up to
+    /// `DEFERRED_MAX`.
+    fn defer(&mut self, from: NodeIndex, request: Message<Entry>) {
+        let kept = self
+            .deferred
+            .iter()
+            .any(|(sender, kept)| *sender == from && *kept == request);
+        if !kept && self.deferred.len() < DEFERRED_MAX {
+            self.deferred.push((from, request));
+        }
+    }
+
+    /// Answers the kept requests that need no longer wait (this node votes now, or has caught
+    /// up), in the order they came.
+    fn answer_deferred(&mut self, step: &mut ReplicaStep) {
+        if self.deferred.is_empty() || !self.votes() {
+            return;
+        }
+        for (from, request) in std::mem::take(&mut self.deferred) {
+            if self.defers(&request) {
+                self.deferred.push((from, request));
+            } else {
+                self.deliver(from, request, step);
+            }
+        }
     }
 
     /// Chosen entries from a peer, which answered a catch-up request or refused a Prepare from
@@ -880,10 +946,11 @@ impl Replica {
     /// acceptor promised b and persisted it before the Prepare left (`drive` sends a Prepare only
     /// after that, and a node that would not promise its own Prepare does not campaign:
     /// `may_campaign`). If p is another node, it kept its disk (losses do not overlap), so its
-    /// answer, given after T, names a promise of at least b, and this node now promises nothing
-    /// at or below it. If p is this node, any Accept at b needed a majority of promises, some
-    /// from another node, which answered likewise; and a promise for b can only be counted by
-    /// this node's proposer, which, were it to start b again, would be counting a real promise.
+    /// answer, given after T, names a promise of at least b, and this node now promises and
+    /// accepts nothing below it (b itself it may promise again: that breaks no promise). If p is
+    /// this node, any Accept at b needed a majority of promises, some from another node, which
+    /// answered likewise; and a promise for b can only be counted by this node's proposer,
+    /// which, were it to start b again, would be counting a real promise.
     ///
     /// The slot floor keeps every acceptance an earlier life made from being hidden. That life
     /// accepted (s, b, v) from the node p that proposed it, and p's own acceptor had accepted it
@@ -942,17 +1009,20 @@ impl Replica {
     }
 
     /// The probe settled: vote again, with the floors taken durably before anything else this
-    /// node does. The ballot floor becomes the acceptor's promise (a promise is exactly "nothing
-    /// below": the acceptor then refuses every Prepare at or below it and every Accept below
-    /// it), and its proposer resumes above it; the slot floor is kept (`slot_floor`).
+    /// node does (`ballot_floor`, `slot_floor`), and its proposer above the ballot floor.
+    ///
+    /// The ballot floor is not made the acceptor's promise, though "nothing below it" is what a
+    /// promise means, because an acceptor also refuses a Prepare at its promise: the node that
+    /// started that ballot, having sent this node its Prepare and heard nothing (this node did
+    /// not vote yet), would be refused with its own ballot, which a proposer takes for an answer
+    /// to a Prepare sent twice, and would wait for a promise that never comes.
     fn settle(&mut self, settled: Settled, step: &mut ReplicaStep) {
         debug_assert!(matches!(self.voting, Voting::Probing { .. }));
         if let Settled::Answered(floors) = settled {
             if let Some(ballot) = floors.ballot {
-                if self.acceptor.promised < Some(ballot) {
-                    let change = Change::Promised(ballot);
-                    self.acceptor.apply(&change);
-                    step.persist.push(Record::Acceptor(change));
+                if self.ballot_floor < Some(ballot) {
+                    self.ballot_floor = Some(ballot);
+                    step.persist.push(Record::BallotFloor(ballot));
                 }
                 self.saw_ballot(ballot);
             }
@@ -1258,6 +1328,9 @@ impl Replica {
                 if self.promise_could_hide_a_forgotten_acceptance(&message) {
                     return vec![]; // no vote: as if the message were lost
                 }
+                if let Some(refusal) = self.refusal_below_the_ballot_floor(&message) {
+                    return vec![(from, refusal)];
+                }
                 let acceptor_step = self
                     .acceptor
                     .step(message, self.config.flaw)
@@ -1328,6 +1401,27 @@ impl Replica {
                 !self.caught_up() && *from_slot <= floor
             }
             _ => false,
+        }
+    }
+
+    /// A request below this node's ballot floor is refused as its acceptor would refuse one
+    /// below its promise: an earlier life may have promised the floor's ballot (see
+    /// `on_probe_reply`). The refusal names the floor, so that the proposer goes above it.
+    fn refusal_below_the_ballot_floor(&self, request: &Message<Entry>) -> Option<Message<Entry>> {
+        let floor = self.ballot_floor?;
+        let promised = self.acceptor.promised.max(Some(floor))?;
+        match *request {
+            Message::Prepare { ballot, .. } if ballot < floor => {
+                Some(Message::PrepareRefused { ballot, promised })
+            }
+            Message::Accept { slot, ref proposal } if proposal.ballot < floor => {
+                Some(Message::AcceptRefused {
+                    slot,
+                    ballot: proposal.ballot,
+                    promised,
+                })
+            }
+            _ => None,
         }
     }
 
@@ -1445,6 +1539,7 @@ impl Replica {
             let decision = self.slot_decision(slot, entry.clone());
             step.slot_replies.push((id, decision));
         }
+        let applied_from = self.applied_below;
         while let Some(entry) = self.log.get(self.applied_below) {
             if let Entry::Command { id, op } = entry {
                 if !self.applied.contains_key(id) {
@@ -1460,6 +1555,11 @@ impl Replica {
             self.applied_below += 1;
         }
         self.acceptor.accepted.remove_below(self.applied_below);
+        if let Some(floor) = self.slot_floor {
+            if applied_from <= floor && self.applied_below > floor {
+                step.caught_up_past = Some(floor);
+            }
+        }
         if self
             .chosen_beyond_window
             .is_some_and(|beyond| beyond < self.applied_below)
@@ -1967,7 +2067,7 @@ mod tests {
         settle(&mut replicas, late);
         let n3 = &replicas[2];
         assert!(n3.votes(), "no start order leaves a node out of the votes");
-        assert_eq!(n3.acceptor.promised, replicas[0].acceptor.promised);
+        assert_eq!(n3.ballot_floor, replicas[0].acceptor.promised);
         assert_eq!(n3.slot_floor, Some(0));
     }
 
@@ -2004,14 +2104,14 @@ mod tests {
         assert_eq!(
             step.persist,
             [
-                Record::Acceptor(Change::Promised(promised)),
+                Record::BallotFloor(promised),
                 Record::SlotFloor(1),
                 Record::Membership(Membership::Voter),
             ],
             "the floors are durable before the vote"
         );
         let why = Settled::Answered(floors).explain();
-        assert!(why.contains("nothing at or below ballot 1.n1"), "{why}");
+        assert!(why.contains("nothing below ballot 1.n1"), "{why}");
         // Not caught up: no promise for a Phase 1 that reaches slot 1, and no campaign; but an
         // Accept at the promised ballot is taken.
         let low = PeerMessage::Paxos(Message::Prepare {
@@ -2071,7 +2171,7 @@ mod tests {
         );
         settle(&mut replicas, n3_probe);
         assert!(replicas[0].votes());
-        assert_eq!(replicas[0].acceptor.promised, Some(ballot));
+        assert_eq!(replicas[0].ballot_floor, Some(ballot));
         // n2 campaigns below n3's ballot: n1 does not promise it.
         let below = PeerMessage::Paxos(Message::Prepare {
             ballot: Ballot::new(ballot.round, 1),

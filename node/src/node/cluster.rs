@@ -132,6 +132,7 @@ impl Node {
             timer,
             rejected,
             settled,
+            caught_up_past,
         } = step;
         for (from, note) in rejected {
             let peer = self.peer_name(from);
@@ -146,6 +147,12 @@ impl Node {
         let mut out = Vec::with_capacity(send.len() + replies.len() + 1);
         if let Some(settled) = settled {
             out.extend(self.on_settled(&settled.explain()));
+        }
+        if let Some(floor) = caught_up_past {
+            self.log(format!(
+                "learned the log past slot {floor}, the highest an earlier life may have accepted \
+                 in: it promises any Phase 1 again, and may campaign"
+            ));
         }
         let ids = &self.membership.as_ref().expect("initialised").ids;
         for (to, message) in send {

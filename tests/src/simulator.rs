@@ -425,10 +425,13 @@ impl Simulation {
         }
     }
 
-    /// Whether a disk may be lost now: no node is still rejoining after an earlier loss, or
-    /// down with its disk lost (the rule's assumption: losses do not overlap).
+    /// Whether a disk may be lost now: every node is up, votes, and has caught up past its
+    /// slot floor (the rule's assumption: losses do not overlap; a node that joined a running
+    /// cluster late has floors too).
     fn may_lose_a_disk(&self) -> bool {
-        self.rejoining.is_empty() && !self.disk_lost.iter().any(|lost| *lost)
+        self.replicas
+            .iter()
+            .all(|replica| replica.as_ref().is_some_and(Replica::may_campaign))
     }
 
     fn send(&mut self, from: NodeIndex, to: NodeIndex, message: PeerMessage) {
@@ -732,8 +735,29 @@ impl Simulation {
             }
             if let Some(stuck) = replica.unplaced.keys().next() {
                 return Err(format!(
-                    "n{} still holds {stuck:?} after the cluster healed",
-                    replica.index() + 1
+                    "n{} still holds {stuck:?} after the cluster healed; it knows leader {:?}, \
+                     its proposer is {:?} at round {}, it has applied below {} (slot floor \
+                     {:?}, ballot floor {:?}), and others: {}",
+                    replica.index() + 1,
+                    replica.known_leader,
+                    replica.proposer.status,
+                    replica.proposer.highest_seen_round,
+                    replica.applied_below,
+                    replica.slot_floor,
+                    replica.ballot_floor,
+                    replicas
+                        .iter()
+                        .map(|other| format!(
+                            "n{} {:?} applied below {} promised {:?} floors {:?}/{:?}",
+                            other.index() + 1,
+                            other.proposer.status,
+                            other.applied_below,
+                            other.acceptor.promised,
+                            other.ballot_floor,
+                            other.slot_floor
+                        ))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ));
             }
             if let Some(slot) = replica.slot_requests.keys().next() {

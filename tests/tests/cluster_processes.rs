@@ -290,7 +290,7 @@ fn a_fresh_cluster_started_in_any_order_ends_with_three_voters() {
     use rand::seq::SliceRandom;
     use rand::SeedableRng;
     const WRITES: usize = 12;
-    let orders = paxos_e2e::env_count("START_ORDERS", 10);
+    let orders = paxos_e2e::env_count("START_ORDERS", 25);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(19);
     for run in 0..orders {
         let data_dir = fresh_data_dir(&format!("start-order-{run}"));

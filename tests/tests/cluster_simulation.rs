@@ -135,7 +135,8 @@ fn many_seeds() {
 fn nodes_that_lose_their_disk_vote_again_and_break_nothing() {
     let cfg = SimConfig {
         disk_loss_percent: 50,
-        crash_percent_per_100ms: 10,
+        crash_percent_per_100ms: 20,
+        faulty_ms: 4_000,
         ..SimConfig::default()
     };
     let (mut lost, mut rejoins, mut rejoin_ms) = (0, 0, Vec::new());

@@ -1169,7 +1169,7 @@ fn the_three_myths_are_each_answered_by_a_check() {
     assert!(simple["found"]
         .as_str()
         .expect("a finding")
-        .starts_with("15 of 17 one-line slips break safety"));
+        .starts_with("17 of 19 one-line slips break safety"));
 
     let [two_lead, livelock] = myths[2]["checks"].as_array().expect("checks").as_slice() else {
         panic!("two checks for myth 3: {}", myths[2]);
@@ -1496,6 +1496,8 @@ fn flaws_lists_the_catalogue() {
             ("acknowledge-before-chosen", "cluster", "linearizable"),
             ("forward-renames-request", "cluster", "validity"),
             ("lost-disk-votes", "cluster", "immutability"),
+            ("rejoin-after-majority", "cluster", "slot agreement"),
+            ("rejoin-ignores-slot-floor", "cluster", "immutability"),
         ]
     );
     assert!(rows.iter().all(|row| row.len() == 4), "{}", run.stdout);
@@ -1512,8 +1514,8 @@ fn flaws_check_catches_every_flaw_and_passes_the_benign_ones() {
 
     assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
     let report = json_report(&run);
-    assert_eq!(report["as_catalogued"], 17);
-    assert_eq!(report["total"], 17);
+    assert_eq!(report["as_catalogued"], 19);
+    assert_eq!(report["total"], 19);
     let flaws = report["flaws"].as_array().expect("a list");
     let verdicts: Vec<(&str, &str, Value)> = flaws
         .iter()
@@ -1546,6 +1548,8 @@ fn flaws_check_catches_every_flaw_and_passes_the_benign_ones() {
             ("acknowledge-before-chosen", "caught", json!(9)),
             ("forward-renames-request", "caught", json!(5)),
             ("lost-disk-votes", "caught", json!(9)),
+            ("rejoin-after-majority", "caught", json!(12)),
+            ("rejoin-ignores-slot-floor", "caught", json!(14)),
         ]
     );
     for flaw in flaws {

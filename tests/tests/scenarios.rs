@@ -45,7 +45,10 @@ fn run_scenario(input: &str) -> Finished {
     stdout.extend(ended.rest_of_stdout);
     let mut text: String = stdout.iter().map(|line| format!("{line}\n")).collect();
     if let Some(nonce) = nonce {
-        text = text.replace(&format!("\"nonce\": {nonce}"), &format!("\"nonce\": {NONCE}"));
+        text = text.replace(
+            &format!("\"nonce\": {nonce}"),
+            &format!("\"nonce\": {NONCE}"),
+        );
     }
     Finished {
         stdout: text,

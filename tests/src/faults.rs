@@ -273,14 +273,17 @@ impl WatchedCluster {
         }
     }
 
-    /// Routes lines until `until` holds or `limit` passes; returns whether `until` held.
+    /// Routes lines until `until` holds or `limit` passes; returns whether `until` held. It
+    /// looks again at least every `POLL`, since what `until` asks of (a node's stderr, read on
+    /// threads of their own) may change while no line comes.
     pub fn pump(&mut self, limit: Duration, until: impl Fn(&WatchedCluster) -> bool) -> bool {
+        const POLL: Duration = Duration::from_millis(20);
         let deadline = Instant::now() + limit;
         while !until(self) {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return false;
             };
-            let Ok((from, line)) = self.lines.recv_timeout(left) else {
+            let Ok((from, line)) = self.lines.recv_timeout(left.min(POLL)) else {
                 continue;
             };
             self.route(from, &line);

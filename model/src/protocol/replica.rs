@@ -221,8 +221,9 @@ pub struct ReplicaStep {
     pub rejected: Vec<(NodeIndex, String)>,
     /// The probe of a node that started without state settled, and why.
     pub settled: Option<Settled>,
-    /// This node has just learned the log past its slot floor: it promises any Phase 1 again,
-    /// and may campaign. The floor it passed.
+    /// This node has just learned the log past its slot floor (or settled with a floor it had
+    /// learned past while it probed): it promises any Phase 1 again, and may campaign. The floor
+    /// it passed.
     pub caught_up_past: Option<Slot>,
 }
 
@@ -1031,6 +1032,10 @@ impl Replica {
                 if self.slot_floor < Some(slot) {
                     self.slot_floor = Some(slot);
                     step.persist.push(Record::SlotFloor(slot));
+                }
+                if self.caught_up() {
+                    // It learned that far while it probed.
+                    step.caught_up_past = self.slot_floor;
                 }
             }
         }

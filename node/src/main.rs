@@ -47,11 +47,12 @@ What each mode survives:
   with --data-dir     any crash or kill of any nodes, at once or not: each restarts from
                       its state. A node whose DIR was emptied rejoins by the rule above.
   without --data-dir  every start is a start without state, so a killed node rejoins by
-                      the same rule. It is safe while no two nodes are without their state
-                      at once: a node that lost it has voted again and caught up before
-                      another loses its own. A majority killed at once cannot answer
-                      clients until it is back; and if two nodes lose their state before
-                      either has rejoined, acknowledged writes may be lost.";
+                      the same rule.
+The rule is safe while nodes lose their state one at a time: another node loses its own
+only once every node votes and has learned past its floor (its log says so), and a node
+starts again only once what it sent before is delivered. Two nodes that lose their state
+before both have rejoined may lose acknowledged writes; a memory-only cluster killed whole
+starts again as a new, empty one. See docs/cluster.md.";
 
 /// The usage text, with the messages the node handles and the limits as `limits` sets them.
 fn usage() -> String {
@@ -59,12 +60,12 @@ fn usage() -> String {
         .chain(node::client_types())
         .collect();
     format!(
-        "{USAGE}\n\nMessages from clients: {}.\nMessages between nodes: {}.\n\n\
+        "{USAGE}\n\n{}\n{}\n\n\
          Limits (a request beyond one gets error 14 naming it): a line of {} bytes,\n\
          a value of {} bytes, nesting {} deep, integers of {} digits, {} nodes,\n\
          {} proposals per invariant check.",
-        clients.join(", "),
-        node::wire::PEER_TYPES.join(", "),
+        wrapped("Messages from clients:", &clients),
+        wrapped("Messages between nodes:", &node::wire::PEER_TYPES),
         limits::LINE_BYTES_MAX,
         limits::VALUE_BYTES_MAX,
         limits::NESTING_DEPTH_MAX,
@@ -72,6 +73,30 @@ fn usage() -> String {
         limits::NODE_IDS_MAX,
         limits::PROPOSALS_MAX,
     )
+}
+
+/// `heading` and the `names`, comma-separated, wrapped at the usage text's width.
+fn wrapped(heading: &str, names: &[&str]) -> String {
+    const WIDTH: usize = 92;
+    let mut text = heading.to_owned();
+    let mut line_length = text.len();
+    for (position, name) in names.iter().enumerate() {
+        let word = if position + 1 == names.len() {
+            format!("{name}.")
+        } else {
+            format!("{name},")
+        };
+        if line_length + 1 + word.len() > WIDTH {
+            text.push('\n');
+            line_length = 0;
+        } else {
+            text.push(' ');
+            line_length += 1;
+        }
+        line_length += word.len();
+        text.push_str(&word);
+    }
+    text
 }
 
 struct Options {

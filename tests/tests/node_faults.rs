@@ -358,9 +358,10 @@ fn a_memory_only_node_killed_and_restarted_votes_again_only_once_every_peer_answ
 /// and on a `paxos_learn` contradicting a chosen slot: it stopped, saying its state "could not be
 /// made durable", and answered nobody after. Later, before the durability work, it still
 /// promised a forged Prepare at round 2^64 - 1, after which its acceptor could never vote for a
-/// real ballot again. Here node n1 (of n1, n2, n3) learns slot 0 from n2, then hears
-/// contradictions of it, the issue's line, and garbage: it drops each with a line on stderr,
-/// promises nothing, keeps its log, and answers every client.
+/// real ballot again. Here node n1 (of n1, n2, n3), a voter once both peers have answered its
+/// probe, learns slot 0 from n2, then hears contradictions of it, the issue's line, and garbage:
+/// it drops each with a line on stderr, promises nothing, keeps its log, and answers every
+/// client.
 #[test]
 fn forged_and_corrupt_peer_lines_are_logged_and_dropped_while_clients_are_served() {
     let from_peer = |src: &str, body: Value| json!({"src": src, "dest": "n1", "body": body});
@@ -440,7 +441,7 @@ fn forged_and_corrupt_peer_lines_are_logged_and_dropped_while_clients_are_served
         ),
         from_peer(
             "n2",
-            json!({"type": "paxos_probe_reply", "nonce": "x", "holds_state": 1}),
+            json!({"type": "paxos_probe_reply", "nonce": "x", "promised": 1, "highest_slot": null}),
         ),
         from_peer("n2", json!({"type": "bogus"})),
         from_peer("n2", json!({"code": 13})),
@@ -460,7 +461,7 @@ fn forged_and_corrupt_peer_lines_are_logged_and_dropped_while_clients_are_served
     );
     lines.push(client(101, log_request).to_string());
 
-    let run = run_with_input(&binary("paxos-node"), &[], &lines.join("\n"), ANSWER_LIMIT);
+    let run = run_as_a_voter(&lines);
     assert!(run.status.success(), "{}\n{}", run.status, run.stderr);
     for failure in ["panicked", "stopping", "could not be made durable"] {
         assert!(!run.stderr.contains(failure), "{failure}: {}", run.stderr);
@@ -513,6 +514,44 @@ fn forged_and_corrupt_peer_lines_are_logged_and_dropped_while_clients_are_served
         "a contradiction says so: {}",
         run.stderr
     );
+}
+
+/// Feeds `lines` to a fresh node, the first of them its `init` as n1 of n1, n2, n3, answering
+/// its probe for n2 and n3 (with nothing, as in a new cluster) right after, so that it votes.
+fn run_as_a_voter(lines: &[String]) -> paxos_e2e::Finished {
+    let mut node = LiveNode::start(&[]);
+    node.send(&lines[0]);
+    let mut stdout = Vec::new();
+    let nonce = loop {
+        let line = node.next_line(ANSWER_LIMIT).expect("n1 probes its peers");
+        let message: Value = serde_json::from_str(&line).expect("JSON");
+        stdout.push(line);
+        if message["body"]["type"] == "paxos_probe" {
+            break message["body"]["nonce"].clone();
+        }
+    };
+    for peer in ["n2", "n3"] {
+        node.send(
+            &json!({"src": peer, "dest": "n1", "body": {"type": "paxos_probe_reply",
+                "nonce": nonce, "promised": null, "highest_slot": null}})
+            .to_string(),
+        );
+    }
+    for line in &lines[1..] {
+        node.send(line);
+    }
+    let ended = node.finish(ANSWER_LIMIT);
+    stdout.extend(ended.rest_of_stdout);
+    let stdout: String = stdout.iter().map(|line| format!("{line}\n")).collect();
+    assert!(
+        stdout.contains(r#""type": "init_ok""#),
+        "n1 votes: {stdout}"
+    );
+    paxos_e2e::Finished {
+        stdout,
+        stderr: ended.stderr,
+        status: ended.status,
+    }
 }
 
 fn init_alone() -> String {

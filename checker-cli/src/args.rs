@@ -42,6 +42,20 @@ pub enum Command {
     Flaws(FlawsArgs),
     /// Three myths about Paxos, each answered by a check: synchrony, simplicity, a strong leader.
     Myths(MythsArgs),
+    /// Print a shell completion script for paxos-check on stdout (see docs/install.md).
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff) on stdout: `paxos-check man > paxos-check.1` for the
+    /// command, `paxos-check man check single > paxos-check-check-single.1` for a subcommand.
+    Man {
+        /// The subcommand whose page to print, as typed after `paxos-check` (default: the
+        /// command's own page, which lists them).
+        #[arg(value_name = "SUBCOMMAND")]
+        subcommand: Vec<String>,
+    },
 }
 
 /// `paxos-check myths`: the three myths and the checks that answer them.
@@ -53,8 +67,8 @@ pub struct MythsArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Checker threads for the exhaustive checks.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Checker threads for the exhaustive checks (default: the machine's cores).
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
     /// Write each myth's counterexample or example as an SVG sequence diagram into this
     /// directory (which must exist).
@@ -89,9 +103,10 @@ pub struct FlawsArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Checker threads for the exhaustive checks of the benign flaws (each flawed one is a
-    /// single breadth-first search for its shortest counterexample).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Checker threads for the exhaustive checks of the benign flaws (default: the machine's
+    /// cores). Each flawed one is one breadth-first search on one thread, so that its count of
+    /// states is the same on every machine.
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
     /// Address the Explorer links point to (`paxos-check explore ... --addr`).
     #[arg(long, default_value = "127.0.0.1:3000")]
@@ -198,6 +213,10 @@ pub struct ClusterArgs {
     /// model).
     #[arg(long)]
     pub probers_time_out: bool,
+    /// The most lin-kv commands a leader puts in one slot; above 1, a leader holds commands
+    /// back while a slot is in flight, so that waiting commands go together.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=cluster::BATCH_MAX as u64))]
+    pub batch: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -234,6 +253,7 @@ impl ClusterArgs {
             requests_wait_for_the_vote: !self.requests_before_the_vote,
             probers_need_no_timer: !self.probers_time_out,
             flaw: self.faults.flaw(),
+            batch_max: self.batch as usize,
         };
         config.validate()?;
         Ok(config)
@@ -334,6 +354,11 @@ pub enum Switch {
     Off,
 }
 
+/// The default thread count: the machine's cores (at most the 256 the flag accepts).
+fn default_threads() -> u64 {
+    crate::report::machine_cores().min(256) as u64
+}
+
 /// `--flaw` as single-decree Paxos offers it: its help lists the flaws of single-decree Paxos.
 /// The others still parse, so that the configuration can say which model shows them.
 fn single_decree_flaws(arg: clap::Arg) -> clap::Arg {
@@ -386,7 +411,7 @@ pub enum NetworkArg {
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// Breadth-first: with one thread, every counterexample is a shortest one.
+    /// Breadth-first: every counterexample is a shortest one, with any number of threads.
     Bfs,
     /// Depth-first: less memory.
     Dfs,
@@ -406,8 +431,10 @@ pub struct RunArgs {
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = Strategy::Bfs)]
     pub strategy: Strategy,
-    /// Checker threads. One thread makes BFS counterexamples shortest.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Checker threads (default: the machine's cores). Breadth-first counterexamples are
+    /// shortest with any number; with more than one, which of several shortest ones is shown,
+    /// and how many states a run that stops early has seen, may differ from run to run.
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
     /// Stop after discovering this many distinct states (the run is then incomplete, exit
     /// status 3 unless something failed).
@@ -424,7 +451,7 @@ pub struct RunArgs {
     pub max_memory: Option<u64>,
     /// Go on after the first violation until every property is decided (by default the run
     /// stops at the first violated always- or eventually-property, as TLC does, and the other
-    /// properties are unknown).
+    /// properties are left undecided).
     #[arg(long)]
     pub keep_going: bool,
     /// Seed for `--strategy simulation`.
@@ -450,8 +477,8 @@ pub struct ExplorerArgs {
     /// Address to serve the Explorer on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: String,
-    /// Checker threads behind the Explorer.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    /// Checker threads behind the Explorer (default: the machine's cores).
+    #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
     /// Seconds the check behind the page may run to give every property its verdict (the
     /// page serves paths meanwhile; what is undecided then stays unknown).

@@ -1,5 +1,5 @@
 //! What a run will cost, told before it starts when the configuration is known to be large: the
-//! figures are the README's (measured with `--threads 2 --keep-going` on the reference machine,
+//! figures are those of `docs/numbers.md` (measured with `--threads 2 --keep-going` on the reference machine,
 //! 2 cores), so that a user who asks for a big space knows what is coming and how to bound it.
 //!
 //! A configuration matches a measured one when every setting is the same; one that is at least
@@ -22,7 +22,7 @@ struct Measured {
 /// Runs below this many states are not worth a note.
 const WORTH_A_NOTE: u64 = 1_000_000;
 
-/// The README's table of large configurations (`--threads 2 --keep-going`).
+/// The table of large configurations in `docs/numbers.md` (`--threads 2 --keep-going`).
 const MEASURED: &[Measured] = &[
     Measured {
         model: "single",

@@ -4,7 +4,9 @@
 //! lessons) lives in the model crate; this module only runs and prints it.
 
 use crate::args::{FlawsArgs, Format};
-use crate::report::{config_json, explore_command, explorer_url};
+use crate::report::{
+    config_json, explore_command, explorer_url, numbered_steps, wrapped, STORY_WIDTH,
+};
 use crate::run::{Outcome, Verdict};
 use paxos_model::check::catalogue::{self, catalogue, examine, Consequence, Entry, Finding};
 use paxos_model::Flaw;
@@ -27,11 +29,17 @@ impl Row {
             .is_some_and(|finding| finding.confirms(self.entry.consequence))
     }
 
-    /// The verdict column: the catalogue borne out (`caught`, `benign`) or contradicted.
+    /// The verdict column: the catalogue borne out (`caught`, `benign`) or contradicted (no
+    /// violation, another property broken first, or a violation of a benign flaw).
     fn verdict(&self) -> &'static str {
+        let found_any = self
+            .finding
+            .as_ref()
+            .is_some_and(|finding| finding.counterexample.is_some());
         match (self.entry.consequence, self.confirmed()) {
             (Consequence::Breaks(_), true) => "caught",
             (Consequence::Benign, true) => "benign",
+            (Consequence::Breaks(_), false) if found_any => "OTHER PROPERTY",
             (Consequence::Breaks(_), false) => "MISSED",
             (Consequence::Benign, false) => "NOT BENIGN",
         }
@@ -87,6 +95,11 @@ pub fn note_on_run(
         Row::explore_command_for(&entry, addr)
     ))
 }
+
+/// How ballots read in every model the catalogue runs, said once per report.
+const BALLOTS: &str = "Ballots read round.owner: 1.p2 is round 1 of proposer p2 (1.l2 of \
+                       leader l2, 1.n2 of node n2). A higher round wins; in one round, the \
+                       higher-numbered owner.";
 
 /// 1 when a checked entry is not as catalogued, else 0 (listing alone always succeeds).
 fn exit_status(rows: &[Row], checked: bool) -> u8 {
@@ -165,7 +178,9 @@ fn list_text(rows: &[Row]) -> String {
     let mut out = String::from(
         "Classic Paxos flaws: each bends one rule of the real protocol code (one bends two).\n\
          `paxos-check flaws --check` lets the checker catch every one; \
-         `paxos-check check MODEL --flaw NAME` shows one.\n\n",
+         `paxos-check check MODEL --flaw NAME` shows one.\n\
+         \"breaks\" is the first property a check of the flaw's configuration finds broken \
+         (immutability breaks one step before a second value could be chosen).\n\n",
     );
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -185,7 +200,7 @@ fn list_text(rows: &[Row]) -> String {
 fn check_text(rows: &[Row], addr: SocketAddr, seconds: f64) -> String {
     let confirmed = rows.iter().filter(|row| row.confirmed()).count();
     let mut out = format!(
-        "Flaw catalogue checked: {confirmed} of {} as catalogued, {seconds:.1} s\n\n",
+        "Flaw catalogue checked: {confirmed} of {} as catalogued, {seconds:.1} s\n{BALLOTS}\n\n",
         rows.len()
     );
     let cells: Vec<Vec<String>> = rows.iter().map(|row| table_row(row, addr)).collect();
@@ -258,15 +273,28 @@ fn details(row: &Row, addr: SocketAddr) -> String {
                 found.property,
                 found.steps.len()
             );
-            for (index, step) in found.steps.iter().enumerate() {
-                let _ = writeln!(out, "  {:>3}. {step}", index + 1);
-            }
+            out.push_str(&numbered_steps(&found.steps, &found.trace));
             let _ = writeln!(
                 out,
                 "  Explorer: {}",
                 explorer_url(addr, &found.explorer_path)
             );
             let _ = writeln!(out, "  Serve it with: {}", row.explore_command(addr));
+            if let Consequence::Breaks(expected) = entry.consequence {
+                if expected != found.property {
+                    let _ = writeln!(
+                        out,
+                        "  NOT AS CATALOGUED: the catalogue says \"{expected}\" breaks first"
+                    );
+                }
+            }
+            if !found.story.is_empty() {
+                let _ = writeln!(out);
+                let _ = writeln!(out, "  What happened:");
+                for line in &found.story {
+                    out.push_str(&wrapped(line, "    ", "      ", STORY_WIDTH));
+                }
+            }
         }
         (None, Consequence::Breaks(property)) => {
             let _ = writeln!(
@@ -350,6 +378,7 @@ fn json_row(row: &Row, addr: SocketAddr) -> Value {
                 "explorer_path": found.explorer_path,
                 "explorer_url": explorer_url(addr, &found.explorer_path),
                 "explore_command": row.explore_command(addr),
+                "story": found.story,
             }),
         );
     }

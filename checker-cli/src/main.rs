@@ -15,7 +15,7 @@ mod report;
 mod run;
 
 use args::{CheckModel, Cli, Command, ExploreModel, Format, RunArgs};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use paxos_model::check::cluster::cluster_model;
 use paxos_model::check::paxos::{multi_paxos_model, single_decree_model};
 use paxos_model::check::settings::Checkable;
@@ -68,10 +68,47 @@ fn main() -> ExitCode {
             .map(|config| explore::serve(cluster_model(config), &explorer)),
         Command::Flaws(args) => Ok(flaws::run(&args)),
         Command::Myths(args) => Ok(myths::run(&args)),
+        Command::Completions { shell } => Ok(completions(shell)),
+        Command::Man { subcommand } => Ok(manual_page(&subcommand)),
     };
     match result {
         Ok(code) => code,
         Err(error) => usage_error(&error),
+    }
+}
+
+/// `paxos-check completions SHELL`: the completion script clap_complete writes for the CLI's
+/// own definition, so that it offers exactly the subcommands, flags and values there are.
+fn completions(shell: clap_complete::Shell) -> ExitCode {
+    let mut command = Cli::command();
+    clap_complete::generate(shell, &mut command, "paxos-check", &mut std::io::stdout());
+    ExitCode::SUCCESS
+}
+
+/// `paxos-check man [SUBCOMMAND...]`: a manual page, rendered by clap_mangen from the same
+/// definition. A subcommand's page is named as the command's page refers to it
+/// (`paxos-check-check-single`).
+fn manual_page(path: &[String]) -> ExitCode {
+    let mut command = Cli::command();
+    let mut name = String::from("paxos-check");
+    let mut typed = String::from("paxos-check");
+    for part in path {
+        let Some(sub) = command.find_subcommand(part).cloned() else {
+            eprintln!("error: `{typed}` has no subcommand '{part}'; `{typed} --help` lists them");
+            return ExitCode::from(USAGE_ERROR);
+        };
+        typed = format!("{typed} {part}");
+        name = format!("{name}-{part}");
+        command = sub.name(name.clone()).version(env!("CARGO_PKG_VERSION"));
+    }
+    let page = clap_mangen::Man::new(command);
+    let mut out = std::io::stdout().lock();
+    match page.render(&mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: writing the manual page: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -101,6 +138,8 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         strategy: run.strategy,
         threads: settings.threads,
         explorer_addr: run.addr,
+        ballot_notation: model.ballot_notation(),
+        run_flags: run_flags(run),
     };
     if run.strategy == args::Strategy::Simulation
         && run.max_states.is_none()
@@ -182,6 +221,36 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         }
     }
     ExitCode::from(outcome.exit_code() as u8)
+}
+
+/// The run's flags that differ from the defaults, as `(flag, value)`, so that a command a report
+/// suggests (more threads, more time) reproduces the rest of the run.
+fn run_flags(run: &RunArgs) -> Vec<(&'static str, String)> {
+    let mut flags = Vec::new();
+    match run.strategy {
+        args::Strategy::Bfs => {}
+        args::Strategy::Dfs => flags.push(("strategy", "dfs".to_owned())),
+        args::Strategy::Simulation => flags.push(("strategy", "simulation".to_owned())),
+    }
+    if run.threads as usize != report::machine_cores() {
+        flags.push(("threads", run.threads.to_string()));
+    }
+    if let Some(states) = run.max_states {
+        flags.push(("max-states", states.to_string()));
+    }
+    if let Some(seconds) = run.timeout {
+        flags.push(("timeout", seconds.to_string()));
+    }
+    if let Some(bytes) = run.max_memory {
+        flags.push(("max-memory", bytes.to_string()));
+    }
+    if run.keep_going {
+        flags.push(("keep-going", String::new()));
+    }
+    if run.strategy == args::Strategy::Simulation && run.seed != 0 {
+        flags.push(("seed", run.seed.to_string()));
+    }
+    flags
 }
 
 /// The memory guard when `--max-memory` is not given: three quarters of what the machine has

@@ -2,6 +2,8 @@
 
 use crate::args::Strategy;
 use crate::run::{expectation_name, mebibytes, Outcome, Verdict};
+use paxos_model::check::engine::Stop;
+use paxos_model::check::settings::thousands;
 use paxos_model::check::story::TraceStep;
 use serde_json::{json, Value};
 use std::fmt::Write;
@@ -16,6 +18,11 @@ pub struct RunDescription {
     pub strategy: Strategy,
     pub threads: usize,
     pub explorer_addr: SocketAddr,
+    /// How the model writes ballots (`1.p2` is round 1 of proposer p2), said once per report.
+    pub ballot_notation: String,
+    /// The run's own flags besides the model's (`--strategy dfs`, `--threads 1`), so that a
+    /// command the report suggests reproduces the run it changes one thing of.
+    pub run_flags: Vec<(&'static str, String)>,
 }
 
 impl RunDescription {
@@ -34,6 +41,119 @@ impl RunDescription {
     pub fn explorer_url(&self, path: &str) -> String {
         explorer_url(self.explorer_addr, path)
     }
+
+    /// `paxos-check check MODEL ...` with the model's flags, the run's flags, and `changes`
+    /// (a flag in `changes` replaces the run's or the model's own).
+    pub fn check_command(&self, changes: &[(&'static str, String)]) -> String {
+        let mut flags: Vec<(&'static str, String)> = Vec::new();
+        for (flag, value) in self.flags.iter().chain(&self.run_flags).chain(changes) {
+            match flags.iter_mut().find(|(known, _)| known == flag) {
+                Some(known) => known.1 = value.clone(),
+                None => flags.push((flag, value.clone())),
+            }
+        }
+        let mut command = format!("paxos-check check {}", self.model_name);
+        for (flag, value) in flags {
+            command.push_str(&format!(" --{flag}"));
+            if !value.is_empty() {
+                command.push_str(&format!(" {value}"));
+            }
+        }
+        command
+    }
+}
+
+/// The processor cores this machine offers, the checker's default thread count.
+pub fn machine_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// What to try after a run that a limit stopped, each an exact command or flag.
+pub fn next_steps(run: &RunDescription, outcome: &Outcome) -> Vec<String> {
+    let mut steps = Vec::new();
+    let cores = machine_cores();
+    if run.threads < cores && run.strategy != Strategy::Simulation {
+        steps.push(format!(
+            "more threads (this machine has {cores} cores; breadth-first counterexamples stay \
+             shortest with any number): {}",
+            run.check_command(&[("threads", cores.to_string())])
+        ));
+    }
+    match outcome.stop {
+        Some(Stop::Deadline) => {
+            let seconds = run
+                .run_flags
+                .iter()
+                .find(|(flag, _)| *flag == "timeout")
+                .and_then(|(_, value)| value.parse::<u64>().ok())
+                .unwrap_or(60);
+            steps.push(format!(
+                "more time: {}",
+                run.check_command(&[("timeout", (seconds * 4).min(86_400).to_string())])
+            ));
+        }
+        Some(Stop::StateBudget) => {
+            let states = run
+                .run_flags
+                .iter()
+                .find(|(flag, _)| *flag == "max-states")
+                .and_then(|(_, value)| value.parse::<u64>().ok())
+                .unwrap_or(1_000_000);
+            steps.push(format!(
+                "more states: {}",
+                run.check_command(&[("max-states", (states.saturating_mul(10)).to_string())])
+            ));
+        }
+        Some(Stop::MemoryGuard) => {
+            steps.push(format!(
+                "more memory, if the machine has it (--max-memory takes 512M, 4G, ...), or a \
+                 depth-first search, whose frontier is smaller: {}",
+                run.check_command(&[("strategy", "dfs".into())])
+            ));
+        }
+        _ => {}
+    }
+    if let Some(smaller) = smaller_configuration(run) {
+        steps.push(smaller);
+    }
+    if run.strategy != Strategy::Simulation {
+        steps.push(format!(
+            "random walks, which sample deep runs of a space too large to exhaust (they never \
+             prove a property holds): {}",
+            run.check_command(&[
+                ("strategy", "simulation".into()),
+                ("timeout", "60".into()),
+                ("threads", cores.to_string()),
+            ])
+        ));
+    }
+    steps
+}
+
+/// The same run with one setting that grows the state space fastest turned down by one, if any
+/// is above its least value: rounds first (each one more ballot per proposer), then the rest.
+fn smaller_configuration(run: &RunDescription) -> Option<String> {
+    const SHRINKABLE: [(&str, u64); 8] = [
+        ("rounds", 1),
+        ("losses", 0),
+        ("crashes", 0),
+        ("commands", 1),
+        ("clients", 1),
+        ("slots", 1),
+        ("proposers", 1),
+        ("leaders", 1),
+    ];
+    SHRINKABLE.iter().find_map(|(name, least)| {
+        let (flag, value) = run.flags.iter().find(|(flag, _)| flag == name)?;
+        let value: u64 = value.parse().ok()?;
+        (value > *least).then(|| {
+            format!(
+                "a smaller configuration (--{flag} {}): {}",
+                value - 1,
+                run.check_command(&[(flag, (value - 1).to_string())])
+            )
+        })
+    })
 }
 
 /// The command that serves the Explorer on the model with these flags.
@@ -85,6 +205,9 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
         run.threads,
         if run.threads == 1 { "" } else { "s" }
     );
+    if !run.ballot_notation.is_empty() {
+        let _ = writeln!(out, "{}", run.ballot_notation);
+    }
     let _ = writeln!(
         out,
         "{} states ({} unique), max depth {}, {:.2} s, {:.0} states/s",
@@ -109,8 +232,31 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
         Some(why) if outcome.limit_reached => {
             let _ = writeln!(
                 out,
-                "INCOMPLETE: {why}; undiscovered properties are unknown"
+                "INCOMPLETE: {why} after {} distinct states, to depth {}.",
+                thousands(outcome.unique_states),
+                outcome.max_depth
             );
+            let found = outcome
+                .properties
+                .iter()
+                .any(|property| property.verdict == Verdict::Violated);
+            let _ = writeln!(
+                out,
+                "{}",
+                if found {
+                    "What was found is below; the properties marked ? were not decided."
+                } else {
+                    "Nothing was violated in the states explored; the properties marked ? \
+                     were not decided, since states beyond these were not checked."
+                }
+            );
+            let steps = next_steps(run, outcome);
+            if !steps.is_empty() {
+                let _ = writeln!(out, "To get further, try:");
+                for step in steps {
+                    out.push_str(&wrapped(&format!("- {step}"), "  ", "    ", usize::MAX));
+                }
+            }
         }
         Some(why) => {
             let _ = writeln!(out, "incomplete: {why}");
@@ -159,9 +305,10 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
             "Counterexample"
         };
         let _ = writeln!(out, "{heading} for \"{}\":", property.name);
-        for (index, step) in property.trace.iter().flatten().enumerate() {
-            let _ = writeln!(out, "  {:>3}. {step}", index + 1);
-        }
+        out.push_str(&numbered_steps(
+            property.trace.as_deref().unwrap_or_default(),
+            property.trace_steps.as_deref().unwrap_or_default(),
+        ));
         if !property.shortest {
             let _ = writeln!(
                 out,
@@ -260,6 +407,8 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "states_per_second": outcome.states_per_second(),
         "properties": properties,
         "explore_command": run.explore_command(),
+        "ballot_notation": run.ballot_notation,
+        "next_steps": if outcome.limit_reached { next_steps(run, outcome) } else { Vec::new() },
         "exit_status": outcome.exit_code(),
     })
 }
@@ -270,8 +419,30 @@ pub fn trace_json(steps: &[TraceStep]) -> Value {
     serde_json::to_value(steps).expect("a trace is plain data")
 }
 
+/// The mark before a line that says what a step did inside an actor (an acceptance, a choice,
+/// an answer to a client), under the step's own line.
+pub const NOTE_MARK: &str = "·";
+
+/// A trace as the text reports print it: `  12. p2 -> a3  Accept(b=1.p2, B)`, and under each
+/// step what it did that no message shows (`         · B chosen at 1.p2 by a2, a3`), from its
+/// `notes`. `steps` may be empty (a model that gives no fields): then only the lines.
+pub fn numbered_steps(lines: &[String], steps: &[TraceStep]) -> String {
+    let mut out = String::new();
+    for (index, line) in lines.iter().enumerate() {
+        let _ = writeln!(out, "  {:>3}. {line}", index + 1);
+        for note in steps
+            .get(index)
+            .map(|step| &step.notes[..])
+            .unwrap_or_default()
+        {
+            let _ = writeln!(out, "         {NOTE_MARK} {note}");
+        }
+    }
+    out
+}
+
 /// How wide the story's lines are, indent included.
-const STORY_WIDTH: usize = 100;
+pub const STORY_WIDTH: usize = 100;
 
 /// `text` broken into lines of at most `width` characters at spaces, the first indented by
 /// `first`, the rest by `rest`.

@@ -5,7 +5,7 @@
 use crate::args::Strategy;
 use paxos_model::check::describe_path;
 use paxos_model::check::engine::{self, Exploration, Goal, Limits, SearchOptions, Stop};
-use paxos_model::check::settings::{Checkable, ModelPath};
+use paxos_model::check::settings::{counted_violations, Checkable, ModelPath};
 use paxos_model::check::story::TraceStep;
 use paxos_model::check::svg::DiagramMarks;
 use stateright::{Expectation, Model};
@@ -65,7 +65,7 @@ impl Verdict {
             Verdict::Violated => "violated",
             Verdict::Example => "example",
             Verdict::Missing => "missing",
-            Verdict::Unknown => "unknown (run incomplete)",
+            Verdict::Unknown => "not decided (run incomplete)",
         }
     }
 }
@@ -120,6 +120,8 @@ pub struct Outcome {
     pub stopped_by: Option<String>,
     /// A limit (not a violation) ended the run.
     pub limit_reached: bool,
+    /// What ended an incomplete run.
+    pub stop: Option<Stop>,
     pub properties: Vec<PropertyOutcome>,
     /// The SVG sequence diagram of the first counterexample (else the first example), with the
     /// property it shows.
@@ -169,16 +171,7 @@ pub fn check_watched<M: Checkable>(
     let goal = if settings.keep_going {
         Goal::EveryProperty
     } else {
-        Goal::AnyOf(
-            model
-                .properties()
-                .iter()
-                .filter(|p| {
-                    p.expectation != Expectation::Sometimes && excused(&p.expectation).is_none()
-                })
-                .map(|p| p.name)
-                .collect(),
-        )
+        Goal::AnyOf(counted_violations(&model))
     };
     let options = SearchOptions {
         strategy: match settings.strategy {
@@ -289,6 +282,7 @@ fn outcome<M: Checkable>(
         complete,
         stopped_by,
         limit_reached,
+        stop: exploration.stopped_by,
         properties,
         svg,
     }

@@ -2,9 +2,11 @@
 //!
 //! - `protocol`: the pure transition functions of Paxos and Multi-Paxos (no I/O, no clock, no
 //!   randomness, no stateright): what `paxos-node` runs;
-//! - `check`: the stateright models built on them, the search engine, the flaw catalogue;
+//! - `check` (cargo feature `check`, on by default): the stateright models built on them, the
+//!   search engine, the flaw catalogue;
 //! - `course`: the course's safety experiments (task 7-3-3), run on the protocol's roles.
 
+#[cfg(feature = "check")]
 pub mod check;
 pub mod course;
 pub mod protocol;

@@ -183,7 +183,7 @@ fn two_lost_messages_can_stop_progress_but_never_safety() {
 }
 
 /// The reach targets of issue 11: exhaustive in seconds now, so they run in the default suite
-/// (their times are figures for the README and the benchmark, not asserted here).
+/// (their times are figures for `docs/numbers.md` and the benchmark, not asserted here).
 mod reach {
     use super::*;
 

@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: paxos-node [--data-dir DIR] [--timeout-ms N]
+usage: paxos-node [--data-dir DIR] [--timeout-ms N] [--batch N]
        paxos-node --help | --version
 
 A Maelstrom node for the consensus track's Paxos tasks (7-3-1 to 7-3-4), and a replica of a
@@ -32,6 +32,9 @@ names the node, once init has named it).
   --timeout-ms N   retry timer of the cluster replica, in milliseconds (default 200, 1 to
                    60000); each node waits N plus a share of N by its index, so that
                    nodes do not all take over at once.
+  --batch N        the most lin-kv commands a leader puts in one slot (default 64, 1 to
+                   1024; 1 gives every command a slot of its own): commands that arrive
+                   while two slots are in flight wait and go together in the next.
   -h, --help       print this text
   -V, --version    print the version
 
@@ -102,6 +105,7 @@ fn wrapped(heading: &str, names: &[&str]) -> String {
 struct Options {
     data_dir: Option<PathBuf>,
     timeout_ms: u64,
+    batch_max: usize,
 }
 
 /// What the command line asks for.
@@ -111,10 +115,15 @@ enum Command {
     Version,
 }
 
+/// The most `--batch` allows: a batch travels in one Accept, and a line holds at most
+/// `limits::LINE_BYTES_MAX` bytes.
+const BATCH_FLAG_MAX: usize = 1024;
+
 fn parse_options(arguments: &[String]) -> Result<Command, String> {
     let mut options = Options {
         data_dir: None,
         timeout_ms: 200,
+        batch_max: paxos_model::protocol::replica::BATCH_MAX,
     };
     let mut arguments = arguments.iter();
     while let Some(argument) = arguments.next() {
@@ -136,6 +145,16 @@ fn parse_options(arguments: &[String]) -> Result<Command, String> {
                     .ok()
                     .filter(|ms| (1..=60_000).contains(ms))
                     .ok_or_else(|| format!("--timeout-ms must be from 1 to 60000 (got {value})"))?;
+            }
+            "--batch" => {
+                let value = arguments.next().ok_or("--batch needs a number")?;
+                options.batch_max = value
+                    .parse()
+                    .ok()
+                    .filter(|batch| (1..=BATCH_FLAG_MAX).contains(batch))
+                    .ok_or_else(|| {
+                        format!("--batch must be from 1 to {BATCH_FLAG_MAX} (got {value})")
+                    })?;
             }
             other => return Err(format!("unexpected argument '{other}'")),
         }
@@ -163,7 +182,7 @@ fn main() {
             std::process::exit(EXIT_USAGE);
         }
     };
-    let node = node::Node::new(options.data_dir);
+    let node = node::Node::new(options.data_dir).with_batch_max(options.batch_max);
     let timeout = Duration::from_millis(options.timeout_ms);
     match serve_stdin(node, timeout, io::stdout().lock()) {
         Ok(()) => {}

@@ -152,6 +152,8 @@ pub struct Node {
     timer: TimerChange,
     notes: Vec<String>,
     stop: Option<Stop>,
+    /// The most lin-kv commands this node's leader puts in one slot (`--batch`).
+    batch_max: usize,
 }
 
 impl Default for Node {
@@ -178,7 +180,14 @@ impl Node {
             timer: TimerChange::Unchanged,
             notes: Vec::new(),
             stop: None,
+            batch_max: paxos_model::protocol::replica::BATCH_MAX,
         }
+    }
+
+    /// The same node with at most `batch_max` commands per slot (1: a slot per command).
+    pub fn with_batch_max(self, batch_max: usize) -> Self {
+        assert!(batch_max >= 1, "a slot holds one command or more");
+        Node { batch_max, ..self }
     }
 
     /// Serves one input line (without its newline), appending the messages it sends to `out`.
@@ -580,7 +589,11 @@ impl Node {
             accepted.record(0, proposal, self.own_index());
         }
         self.accepted = Some(accepted);
-        let config = ReplicaConfig::node(self.own_index(), acceptor_count);
+        let config = ReplicaConfig {
+            batch_max: self.batch_max,
+            ..ReplicaConfig::node(self.own_index(), acceptor_count)
+        };
+        // No state found, under --data-dir or without it (memory only): one case.
         let replica = match durable.replica {
             None => Replica::without_state(config, fresh_nonce()),
             Some(state) => Replica::recover(config, state, fresh_nonce()),

@@ -47,6 +47,8 @@
 //! - `RESTART_BENCH_OBSERVE_MS` (default 3,000): how long the clients write after the restart,
 //!   while the peer traffic is counted.
 //! - `RESTART_BENCH_KEEP` (set to anything): keep the data directory and the nodes' stderr logs.
+//! - `RESTART_BENCH_BATCH`: the nodes' `--batch` (the most commands per slot; 1 turns batching
+//!   off, for the figure without it). Unset: the node's default.
 
 use paxos_e2e::{binary, env_count};
 use paxos_model::check::settings::thousands;
@@ -312,6 +314,8 @@ struct Cluster {
     tally: Arc<Mutex<PeerTally>>,
     /// How many times the nodes were started, for their log files' names.
     generation: u32,
+    /// The nodes' `--batch`, if set.
+    batch: Option<u64>,
 }
 
 impl Cluster {
@@ -328,6 +332,9 @@ impl Cluster {
             event_sender,
             tally: Arc::new(Mutex::new(PeerTally::default())),
             generation: 0,
+            batch: std::env::var("RESTART_BENCH_BATCH")
+                .ok()
+                .map(|_| env_count("RESTART_BENCH_BATCH", 64)),
         }
     }
 
@@ -349,6 +356,11 @@ impl Cluster {
         let mut child = Command::new(&self.node)
             .args(["--data-dir", self.data_dir.to_str().expect("UTF-8 path")])
             .args(["--timeout-ms", &self.timeout_ms.to_string()])
+            .args(
+                self.batch
+                    .iter()
+                    .flat_map(|batch| ["--batch".to_owned(), batch.to_string()]),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)

@@ -35,6 +35,8 @@ pub struct Cluster {
     /// Percent of peer messages the router drops.
     drop_percent: u32,
     pub peer_messages_dropped: usize,
+    /// `init_ok` answers the nodes sent (to `c0`).
+    pub initialised: usize,
 }
 
 pub fn node_id(index: usize) -> String {
@@ -54,6 +56,7 @@ impl Cluster {
             answers: BTreeMap::new(),
             drop_percent,
             peer_messages_dropped: 0,
+            initialised: 0,
         };
         for index in 0..NODES {
             cluster.spawn(index);
@@ -130,7 +133,11 @@ impl Cluster {
                         self.answers.insert(in_reply_to, message["body"].clone());
                     }
                 }
-                None => {} // init_ok to c0
+                None => {
+                    if message["body"]["type"] == "init_ok" {
+                        self.initialised += 1;
+                    }
+                }
             }
         }
         true
@@ -151,9 +158,12 @@ impl Cluster {
 
     /// Routes until the answer to `msg_id` comes, or `ANSWER_LIMIT` passes.
     pub fn wait_answer(&mut self, msg_id: u64) -> Option<Value> {
-        self.pump(ANSWER_LIMIT, |cluster| {
-            cluster.answers.contains_key(&msg_id)
-        });
+        self.wait_answer_within(msg_id, ANSWER_LIMIT)
+    }
+
+    /// Routes until the answer to `msg_id` comes, or `limit` passes.
+    pub fn wait_answer_within(&mut self, msg_id: u64, limit: Duration) -> Option<Value> {
+        self.pump(limit, |cluster| cluster.answers.contains_key(&msg_id));
         self.answers.remove(&msg_id)
     }
 }

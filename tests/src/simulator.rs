@@ -698,10 +698,7 @@ impl Simulation {
         }
         let logged: BTreeSet<&RequestId> = chosen
             .values()
-            .filter_map(|entry| match entry {
-                Entry::Command { id, .. } => Some(id),
-                Entry::Value { .. } | Entry::Noop => None,
-            })
+            .flat_map(|entry| entry.commands().map(|(id, _)| id))
             .collect();
         for (slot, entry) in &self.slot_answers {
             if chosen.get(slot) != Some(&entry) {

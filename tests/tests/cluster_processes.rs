@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 const COMMANDS: u64 = 40;
+/// How long each of two clients waits for the named slot's answer at the end.
+const PROPOSAL_LIMIT: Duration = Duration::from_secs(20);
 
 fn kv_body(op: &KvOp) -> Value {
     match *op {
@@ -44,6 +46,11 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir).expect("a data directory");
     let mut cluster = Cluster::start(data_dir.clone(), 10);
+    // Requests go out as soon as the first init_ok comes back, as Maelstrom sends them: the
+    // other nodes may still be probing (their peers' probes held until their init), and no
+    // start order may cost the cluster a voter.
+    let initialised = cluster.pump(Duration::from_secs(30), |cluster| cluster.initialised >= 1);
+    assert!(initialised, "a node answers init within 30 s");
     let mut histories: BTreeMap<i64, LinearizabilityTester<u64, KvStore>> = BTreeMap::new();
     let mut thread = 0;
     let mut acknowledged = BTreeSet::new();
@@ -114,8 +121,14 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
         2_002,
         json!({"type": "multi_paxos_propose", "slot": slot, "value": "from-n3"}),
     );
-    let first = cluster.wait_answer(2_001).expect("n1 answers the proposal");
-    let second = cluster.wait_answer(2_002).expect("n3 answers the proposal");
+    // A named slot may need a leader change and a catch-up (a Chosen lost on the way) before
+    // both nodes know it: more time than one lin-kv answer, bounded all the same.
+    let first = cluster
+        .wait_answer_within(2_001, PROPOSAL_LIMIT)
+        .expect("n1 answers the proposal");
+    let second = cluster
+        .wait_answer_within(2_002, PROPOSAL_LIMIT)
+        .expect("n3 answers the proposal");
     assert_eq!(first["type"], "multi_paxos_propose_ok", "{first}");
     assert_eq!(
         (first["slot"].clone(), second["slot"].clone()),
@@ -147,9 +160,18 @@ fn three_processes_agree_under_loss_a_kill_and_garbage() {
         }
     }
     let longest = logs.iter().max_by_key(|log| log.len()).expect("three logs");
+    // A command, or a batch of them (each an `[id, op]` pair), as `multi_paxos_log` shows it.
     let logged: BTreeSet<u64> = longest
         .iter()
-        .filter_map(|entry| entry["value"]["Command"]["id"]["seq"].as_u64())
+        .flat_map(|entry| {
+            let single = entry["value"]["Command"]["id"]["seq"].as_u64();
+            let batch = entry["value"]["Batch"]["commands"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|command| command[0]["seq"].as_u64());
+            single.into_iter().chain(batch)
+        })
         .collect();
     let missing: Vec<&u64> = acknowledged.difference(&logged).collect();
     assert!(

@@ -197,7 +197,9 @@ fn a_reported_counterexample_reads_in_the_browser_as_in_the_report() {
         // The story, naming the flaw and its rule.
         "What happened: how \"immutability\" broke",
         "step 6: A is chosen at ballot 1.p1 by a1, a2.",
-        "Why: the flaw `proposer-ignores-promises`",
+        "Why: the flaw <code>proposer-ignores-promises</code> —",
+        // How ballots read, said once on the page.
+        "Ballots read round.proposer: 1.p2 is round 1 of proposer p2.",
         // Every verdict of the check behind the page.
         "example found",
         "<svg",
@@ -219,6 +221,13 @@ fn a_reported_counterexample_reads_in_the_browser_as_in_the_report() {
             index + 1
         );
     }
+    // Code spans are rendered, not shown as backticks.
+    let story = dom
+        .split("<ol id=\"story\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</ol>").next())
+        .expect("the story's list");
+    assert!(!story.contains('`'), "the story shows backticks: {story}");
     for dump in [
         "Searching",
         "Pre-init",

@@ -15,6 +15,21 @@ function element(tag, text, classes) {
   return node;
 }
 
+/// An element showing `text` with each `code span` (Markdown backticks) as a <code> element;
+/// nothing in `text` is parsed as markup.
+function withCode(tag, text, classes) {
+  const node = element(tag, null, classes);
+  const parts = String(text).split('`');
+  // An odd count of backticks leaves the last one unmatched: show it as written.
+  const spans = parts.length % 2 === 1 ? parts.length : parts.length - 1;
+  parts.forEach((part, index) => {
+    if (index >= spans) node.append('`' + part);
+    else if (index % 2 === 1) node.append(element('code', part));
+    else node.append(part);
+  });
+  return node;
+}
+
 function link(text, href) {
   const anchor = element('a', text);
   anchor.href = href;
@@ -152,7 +167,7 @@ function renderStory() {
   $('story-title').textContent = 'What happened: how ' + quoted(story.property) + ' broke';
   const list = $('story');
   list.replaceChildren();
-  for (const line of story.lines) list.append(element('li', line));
+  for (const line of story.lines) list.append(withCode('li', line));
   box.hidden = false;
 }
 
@@ -220,6 +235,7 @@ function renderProperties() {
 
 function renderStatus() {
   $('model').textContent = status.title + ': ' + status.summary;
+  $('notation').textContent = status.ballot_notation || '';
   if (view) renderBanner();
   const counts = status.unique_state_count.toLocaleString('en-US') + ' unique states, depth ' +
     status.max_depth;

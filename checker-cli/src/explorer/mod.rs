@@ -138,6 +138,7 @@ fn status_json<M: Checkable>(model: &M, status: &CheckStatus) -> Value {
         "model": model.name(),
         "title": model.title(),
         "summary": model.summary(),
+        "ballot_notation": model.ballot_notation(),
         "state_count": states,
         "unique_state_count": unique_states,
         "max_depth": depth,

@@ -1247,6 +1247,10 @@ where
         self.notes(before, after)
     }
 
+    fn ballot_notation(&self) -> String {
+        crate::check::settings::ballot_notation(self.cfg.ballot_owner())
+    }
+
     fn diagram(
         &self,
         path: &SystemPath<A, H>,

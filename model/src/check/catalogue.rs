@@ -3,11 +3,15 @@
 //! story needs), the safety property it breaks there (or that it is benign), and the rule of
 //! Paxos it teaches; `examine` runs the checker on one entry and returns what it found.
 //!
-//! A flawed entry is searched breadth-first for its property's first violation: BFS reaches it at
-//! the shortest depth, so the path is a shortest counterexample, and stopping there keeps
-//! configurations whose full state space is far beyond a minute (retries, a forgetful crash) to
-//! seconds. A benign entry is checked exhaustively: only a complete run that violates nothing
-//! confirms it.
+//! A flawed entry is searched exactly as `paxos-check check` searches its configuration:
+//! breadth-first, stopping at the first violation of any property that counts
+//! (`settings::counted_violations`). BFS reaches it at the shortest depth, so the path is a
+//! shortest counterexample, and stopping there keeps configurations whose full state space is far
+//! beyond a minute (retries, a forgetful crash) to seconds. The property an entry names is the one
+//! that search finds broken first, so the catalogue, `check --flaw` and the Explorer report one
+//! property with one length: often `immutability`, which breaks one step before a second value is
+//! chosen (the acceptance that contradicts the chosen value comes before the majority for it). A
+//! benign entry is checked exhaustively: only a complete run that violates nothing confirms it.
 
 use crate::check::cluster::{cluster_model, ClusterConfig, ClusterStart};
 use crate::check::describe_path;
@@ -15,7 +19,10 @@ use crate::check::engine::{explore, Goal, SearchOptions, Strategy};
 use crate::check::paxos::{
     multi_paxos_model, single_decree_model, MultiPaxosConfig, SingleDecreeConfig,
 };
-use crate::check::settings::{counted, Checkable, Faults, ModelConfig, NetworkKind};
+use crate::check::settings::{
+    counted, counted_violations, Checkable, Faults, ModelConfig, NetworkKind,
+};
+use crate::check::story::TraceStep;
 use crate::protocol::flaw::Flaw;
 use stateright::Expectation;
 
@@ -108,7 +115,8 @@ impl Setting {
 /// What a flaw does to Paxos.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Consequence {
-    /// The named safety property is violated in the entry's configuration.
+    /// The named safety property is the first one a check of the entry's configuration finds
+    /// violated.
     Breaks(&'static str),
     /// Every property holds, exhaustively, in the entry's configuration.
     Benign,
@@ -200,19 +208,19 @@ fn entry(flaw: Flaw) -> Entry {
     let (setting, consequence, lesson) = match flaw {
         Flaw::AcceptBelowPromise => (
             single(flaw, 0),
-            Breaks("agreement"),
+            Breaks("immutability"),
             "a promise is a vow to ignore lower ballots; without it an old Accept lands after a \
              newer Phase 1 has already decided what to propose",
         ),
         Flaw::PromiseHidesAccepted => (
             single(flaw, 0),
-            Breaks("agreement"),
+            Breaks("immutability"),
             "promises must carry what the acceptor accepted: that is how a new ballot learns a \
              value that may already be chosen",
         ),
         Flaw::ProposerIgnoresPromises => (
             single(flaw, 0),
-            Breaks("agreement"),
+            Breaks("immutability"),
             "a proposer whose quorum reported an acceptance is bound to propose that value",
         ),
         Flaw::LowestAcceptedValue => (
@@ -222,7 +230,7 @@ fn entry(flaw: Flaw) -> Entry {
                 flaw,
                 ..SingleDecreeConfig::default()
             }),
-            Breaks("agreement"),
+            Breaks("immutability"),
             "only the highest reported ballot is safe: a lower one may have been overtaken by a \
              value chosen since",
         ),
@@ -241,25 +249,25 @@ fn entry(flaw: Flaw) -> Entry {
         ),
         Flaw::ForgetOnCrash => (
             single(flaw, 1),
-            Breaks("agreement"),
+            Breaks("immutability"),
             "promises and acceptances must be durable before the reply leaves: an acceptor that \
              forgets votes twice",
         ),
         Flaw::SkipPhase1AfterPreemption => (
             multi(flaw, 2, 2),
-            Breaks("slot agreement"),
+            Breaks("immutability"),
             "a refusal means a rival ran Phase 1 and may have got values accepted; only a new \
              Phase 1 can tell the leader which",
         ),
         Flaw::NewLeaderSkipsPhase1 => (
             multi(flaw, 1, 1),
-            Breaks("slot agreement"),
+            Breaks("immutability"),
             "skipping Phase 1 is earned by a Phase 1 at the leader's own ballot; a leader that \
              assumes it overwrites the log",
         ),
         Flaw::IgnoreSlotPromises => (
             multi(flaw, 2, 1),
-            Breaks("slot agreement"),
+            Breaks("immutability"),
             "Phase 1 for many slots binds the leader in every slot a promise reported",
         ),
         Flaw::PromiseEqualBallot => (
@@ -276,7 +284,7 @@ fn entry(flaw: Flaw) -> Entry {
         ),
         Flaw::LeaderSkipsReportedSlots => (
             cluster(flaw),
-            Breaks("slot agreement"),
+            Breaks("immutability"),
             "a slot a promise reported is no hole: its value may already be chosen, and the new \
              leader must finish it with that value before it puts anything else there",
         ),
@@ -288,9 +296,11 @@ fn entry(flaw: Flaw) -> Entry {
         ),
         Flaw::AcknowledgeBeforeChosen => (
             cluster(flaw),
-            Breaks("linearizable"),
+            Breaks("no acknowledged write lost"),
             "a command takes effect when it is chosen and applied in log order, not when it is \
-             proposed: an answer given earlier can contradict one given after it",
+             proposed: a write acknowledged before a majority accepted it can still be replaced \
+             in its slot by a rival leader, and an answer given earlier can contradict one given \
+             after it",
         ),
         Flaw::ForwardRenamesRequest => (
             cluster(flaw),
@@ -307,7 +317,7 @@ fn entry(flaw: Flaw) -> Entry {
         ),
         Flaw::RejoinAfterMajority => (
             cluster_losing_a_disk(flaw, 3, 0),
-            Breaks("slot agreement"),
+            Breaks("immutability"),
             "a promise the lost disk held may still be in flight, to a node that started a ballot \
              above every one the answering majority knows: only the answer of every other node \
              bounds what the replica may have promised",
@@ -337,6 +347,10 @@ pub struct Counterexample {
     pub steps: Vec<String>,
     /// stateright's action-index path, for the Explorer's `#/steps/...`.
     pub explorer_path: String,
+    /// The same steps as fields, with what each did inside an actor (`TraceStep::notes`).
+    pub trace: Vec<TraceStep>,
+    /// The counterexample told as a story ("What happened"), as `check` tells it.
+    pub story: Vec<String>,
 }
 
 /// What the checker found for one entry.
@@ -356,11 +370,14 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The finding bears the entry out: the flaw broke its property, or the benign flaw broke
-    /// nothing in a complete run.
+    /// The finding bears the entry out: the first property the check found broken is the
+    /// entry's, or the benign flaw broke nothing in a complete run.
     pub fn confirms(&self, consequence: Consequence) -> bool {
         match consequence {
-            Consequence::Breaks(_) => self.counterexample.is_some(),
+            Consequence::Breaks(property) => self
+                .counterexample
+                .as_ref()
+                .is_some_and(|found| found.property == property),
             Consequence::Benign => self.complete && self.violated.is_empty(),
         }
     }
@@ -383,44 +400,47 @@ pub fn examine(entry: &Entry, threads: usize) -> Finding {
 
 fn examine_model<M: Checkable>(model: M, consequence: Consequence, threads: usize) -> Finding {
     match consequence {
-        Consequence::Breaks(property) => catch(model, property),
+        Consequence::Breaks(_) => catch(model),
         Consequence::Benign => clear(model, threads),
     }
 }
 
-/// A flawed entry: one breadth-first search, on one thread, for the first state that violates
-/// `name`, which therefore ends at a shortest counterexample (and after a deterministic number
-/// of states), or explores everything and finds none.
-fn catch<M: Checkable>(model: M, name: &'static str) -> Finding {
-    let property = model
-        .properties()
-        .into_iter()
-        .find(|property| property.name == name)
-        .unwrap_or_else(|| panic!("the model has no property {name:?}"));
-    assert_eq!(
-        property.expectation,
-        Expectation::Always,
-        "a flaw breaks a safety property"
-    );
+/// A flawed entry: the search `paxos-check check` runs, on one thread so that it is
+/// deterministic: breadth-first, stopping at the first state that violates any property that
+/// counts. It therefore ends at a shortest counterexample, after a pinned number of states, or
+/// explores everything and finds none. Where one state violates several properties at once, the
+/// first in the model's order is the entry's (the report lists them all).
+fn catch<M: Checkable>(model: M) -> Finding {
+    let wanted = counted_violations(&model);
     let options = SearchOptions {
         strategy: Strategy::BreadthFirst,
         threads: 1,
-        goal: Goal::AnyOf(vec![name]),
+        goal: Goal::AnyOf(wanted.clone()),
         ..SearchOptions::default()
     };
     let exploration = explore(&model, &options, &|_| {});
-    let counterexample = exploration
-        .discovery(&model, name)
-        .map(|found| Counterexample {
+    let violated: Vec<&'static str> = model
+        .properties()
+        .iter()
+        .zip(&exploration.discoveries)
+        .filter(|(property, found)| found.is_some() && wanted.contains(&property.name))
+        .map(|(property, _)| property.name)
+        .collect();
+    let counterexample = violated.first().and_then(|&name| {
+        let found = exploration.discovery(&model, name)?;
+        Some(Counterexample {
             property: name,
             steps: describe_path(&model, &found.path),
             explorer_path: found.path.encode(&model),
-        });
+            trace: model.trace(&found.path),
+            story: model.story(&found.path, name),
+        })
+    });
     Finding {
         complete: exploration.complete(),
         states: exploration.unique_states,
         seconds: exploration.elapsed.as_secs_f64(),
-        violated: counterexample.iter().map(|_| name).collect(),
+        violated,
         missing_examples: Vec::new(),
         counterexample,
     }

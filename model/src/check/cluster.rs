@@ -65,6 +65,9 @@ pub const TIMEOUTS_MAX: usize = 3;
 pub const DISK_LOSSES_MAX: usize = 1;
 /// The most crashes a run may be bounded to (`--crashes-in-run`).
 pub const CRASHES_IN_RUN_MAX: usize = 4;
+/// The most commands per slot the model's leaders may batch (`--batch`): no run has more
+/// commands than clients in flight at once.
+pub const BATCH_MAX: usize = CLIENTS_MAX;
 /// Crashes in a run where a disk may be lost, unless set: the crash that loses it and one more
 /// (of the replica while it probes, or of another). Unbounded, a replica that keeps crashing
 /// while it probes makes the state space grow past what fits in memory.
@@ -131,6 +134,14 @@ pub struct ClusterConfig {
     #[serde(default = "on")]
     pub probers_need_no_timer: bool,
     pub flaw: Flaw,
+    /// The most commands a leader puts in one slot (`ReplicaConfig::batch_max`). Above 1, a
+    /// leader also holds commands back while a slot is in flight, so that batches form.
+    #[serde(default = "one")]
+    pub batch_max: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 fn on() -> bool {
@@ -157,6 +168,7 @@ impl Default for ClusterConfig {
             requests_wait_for_the_vote: true,
             probers_need_no_timer: true,
             flaw: Flaw::None,
+            batch_max: 1,
         }
     }
 }
@@ -170,6 +182,7 @@ impl ClusterConfig {
         ConfigError::check_range("timeouts", self.timeouts, 0, TIMEOUTS_MAX)?;
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.replicas)?;
         ConfigError::check_range("disk-losses", self.disk_losses, 0, DISK_LOSSES_MAX)?;
+        ConfigError::check_range("batch", self.batch_max, 1, BATCH_MAX)?;
         if let Some(crashes) = self.crashes_in_run {
             ConfigError::check_range("crashes-in-run", crashes, 1, CRASHES_IN_RUN_MAX)?;
             if self.faults.crashes == 0 {
@@ -237,6 +250,10 @@ impl ClusterConfig {
         ReplicaConfig {
             flaw: self.flaw,
             round_cap: u64::from(self.rounds),
+            batch_max: self.batch_max,
+            // One slot in flight at a time: with a few clients, a larger window would place
+            // every command before a second one arrived, and no batch would form.
+            in_flight_max: if self.batch_max > 1 { 1 } else { usize::MAX },
             ..ReplicaConfig::node(index, self.replicas)
         }
     }
@@ -258,6 +275,9 @@ impl ModelConfig for ClusterConfig {
         }
         if self.disk_losses > 0 {
             disks += &format!(", {} in a crash", counted(self.disk_losses, "disk lost"));
+        }
+        if self.batch_max > 1 {
+            disks += &format!(", up to {} in a slot", counted(self.batch_max, "command"));
         }
         if self.start == ClusterStart::Voters {
             disks += ", every replica a voter from the start";
@@ -295,6 +315,9 @@ impl ModelConfig for ClusterConfig {
         }
         if let Some(crashes) = self.crashes_in_run {
             flags.push(("crashes-in-run", crashes.to_string()));
+        }
+        if self.batch_max > 1 {
+            flags.push(("batch", self.batch_max.to_string()));
         }
         if self.start != ClusterStart::Fresh {
             flags.push(("start", self.start.name().to_owned()));
@@ -956,6 +979,10 @@ impl Presentation<ClusterMsg> for ClusterConfig {
     fn names_slots(&self) -> bool {
         true
     }
+
+    fn ballot_owner(&self) -> (char, &'static str) {
+        ('n', "node")
+    }
 }
 
 /// The cluster model for `cfg`, with its properties. `cfg` must be valid.
@@ -1020,10 +1047,14 @@ fn valid(model: &ClusterModel, state: &State) -> bool {
         .accepted()
         .all(|(_, proposal)| match &proposal.value {
             Entry::Noop => true,
-            Entry::Command { id, op } => model
-                .cfg
-                .all_commands()
-                .any(|(submitted, submitted_op)| submitted == *id && submitted_op == *op),
+            Entry::Command { .. } | Entry::Batch { .. } => {
+                proposal.value.commands().all(|(id, op)| {
+                    model
+                        .cfg
+                        .all_commands()
+                        .any(|(submitted, submitted_op)| submitted == *id && submitted_op == *op)
+                })
+            }
             Entry::Value { .. } => false,
         })
 }
@@ -1045,10 +1076,7 @@ fn logs_agree(state: &State) -> bool {
 fn no_acknowledged_write_lost(state: &State) -> bool {
     let ghost = &state.history;
     ghost.answered.iter().all(|(id, result)| {
-        !matches!(result, KvResult::WriteOk | KvResult::CasOk)
-            || ghost.acceptances.chosen().any(
-                |(_, proposal)| matches!(&proposal.value, Entry::Command { id: chosen, .. } if chosen == id),
-            )
+        !matches!(result, KvResult::WriteOk | KvResult::CasOk) || is_chosen(&ghost.acceptances, id)
     })
 }
 
@@ -1123,6 +1151,20 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
             |_, state: &State| state.history.caught_up,
         ));
     }
+    // Two clients' commands meet at the leader while it campaigns (the second forwarded to
+    // it once its Prepare named it) and are chosen in one slot.
+    if cfg.batch_max >= 2 && cfg.replicas >= 2 && cfg.clients >= 2 {
+        properties.push(Property::sometimes(
+            "commands batched in one slot",
+            |_, state: &State| {
+                state
+                    .history
+                    .acceptances
+                    .chosen()
+                    .any(|(_, proposal)| matches!(proposal.value, Entry::Batch { .. }))
+            },
+        ));
+    }
     if cfg.replicas >= 2 && cfg.clients >= 2 {
         properties.push(Property::sometimes(
             "forwarded to the leader",
@@ -1147,23 +1189,74 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
     properties
 }
 
-/// What a step decided: entries newly chosen, and answers sent.
+/// What a step did inside the replicas, which no message in the trace shows: each acceptance a
+/// replica's acceptor made (a node accepts its own proposals without a message), each entry that
+/// became chosen, and each answer that left for a client. An answer is where an operation
+/// returns (see the module header); a client with nothing more to send takes it at once, so its
+/// arrival is no step of its own, and this line is where a reader sees it.
 fn narrate(cfg: &ClusterConfig, before: &State, after: &State) -> Vec<String> {
     if std::sync::Arc::ptr_eq(&before.history, &after.history) {
         return Vec::new();
     }
-    let mut notes: Vec<String> = after
-        .history
-        .acceptances
-        .newly_chosen(&before.history.acceptances)
-        .map(|tally| chosen_words(tally, true, 'n', |id| cfg.actor_name(id)))
-        .collect();
-    for (id, result) in &after.history.answered {
-        if !before.history.answered.contains_key(id) {
-            notes.push(format!("{id} answered: {result}"));
+    let (was, now) = (&before.history, &after.history);
+    let mut notes = new_acceptances(cfg, &was.acceptances, &now.acceptances);
+    notes.extend(
+        now.acceptances
+            .newly_chosen(&was.acceptances)
+            .map(|tally| chosen_words(tally, true, 'n', |id| cfg.actor_name(id))),
+    );
+    for (id, result) in &now.answered {
+        if was.answered.contains_key(id) {
+            continue;
+        }
+        let client = client_number(id).expect("a client's request");
+        let mut words = format!(
+            "{} answers {}: Reply({id}: {result})",
+            cfg.actor_name(Id::from(cfg.replica_of(client))),
+            cfg.actor_name(Id::from(cfg.replicas + client)),
+        );
+        let acknowledges = matches!(result, KvResult::WriteOk | KvResult::CasOk);
+        if acknowledges && !is_chosen(&now.acceptances, id) {
+            words.push_str(&format!(", though {id} is not chosen"));
+        }
+        notes.push(words);
+    }
+    notes
+}
+
+/// "n2 accepts slot 0: c1#1 write 0=1 at 1.n1", for every acceptance in `now` not in `was`.
+fn new_acceptances(
+    cfg: &ClusterConfig,
+    was: &ChosenTracker<Entry>,
+    now: &ChosenTracker<Entry>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for tally in now.tallies() {
+        let earlier = was
+            .tallies()
+            .iter()
+            .find(|old| old.slot == tally.slot && old.proposal == tally.proposal);
+        for acceptor in tally.acceptors.iter() {
+            if earlier.is_some_and(|old| old.acceptors.contains(acceptor)) {
+                continue;
+            }
+            notes.push(format!(
+                "{} accepts slot {}: {} at {}",
+                cfg.actor_name(Id::from(acceptor)),
+                tally.slot,
+                tally.proposal.value,
+                tally.proposal.ballot.named('n')
+            ));
         }
     }
     notes
+}
+
+/// Whether the command `id` is chosen in some slot.
+fn is_chosen(acceptances: &ChosenTracker<Entry>, id: &RequestId) -> bool {
+    acceptances
+        .chosen()
+        .any(|(_, proposal)| proposal.value.holds_command(id))
 }
 
 #[cfg(test)]

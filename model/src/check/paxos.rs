@@ -191,7 +191,7 @@ impl Presentation<Message<Value>> for MultiPaxosConfig {
     }
 
     fn describe(&self, message: &Message<Value>) -> String {
-        message.describe(true)
+        message.describe_as(true, 'l')
     }
 
     fn names_slots(&self) -> bool {
@@ -204,6 +204,10 @@ impl Presentation<Message<Value>> for MultiPaxosConfig {
 
     fn acceptor_count(&self) -> usize {
         self.acceptors
+    }
+
+    fn ballot_owner(&self) -> (char, &'static str) {
+        ('l', "leader")
     }
 }
 
@@ -289,6 +293,10 @@ impl ModelConfig for SingleDecreeConfig {
             ("rounds", self.rounds.to_string()),
         ];
         flags.extend(fault_flags(&self.faults, self.flaw));
+        // Named only when off, the one setting that is not the default.
+        if !self.symmetry {
+            flags.push(("symmetry", "off".to_owned()));
+        }
         flags
     }
 }
@@ -334,6 +342,10 @@ impl ModelConfig for MultiPaxosConfig {
             ("rounds", self.rounds.to_string()),
         ];
         flags.extend(fault_flags(&self.faults, self.flaw));
+        // Named only when off, the one setting that is not the default.
+        if !self.symmetry {
+            flags.push(("symmetry", "off".to_owned()));
+        }
         flags
     }
 }
@@ -378,7 +390,7 @@ pub struct ProposerState {
 
 /// An actor's state. Its `Debug` reads in the protocol's words (`promised 2.p1, accepted (1.p2,
 /// B)`), since that is what traces, the Explorer and assertion messages show; the alternate form
-/// (`{:#?}`) names slots, for Multi-Paxos.
+/// (`{:#?}`) is Multi-Paxos's: it names slots, and ballots after their leaders (`2.l1`).
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 pub enum PaxosState {
     Acceptor(Acceptor<Value>),
@@ -388,9 +400,14 @@ pub enum PaxosState {
 impl std::fmt::Debug for PaxosState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let with_slots = f.alternate();
+        let owner = if with_slots { 'l' } else { 'p' };
         match self {
-            PaxosState::Acceptor(acceptor) => f.write_str(&acceptor_words(acceptor, with_slots)),
-            PaxosState::Proposer(proposer) => f.write_str(&proposer_words(proposer, with_slots)),
+            PaxosState::Acceptor(acceptor) => {
+                f.write_str(&acceptor_words(acceptor, with_slots, owner))
+            }
+            PaxosState::Proposer(proposer) => {
+                f.write_str(&proposer_words(proposer, with_slots, owner))
+            }
         }
     }
 }
@@ -432,12 +449,12 @@ fn acceptor_names(acceptors: &AcceptorSet) -> String {
 }
 
 /// `promised 2.p1, accepted (1.p2, B)`.
-fn acceptor_words(acceptor: &Acceptor<Value>, with_slots: bool) -> String {
+fn acceptor_words(acceptor: &Acceptor<Value>, with_slots: bool, owner: char) -> String {
     let promised = acceptor
         .promised
-        .map_or("nothing".to_owned(), |ballot| ballot.to_string());
+        .map_or("nothing".to_owned(), |ballot| ballot.named(owner));
     let accepted = per_slot(acceptor.accepted.iter(), with_slots, |proposal| {
-        proposal.to_string()
+        format!("({}, {})", proposal.ballot.named(owner), proposal.value)
     });
     let accepted = if accepted.is_empty() {
         "nothing".to_owned()
@@ -448,7 +465,7 @@ fn acceptor_words(acceptor: &Acceptor<Value>, with_slots: bool) -> String {
 }
 
 /// `leads 1.p1 (promises from a1, a2); Phase 2: A accepted by a1; learned nothing`.
-fn proposer_words(state: &ProposerState, with_slots: bool) -> String {
+fn proposer_words(state: &ProposerState, with_slots: bool, owner: char) -> String {
     let proposer = &state.proposer;
     let mut parts = vec![match &proposer.status {
         Status::Idle => "no ballot".to_owned(),
@@ -459,7 +476,12 @@ fn proposer_words(state: &ProposerState, with_slots: bool) -> String {
             ..
         } => {
             let bound = per_slot(reports.iter(), with_slots, |(acceptor, proposal)| {
-                format!("{proposal} from a{}", acceptor + 1)
+                format!(
+                    "({}, {}) from a{}",
+                    proposal.ballot.named(owner),
+                    proposal.value,
+                    acceptor + 1
+                )
             });
             let bound = if bound.is_empty() {
                 String::new()
@@ -467,12 +489,17 @@ fn proposer_words(state: &ProposerState, with_slots: bool) -> String {
                 format!("; bound by {}", bound.join(", "))
             };
             format!(
-                "Phase 1 at {ballot}, promises from {}{bound}",
+                "Phase 1 at {}, promises from {}{bound}",
+                ballot.named(owner),
                 acceptor_names(promised)
             )
         }
         Status::Leading { ballot, quorum } => {
-            format!("leads {ballot} (promises from {})", acceptor_names(quorum))
+            format!(
+                "leads {} (promises from {})",
+                ballot.named(owner),
+                acceptor_names(quorum)
+            )
         }
     }];
     let phase2 = per_slot(proposer.in_flight.iter(), with_slots, |in_flight| {
@@ -483,7 +510,8 @@ fn proposer_words(state: &ProposerState, with_slots: bool) -> String {
         };
         format!(
             "{} at {}, {votes}",
-            in_flight.proposal.value, in_flight.proposal.ballot
+            in_flight.proposal.value,
+            in_flight.proposal.ballot.named(owner)
         )
     });
     if !phase2.is_empty() {
@@ -826,7 +854,10 @@ fn newly_chosen<C: Presentation<Message<Value>>>(
     after
         .history
         .newly_chosen(&before.history)
-        .map(|tally| chosen_words(tally, cfg.names_slots(), 'p', |id| cfg.actor_name(id)))
+        .map(|tally| {
+            let (owner, _) = cfg.ballot_owner();
+            chosen_words(tally, cfg.names_slots(), owner, |id| cfg.actor_name(id))
+        })
         .collect()
 }
 

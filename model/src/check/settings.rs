@@ -113,6 +113,21 @@ pub trait Presentation<M> {
     fn acceptor_count(&self) -> usize {
         0
     }
+    /// Who owns a ballot, as its name says it: `('p', "proposer")` names ballot `1.p2` after
+    /// proposer p2. Each model names ballots after the actors that start them, so that `1.l2`
+    /// is leader l2's and `1.n2` node n2's.
+    fn ballot_owner(&self) -> (char, &'static str) {
+        ('p', "proposer")
+    }
+}
+
+/// The ballot notation, once, for a report or a page: `Ballots read round.owner: 1.p2 is round
+/// 1 of proposer p2; ...`.
+pub fn ballot_notation((letter, owner): (char, &'static str)) -> String {
+    format!(
+        "Ballots read round.{owner}: 1.{letter}2 is round 1 of {owner} {letter}2. A higher round \
+         wins; in one round, the higher-numbered {owner}."
+    )
 }
 
 /// What a report needs to know about a model's configuration.
@@ -265,6 +280,11 @@ pub trait Checkable: crate::check::engine::Explorable + Clone + 'static {
         Vec::new()
     }
 
+    /// How the model's ballots are written, once, for reports and the Explorer.
+    fn ballot_notation(&self) -> String {
+        String::new()
+    }
+
     /// `path` as an SVG sequence diagram, with `marks` drawn on it.
     fn diagram(&self, path: &ModelPath<Self>, _marks: &DiagramMarks) -> Option<String> {
         self.as_svg(path.clone())
@@ -273,3 +293,21 @@ pub trait Checkable: crate::check::engine::Explorable + Clone + 'static {
 
 /// A path through a model.
 pub type ModelPath<M> = Path<<M as Model>::State, <M as Model>::Action>;
+
+/// The properties whose violation fails a check of `model`: every always-property, and the
+/// eventually-properties unless the model's faults excuse liveness (`liveness_caveat`). A check
+/// stops at the first of these it finds, as TLC does; the flaw catalogue runs the same search,
+/// so that both report one property with one shortest counterexample for a flaw.
+pub fn counted_violations<M: Checkable>(model: &M) -> Vec<&'static str> {
+    let liveness_excused = model.liveness_caveat().is_some();
+    model
+        .properties()
+        .iter()
+        .filter(|property| match property.expectation {
+            stateright::Expectation::Always => true,
+            stateright::Expectation::Eventually => !liveness_excused,
+            stateright::Expectation::Sometimes => false,
+        })
+        .map(|property| property.name)
+        .collect()
+}

@@ -144,6 +144,7 @@ where
 
     /// `path` as a list of steps with their fields.
     pub fn trace_of(&self, path: &SystemPath<A, H>) -> Vec<TraceStep> {
+        let (owner, _) = self.cfg.ballot_owner();
         let sending = sending_steps(path);
         let steps = path.clone().into_vec();
         steps
@@ -167,7 +168,7 @@ where
                         match self.cfg.fields(&packet.msg) {
                             Some(fields) => {
                                 step.kind = fields.kind.to_owned();
-                                step.ballot = fields.ballot.map(|ballot| ballot.to_string());
+                                step.ballot = fields.ballot.map(|ballot| ballot.named(owner));
                                 step.value = fields.value;
                                 step.slot = fields.slot;
                             }
@@ -370,6 +371,8 @@ struct Record {
     texts: Vec<String>,
     names: Vec<String>,
     names_slots: bool,
+    /// The letter ballots name their owner with (`p` for `1.p2`, `l` for `1.l2`).
+    owner: char,
     /// The model's own narration of each step (index 0: nothing).
     notes: Vec<Vec<String>>,
     acceptances: Vec<Acceptance>,
@@ -403,6 +406,7 @@ impl Record {
                 .map(|index| model.cfg.actor_name(Id::from(index)))
                 .collect(),
             names_slots: model.cfg.names_slots(),
+            owner: model.cfg.ballot_owner().0,
             notes: vec![Vec::new()],
             acceptances: Vec::new(),
             choices: Vec::new(),
@@ -515,6 +519,11 @@ impl Record {
         }
     }
 
+    /// `ballot` as the model writes it (`1.p2`, `1.l2`).
+    fn b(&self, ballot: Ballot) -> String {
+        ballot.named(self.owner)
+    }
+
     fn text(&self, step: usize) -> &str {
         &self.texts[step]
     }
@@ -533,7 +542,7 @@ impl Record {
             "{} is chosen{} at ballot {} by {}",
             choice.proposal.value,
             self.in_slot(choice.slot),
-            choice.proposal.ballot,
+            self.b(choice.proposal.ballot),
             choice.voters.join(", ")
         )
     }
@@ -579,11 +588,12 @@ impl Record {
             return None;
         }
         Some(format!(
-            "{} accepts {}{} at ballot {} although it promised {promised} at step {promised_at}",
+            "{} accepts {}{} at ballot {} although it promised {} at step {promised_at}",
             acceptance.acceptor,
             acceptance.proposal.value,
             self.in_slot(acceptance.slot),
-            acceptance.proposal.ballot
+            self.b(acceptance.proposal.ballot),
+            self.b(*promised)
         ))
     }
 
@@ -601,8 +611,9 @@ impl Record {
                 && earlier.fields.ballot == Some(ballot)
         })?;
         Some(format!(
-            "{} promises ballot {ballot} to {}, having promised the same ballot to {} at step {}",
+            "{} promises ballot {} to {}, having promised the same ballot to {} at step {}",
             self.names[usize::from(delivery.from)],
+            self.b(ballot),
             self.names[usize::from(delivery.to)],
             self.names[usize::from(earlier.to)],
             earlier.step
@@ -621,13 +632,18 @@ impl Record {
                 acceptance.acceptor,
                 acceptance.proposal.value,
                 self.in_slot(acceptance.slot),
-                acceptance.proposal.ballot
+                self.b(acceptance.proposal.ballot)
             ));
         } else if let Some(delivery) = self.deliveries.iter().find(|d| d.step == step) {
             happened.push(self.reception_words(delivery));
         }
         for choice in self.choices.iter().filter(|choice| choice.step == step) {
             happened.push(format!("so {}", self.choice_words(choice)));
+        }
+        if happened.is_empty() {
+            // A model without message fields (the cluster) narrates what the step did inside
+            // its actors: the acceptances, choices and answers that broke the property.
+            happened.extend(self.notes[step].iter().cloned());
         }
         let mut line = format!("step {step}: {}", self.text(step));
         if !happened.is_empty() {
@@ -648,10 +664,13 @@ impl Record {
         let fields = &delivery.fields;
         match (fields.kind, &fields.value, fields.ballot) {
             ("Accepted", Some(value), Some(ballot)) => format!(
-                "{to} counts {from}'s vote for {value}{} at ballot {ballot}",
-                self.in_slot(fields.slot.unwrap_or(0))
+                "{to} counts {from}'s vote for {value}{} at ballot {}",
+                self.in_slot(fields.slot.unwrap_or(0)),
+                self.b(ballot)
             ),
-            ("Promise", _, Some(ballot)) => format!("{to} takes {from}'s promise for {ballot}"),
+            ("Promise", _, Some(ballot)) => {
+                format!("{to} takes {from}'s promise for {}", self.b(ballot))
+            }
             _ => format!("{to} receives it"),
         }
     }
@@ -669,7 +688,7 @@ impl Record {
                     format!(
                         "{} was chosen at ballot {} (step {}), and {} is not {}; {rule}",
                         chosen.proposal.value,
-                        chosen.proposal.ballot,
+                        self.b(chosen.proposal.ballot),
                         chosen.step,
                         acceptance.proposal.value,
                         chosen.proposal.value,
@@ -679,7 +698,7 @@ impl Record {
                         "{} had accepted {} at the higher ballot {} (step {}); {rule}",
                         acceptance.acceptor,
                         acceptance.proposal.value,
-                        acceptance.proposal.ballot,
+                        self.b(acceptance.proposal.ballot),
                         acceptance.step
                     )
                 }
@@ -700,10 +719,10 @@ impl Record {
         Some(format!(
             "{} was chosen at ballot {} (step {}) and {} at ballot {} (step {}): two values{}",
             earlier.proposal.value,
-            earlier.proposal.ballot,
+            self.b(earlier.proposal.ballot),
             earlier.step,
             latest.proposal.value,
-            latest.proposal.ballot,
+            self.b(latest.proposal.ballot),
             latest.step,
             if self.names_slots {
                 format!(" in slot {}", latest.slot)
@@ -784,6 +803,7 @@ impl Record {
     fn origin(&self, acceptance: &Acceptance) -> String {
         let proposer = &self.names[usize::from(acceptance.proposer)];
         let Proposal { ballot, value } = &acceptance.proposal;
+        let named = self.b(*ballot);
         let promises: Vec<&Delivery> = self
             .deliveries
             .iter()
@@ -794,10 +814,18 @@ impl Record {
                     && delivery.fields.ballot == Some(*ballot)
             })
             .collect();
+        // A message is sent by one step and delivered by a later one; the trace numbers
+        // deliveries, so both are said.
         let sent = if acceptance.sent_at == 0 {
-            "at the start".to_owned()
+            format!(
+                "at the start (delivered to {} at step {})",
+                acceptance.acceptor, acceptance.step
+            )
         } else {
-            format!("at step {}", acceptance.sent_at)
+            format!(
+                "at step {} (delivered to {} at step {})",
+                acceptance.sent_at, acceptance.acceptor, acceptance.step
+            )
         };
         let slot = if self.names_slots {
             format!("slot {}, ", acceptance.slot)
@@ -805,10 +833,10 @@ impl Record {
             String::new()
         };
         let intro = format!(
-            "Where {value} came from: {proposer} sent Accept({slot}b={ballot}, {value}) {sent}"
+            "Where {value} came from: {proposer} sent Accept({slot}b={named}, {value}) {sent}"
         );
         if promises.is_empty() {
-            return format!("{intro}, without having heard one promise for ballot {ballot}.");
+            return format!("{intro}, without having heard one promise for ballot {named}.");
         }
         let reports: Vec<(String, Option<&Proposal<String>>)> = promises
             .iter()
@@ -823,7 +851,7 @@ impl Record {
                     Some(proposal) => format!(
                         "{} reported ({}, {}) (step {})",
                         self.names[usize::from(promise.from)],
-                        proposal.ballot,
+                        self.b(proposal.ballot),
                         proposal.value,
                         promise.step
                     ),
@@ -846,15 +874,15 @@ impl Record {
             None => format!("no promise reported an acceptance, so {proposer} was free to propose its own value"),
             Some(highest) if highest.value == *value => format!(
                 "{value} is the value of the highest reported ballot, {}, as the rule demands",
-                highest.ballot
+                self.b(highest.ballot)
             ),
             Some(highest) => format!(
                 "yet the highest reported ballot, {}, carries {}: {proposer} should have proposed {}",
-                highest.ballot, highest.value, highest.value
+                self.b(highest.ballot), highest.value, highest.value
             ),
         };
         format!(
-            "{intro}, after its Phase 1 at {ballot}: {}; {choice}.",
+            "{intro}, after its Phase 1 at {named}: {}; {choice}.",
             listed.join(", ")
         )
     }
@@ -886,7 +914,9 @@ impl Record {
             .unwrap_or_default();
         format!(
             ", though it had accepted ({}, {}) at step {}{crash}",
-            latest.proposal.ballot, latest.proposal.value, latest.step
+            self.b(latest.proposal.ballot),
+            latest.proposal.value,
+            latest.step
         )
     }
 }

@@ -29,6 +29,32 @@ pub enum Entry {
     },
     /// A new leader's filler for a hole below slots already in use.
     Noop,
+    /// Several lin-kv commands in one slot, applied in their order within it: a leader that
+    /// finds more than one command waiting places them together (at most
+    /// `ReplicaConfig::batch_max`), so that one round of Paxos and one fsync per acceptor serve
+    /// them all. Each is still applied once, by its id, and answered on its own.
+    Batch {
+        commands: Vec<(RequestId, KvOp)>,
+    },
+}
+
+impl Entry {
+    /// The lin-kv commands the entry holds, in the order they are applied.
+    pub fn commands(&self) -> impl Iterator<Item = (&RequestId, &KvOp)> {
+        let (single, batch) = match self {
+            Entry::Command { id, op } => (Some((id, op)), &[][..]),
+            Entry::Batch { commands } => (None, &commands[..]),
+            Entry::Value { .. } | Entry::Noop => (None, &[][..]),
+        };
+        single
+            .into_iter()
+            .chain(batch.iter().map(|(id, op)| (id, op)))
+    }
+
+    /// Whether the entry holds the command `id`.
+    pub fn holds_command(&self, id: &RequestId) -> bool {
+        self.commands().any(|(held, _)| held == id)
+    }
 }
 
 impl fmt::Display for RequestId {
@@ -44,6 +70,13 @@ impl fmt::Display for Entry {
             Entry::Command { id, op } => write!(f, "{id} {op}"),
             Entry::Value { json } => f.write_str(json),
             Entry::Noop => f.write_str("no-op"),
+            Entry::Batch { commands } => {
+                let commands: Vec<String> = commands
+                    .iter()
+                    .map(|(id, op)| format!("{id} {op}"))
+                    .collect();
+                write!(f, "[{}]", commands.join(", "))
+            }
         }
     }
 }

@@ -321,7 +321,24 @@ pub struct ReplicaConfig {
     /// The highest round this node may start a ballot in: unbounded in the node, bounded in
     /// the cluster model so that its state space is finite, through restarts too.
     pub round_cap: u64,
+    /// The most lin-kv commands a leader puts in one slot. At 1 every command has a slot of its
+    /// own (an `Entry::Command`); above, several waiting commands share one (`Entry::Batch`).
+    pub batch_max: usize,
+    /// While this many slots are in flight at its proposer, a leader holds new commands back
+    /// rather than give each its own slot: they wait for the next slot to be decided and then
+    /// go together in one batch. This is what makes batches form when commands arrive one
+    /// message at a time. Unbounded (`usize::MAX`) places every command at once.
+    pub in_flight_max: usize,
 }
+
+/// The most commands a node's leader puts in one slot: enough to carry every request of a few
+/// dozen busy clients in one round, few enough that one Accept stays a few kilobytes.
+pub const BATCH_MAX: usize = 64;
+
+/// The slots a node's leader keeps in flight before it holds commands back for a batch: two, so
+/// that one batch is being accepted while the next gathers, and the leader is never idle
+/// waiting for a round trip with commands in hand.
+pub const IN_FLIGHT_MAX: usize = 2;
 
 impl ReplicaConfig {
     /// A node of a real cluster: no flaw, and ballots up to the highest round a peer may name
@@ -334,7 +351,14 @@ impl ReplicaConfig {
             cluster_size,
             flaw: Flaw::None,
             round_cap: ROUND_MAX,
+            batch_max: BATCH_MAX,
+            in_flight_max: IN_FLIGHT_MAX,
         }
+    }
+
+    /// Whether a leader puts waiting commands together in a slot.
+    pub fn batches(&self) -> bool {
+        self.batch_max > 1
     }
 
     /// The proposer's settings: deference to a rival that preempted it.
@@ -1115,7 +1139,7 @@ impl Replica {
             if self.may_campaign() && self.has_requests_to_place() {
                 self.retry_or_take_over(&mut step);
             }
-            if self.has_hole() {
+            if self.has_hole() || self.waits_without_a_vote() {
                 let from_slot = self.applied_below;
                 for peer in self.peers() {
                     step.send.push((peer, PeerMessage::CatchUp { from_slot }));
@@ -1123,6 +1147,19 @@ impl Replica {
             }
         }
         self.finish(step)
+    }
+
+    /// A node that may not campaign, with requests waiting and a log that did not move over a
+    /// whole timer. Campaigning is how a voter finds out that it is behind (its Prepare from
+    /// below the log is answered with the log), and the node it forwards to ignores a request
+    /// for a slot or a command it has already decided; so it asks for what it may have missed,
+    /// as a node with a hole does, or it would wait for those decisions until its probe settles
+    /// and it campaigns. No node is a learner for good any more: the case left is a node that
+    /// started without state and is still probing (a peer not yet up to answer, or its answers
+    /// lost) while clients or peers hand it requests. A voter below its slot floor may not
+    /// campaign either, but `has_hole` already sends it catching up.
+    fn waits_without_a_vote(&self) -> bool {
+        !self.may_campaign() && self.has_requests_to_place()
     }
 
     /// A voter's timeout with requests not getting placed: a leader resends its Accepts at its
@@ -1171,9 +1208,10 @@ impl Replica {
     /// not grow with the log.
     fn in_log(&self, id: &RequestId) -> bool {
         self.applied.contains_key(id)
-            || self.log.from_slot(self.applied_below).any(
-                |(_, entry)| matches!(entry, Entry::Command { id: logged, .. } if logged == id),
-            )
+            || self
+                .log
+                .from_slot(self.applied_below)
+                .any(|(_, entry)| entry.holds_command(id))
     }
 
     /// Slots this node must learn from its peers: below one it learned, below one a peer said
@@ -1269,13 +1307,17 @@ impl Replica {
             self.proposer
                 .requests
                 .values()
-                .any(|entry| matches!(entry, Entry::Command { id: held, .. } if held == id))
+                .any(|entry| entry.holds_command(id))
         };
         let first = match (
             self.slot_requests.iter().next(),
             self.unplaced.iter().next(),
         ) {
             (Some((slot, json)), _) => Some((*slot, Entry::Value { json: json.clone() })),
+            // Batching, Phase 1 goes without a command: every command that arrives while it
+            // runs (forwarded by peers that its Prepare named the leader) goes in the first
+            // batch once it stands, in the same round trips the first command alone would take.
+            (None, Some(_)) if self.config.batches() => None,
             (None, Some((id, op))) if !requested(id) => Some((
                 self.proposer.next_free_slot(),
                 Entry::Command {
@@ -1546,7 +1588,9 @@ impl Replica {
         }
         let applied_from = self.applied_below;
         while let Some(entry) = self.log.get(self.applied_below) {
-            if let Entry::Command { id, op } = entry {
+            // A command in two slots (forwarded to two leaders in turn) is applied at the first
+            // and only answered from `applied` at the second; a batch is applied in its order.
+            for (id, op) in entry.commands() {
                 if !self.applied.contains_key(id) {
                     let result = self.store.apply(op);
                     self.applied.insert(id.clone(), result.clone());
@@ -1631,18 +1675,21 @@ impl Replica {
                 .step(&config, ProposerInput::Propose { slot, value });
             self.drive(proposer_step, step);
         }
-        for (id, op) in self.waiting_commands() {
+        for value in self.command_entries() {
             if !self.proposer.is_leading() {
                 return;
             }
-            if self.config.flaw == Flaw::AcknowledgeBeforeChosen && self.clients.remove(&id) {
+            if self.config.flaw == Flaw::AcknowledgeBeforeChosen {
                 // The flaw: the client hears the answer the command would have now, before
                 // any acceptor has even seen it.
-                let answer = self.store.clone().apply(&op);
-                step.replies.push((id.clone(), answer));
+                for (id, op) in value.commands() {
+                    if self.clients.remove(id) {
+                        let answer = self.store.clone().apply(op);
+                        step.replies.push((id.clone(), answer));
+                    }
+                }
             }
             let slot = self.proposer.next_free_slot();
-            let value = Entry::Command { id, op };
             let proposer_step = self
                 .proposer
                 .step(&config, ProposerInput::Propose { slot, value });
@@ -1685,10 +1732,7 @@ impl Replica {
             .requests
             .values()
             .chain(proposer.in_flight.values().map(|slot| &slot.proposal.value))
-            .filter_map(|entry| match entry {
-                Entry::Command { id, .. } => Some(id),
-                Entry::Value { .. } | Entry::Noop => None,
-            })
+            .flat_map(|entry| entry.commands().map(|(id, _)| id))
             .collect();
         self.unplaced
             .iter()
@@ -1697,10 +1741,51 @@ impl Replica {
             .collect()
     }
 
+    /// The entries the leader proposes now for the waiting commands, each in a slot of its own.
+    /// Without batching, one `Entry::Command` per command. With it, the commands wait while
+    /// `in_flight_max` slots are in flight (the decision of one of them places them), and then
+    /// go as few entries as `batch_max` allows; a lone command still goes as a plain
+    /// `Entry::Command`, so that a quiet cluster's log reads as before.
+    fn command_entries(&self) -> Vec<Entry> {
+        let waiting = self.waiting_commands();
+        if !self.config.batches() {
+            return waiting
+                .into_iter()
+                .map(|(id, op)| Entry::Command { id, op })
+                .collect();
+        }
+        if waiting.is_empty() || self.slots_in_flight() >= self.config.in_flight_max {
+            return Vec::new();
+        }
+        waiting
+            .chunks(self.config.batch_max)
+            .map(|chunk| match chunk {
+                [(id, op)] => Entry::Command {
+                    id: id.clone(),
+                    op: op.clone(),
+                },
+                commands => Entry::Batch {
+                    commands: commands.to_vec(),
+                },
+            })
+            .collect()
+    }
+
+    /// Slots this node's proposer has been asked for or sent Accepts for, not yet decided (a
+    /// request stays in `requests` while its Accepts are out: counted once).
+    fn slots_in_flight(&self) -> usize {
+        let proposer = &self.proposer;
+        let unrequested = proposer
+            .in_flight
+            .slots()
+            .filter(|slot| !proposer.requests.contains(*slot));
+        proposer.requests.len() + unrequested.count()
+    }
+
     /// The highest slot holding a command, learned or at this node's proposer. The log is read
     /// from its end, where commands are: the cost does not grow with the log.
     fn highest_command_slot(&self) -> Option<Slot> {
-        let is_command = |entry: &Entry| matches!(entry, Entry::Command { .. });
+        let is_command = |entry: &Entry| entry.commands().next().is_some();
         let proposer = &self.proposer;
         let learned = self.log.iter().rev().find(|(_, entry)| is_command(entry));
         let requested = proposer
@@ -2281,6 +2366,111 @@ mod tests {
                 PeerMessage::Paxos(Message::Prepare { ballot, from_slot: 0 }) if ballot.round == 1
             )),
             "{step:?}"
+        );
+    }
+
+    #[test]
+    fn a_busy_leader_puts_the_commands_that_wait_in_one_slot_and_answers_each() {
+        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(config(i, 3))).collect();
+        let (id, op) = write("c1", 1, 1);
+        let step = replicas[0].on_request(id, op);
+        settle(&mut replicas, sent_by(0, step));
+        // Two slots in flight (IN_FLIGHT_MAX), their Accepts not yet answered.
+        let mut in_flight = Vec::new();
+        for seq in 2..=3 {
+            let (id, op) = write("c1", seq, seq as i64);
+            in_flight.extend(sent_by(0, replicas[0].on_request(id, op)));
+        }
+        // Three more commands arrive, one a repeat of a command already in flight: they wait.
+        let mut waiting = Vec::new();
+        for client in ["c2", "c3", "c4"] {
+            let (id, op) = write(client, 1, 9);
+            let step = replicas[0].on_request(id.clone(), op);
+            assert!(step.send.is_empty(), "held back: {step:?}");
+            waiting.push(id);
+        }
+        let (repeat, op) = write("c1", 3, 3);
+        assert!(replicas[0].on_request(repeat, op).send.is_empty());
+        // The in-flight slots are decided: the waiting commands go in one slot, the repeat
+        // not among them (its slot holds it).
+        settle(&mut replicas, in_flight);
+        let batch = replicas[0].log.get(3).expect("slot 3 chosen");
+        let ids: Vec<&RequestId> = batch.commands().map(|(id, _)| id).collect();
+        assert!(matches!(batch, Entry::Batch { .. }), "{batch}");
+        assert_eq!(ids, waiting.iter().collect::<Vec<_>>());
+        for replica in &replicas {
+            assert_eq!(replica.applied_below, 4);
+            assert_eq!(replica.store.entries.get(&1), Some(&9));
+            assert!(waiting.iter().all(|id| replica.applied.contains_key(id)));
+        }
+        assert!(replicas[0].clients.is_empty(), "every client answered");
+    }
+
+    #[test]
+    fn a_command_chosen_in_two_slots_is_applied_once_in_the_first() {
+        let mut replica = Replica::new(config(0, 1));
+        let mut step = ReplicaStep::default();
+        let (first, write_one) = write("c1", 1, 1);
+        let (second, write_two) = write("c2", 1, 2);
+        replica.clients.insert(first.clone());
+        let batch = Entry::Batch {
+            commands: vec![(first.clone(), write_one.clone()), (second, write_two)],
+        };
+        replica.learn(0, batch, &mut step);
+        // The same command again in a later slot (forwarded to two leaders in turn).
+        replica.learn(
+            1,
+            Entry::Command {
+                id: first.clone(),
+                op: write_one,
+            },
+            &mut step,
+        );
+        assert_eq!(
+            replica.store.entries.get(&1),
+            Some(&2),
+            "not written back to 1"
+        );
+        assert_eq!(step.replies, [(first, KvResult::WriteOk)], "answered once");
+    }
+
+    #[test]
+    fn a_node_still_probing_that_missed_the_last_decisions_asks_for_the_log_on_its_timer() {
+        let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(config(i, 3))).collect();
+        let (id, op) = write("c1", 1, 7);
+        let step = replicas[0].on_request(id, op);
+        settle(&mut replicas, sent_by(0, step));
+        // n3 lost its disk and restarted; its probes were lost, so it does not vote yet. Its
+        // client asks for slot 0, decided long ago.
+        replicas[2] = Replica::without_state(config(2, 3), 7);
+        assert!(!replicas[2].may_campaign());
+        let step = replicas[2]
+            .on_propose(request("c3", 1), 0, "\"x\"".into())
+            .expect("within the window");
+        assert_eq!(step.timer, TimerChange::Arm);
+        // Its forwards are ignored (the slot is decided); its timer finds the log unmoved, and
+        // it asks its peers for the log rather than wait for ever.
+        settle(&mut replicas, sent_by(2, step));
+        assert!(replicas[2].log.is_empty());
+        let step = replicas[2].on_timeout();
+        assert!(
+            step.send
+                .iter()
+                .any(|(_, m)| matches!(m, PeerMessage::CatchUp { from_slot: 0 })),
+            "{step:?}"
+        );
+        let mut answers = Vec::new();
+        let mut pending = sent_by(2, step);
+        while let Some((from, to, message)) = pending.pop() {
+            let step = replicas[to].on_peer(from, message);
+            answers.extend(step.slot_replies.clone());
+            pending.extend(sent_by(to, step));
+        }
+        assert_eq!(answers.len(), 1, "the client is answered: {answers:?}");
+        assert!(matches!(answers[0].1.entry, Entry::Command { .. }));
+        assert!(
+            replicas[2].may_campaign(),
+            "its probe, asked again, was answered"
         );
     }
 

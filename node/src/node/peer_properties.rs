@@ -2,7 +2,7 @@
 //!
 //! Peer messages arrive on the same stdin as clients' requests, so anyone who can write a line
 //! can claim to be a peer (issue 13, item 4: a forged `paxos_learn` once panicked the node). A
-//! generator writes peer lines in the wire format of `wire` (README § Peer wire format), each
+//! generator writes peer lines in the wire format of `wire` (`docs/wire-format.md`), each
 //! field drawn from what a peer really sends, from its limits (huge slots and rounds, slots at
 //! the edge of the window a node takes a peer's word for) and from what no peer sends (wrong
 //! types, node ids outside the cluster, entries that contradict each other, values that are not

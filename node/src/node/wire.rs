@@ -1,5 +1,5 @@
 //! The peer wire format: how the replica's messages (`PeerMessage`) travel between nodes, as
-//! Maelstrom message bodies with protocol names, documented in the README (§ Peer wire format)
+//! Maelstrom message bodies with protocol names, documented in the manual (`docs/wire-format.md`)
 //! and decoded example by example in the tests below.
 //!
 //! A ballot is `[round, "node id"]`; an entry of the log is
@@ -335,6 +335,20 @@ impl WriteJson for WireEntry<'_> {
                 .with("type", "value")
                 .with("value", WireValue(json)),
             Entry::Noop => Object::new().with("type", "noop"),
+            Entry::Batch { commands } => {
+                let commands: Vec<Object> = commands
+                    .iter()
+                    .map(|(id, op)| {
+                        Object::new()
+                            .with("client", PrintedString(&id.client))
+                            .with("seq", id.seq)
+                            .with("op", WireOp(op))
+                    })
+                    .collect();
+                Object::new()
+                    .with("type", "batch")
+                    .with("commands", commands)
+            }
         };
         object.write_json(out);
     }
@@ -353,8 +367,25 @@ fn entry(fields: &Fields<'_>) -> Result<Entry, RequestError> {
             json: entry.value("value")?.printed().to_owned(),
         }),
         "noop" => Ok(Entry::Noop),
+        "batch" => {
+            let commands = entry
+                .array("commands")?
+                .into_iter()
+                .enumerate()
+                .map(|(index, raw)| {
+                    let command = entry.nested_element(raw, "commands", index)?;
+                    Ok((request_id(&command)?, op(&command.nested("op")?)?))
+                })
+                .collect::<Result<Vec<(RequestId, KvOp)>, RequestError>>()?;
+            if commands.is_empty() {
+                return Err(RequestError::malformed(
+                    "a batch entry holds one command or more, not none",
+                ));
+            }
+            Ok(Entry::Batch { commands })
+        }
         other => Err(RequestError::malformed(format!(
-            "an entry's type is command, value or noop, not {other}"
+            "an entry's type is command, value, noop or batch, not {other}"
         ))),
     }
 }
@@ -412,7 +443,7 @@ mod tests {
     use super::*;
     use crate::codec::{parse_line, write_message, ParsedLine};
 
-    const README: &str = include_str!("../../../README.md");
+    const WIRE_FORMAT: &str = include_str!("../../../docs/wire-format.md");
 
     fn ids() -> Vec<JsonStr<'static>> {
         ["n1", "n2", "n3"]
@@ -421,14 +452,9 @@ mod tests {
             .collect()
     }
 
-    /// The README's examples of peer messages: every body line of its peer wire format section.
+    /// The manual's examples of peer messages: every body line of its wire format chapter.
     fn documented_examples() -> Vec<&'static str> {
-        let section = README
-            .split("### Peer wire format")
-            .nth(1)
-            .expect("the README documents the peer wire format");
-        let section = section.split("\n## ").next().expect("a section");
-        section
+        WIRE_FORMAT
             .lines()
             .map(str::trim)
             .filter(|line| line.starts_with("{\"type\": \"paxos_"))
@@ -468,9 +494,15 @@ mod tests {
                 examples
                     .iter()
                     .any(|example| example.starts_with(&documented)),
-                "the README has no example of {message_type}"
+                "docs/wire-format.md has no example of {message_type}"
             );
         }
+    }
+
+    #[test]
+    fn a_batch_of_commands_decodes_and_prints_back_byte_for_byte() {
+        let accept = r#"{"type": "paxos_accept", "slot": 7, "ballot": [3, "n2"], "entry": {"type": "batch", "commands": [{"client": "c4", "seq": 12, "op": {"type": "write", "key": 1, "value": 7}}, {"client": "c5", "seq": 2, "op": {"type": "read", "key": 1}}]}, "msg_id": 23}"#;
+        assert_eq!(round_trip(accept).as_deref(), Ok(accept));
     }
 
     #[test]
@@ -494,7 +526,11 @@ mod tests {
             ),
             (
                 r#"{"type": "paxos_learn", "slot": 1, "entry": {"type": "maybe"}, "msg_id": 1}"#,
-                "an entry's type is command, value or noop, not maybe",
+                "an entry's type is command, value, noop or batch, not maybe",
+            ),
+            (
+                r#"{"type": "paxos_learn", "slot": 1, "entry": {"type": "batch", "commands": []}, "msg_id": 1}"#,
+                "a batch entry holds one command or more, not none",
             ),
         ];
         for (body, error) in cases {

@@ -169,12 +169,13 @@ fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let options = match parse_options(&arguments) {
         Ok(Command::Serve(options)) => options,
+        // A reader that stops early (`paxos-node --help | head`) is no error.
         Ok(Command::Help) => {
-            println!("{}", usage());
+            let _ = writeln!(io::stdout(), "{}", usage());
             return;
         }
         Ok(Command::Version) => {
-            println!("paxos-node {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(io::stdout(), "paxos-node {}", env!("CARGO_PKG_VERSION"));
             return;
         }
         Err(error) => {

@@ -41,11 +41,8 @@ fn help_lists_every_message_and_says_what_each_mode_keeps_and_survives() {
     let run = node(&["--help"]);
     assert!(run.status.success());
     let help = run.stdout.replace('\n', " ");
-    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README");
-    let wire = readme
-        .split("### Peer wire format")
-        .nth(1)
-        .expect("the README documents the peer wire format");
+    let wire = std::fs::read_to_string(workspace_root().join("docs/wire-format.md"))
+        .expect("the manual documents the peer wire format");
     let peer_types: Vec<&str> = wire
         .lines()
         .filter_map(|line| line.trim().strip_prefix("{\"type\": \""))

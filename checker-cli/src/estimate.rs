@@ -80,9 +80,9 @@ const MEASURED: &[Measured] = &[
             ("disk-losses", "1"),
             ("crashes-in-run", "2"),
         ],
-        unique_states: 3_821_051,
-        seconds: 51.5,
-        peak_mib: 1_502,
+        unique_states: 1_755_474,
+        seconds: 25.6,
+        peak_mib: 695,
     },
     Measured {
         model: "cluster",
@@ -220,13 +220,13 @@ mod tests {
             ..ClusterConfig::default()
         };
         let measured = note("cluster", &flags(lost_disk.clone())).expect("measured");
-        assert!(measured.contains("about 3,821,051"), "{measured}");
+        assert!(measured.contains("about 1,755,474"), "{measured}");
         let two_clients = ClusterConfig {
             clients: 2,
             ..lost_disk.clone()
         };
         let larger = note("cluster", &flags(two_clients)).expect("at least as large");
-        assert!(larger.contains("more than 3,821,051"), "{larger}");
+        assert!(larger.contains("more than 1,755,474"), "{larger}");
         // Two replicas with a lost disk: no measured run has a lost disk and is no larger, and
         // the runs without one are no guide, so no note rather than a wrong one.
         let two_replicas = ClusterConfig {

@@ -326,8 +326,9 @@ fn three_replicas_one_of_which_loses_its_disk_stay_safe_and_all_vote_again() {
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
     // 2,722,350 from every replica a voter, with rounds 1, when a replica that lost its disk
-    // never voted again.
-    assert_eq!(exploration.unique_states, 3_821_051);
+    // never voted again. (3,821,051 was pinned from an earlier state of the rejoin work and
+    // not run again before it was committed: the branch's own head gives 1,755,474 too.)
+    assert_eq!(exploration.unique_states, 1_755_474);
     let found = verdicts(&model, &exploration);
     assert_safe(&found);
     assert!(found.contains(&("lost disk votes again", true)));
@@ -458,7 +459,11 @@ fn a_batching_cluster_with_a_timeout_is_safe() {
     let model = cluster_model(cfg);
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    assert_eq!(exploration.unique_states, 317_121);
+    // 317,121 on main before the rejoin rule's changes to the replica (its own acceptor hears
+    // its proposer first, so a refused Accept no longer leaves; requests kept until the
+    // replica may answer them), which shrink the voters' start with a timer alike: 358,641 ->
+    // 345,003 without batching at --rounds 1.
+    assert_eq!(exploration.unique_states, 281_213);
     let found = verdicts(&model, &exploration);
     for (name, violated) in &found[..6] {
         assert!(!violated, "{name} violated");

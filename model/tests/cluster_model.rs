@@ -380,7 +380,7 @@ fn shortest_catch_up_answers_a_prepare_from_below_the_applied_log() {
 }
 
 #[test]
-#[ignore = "long: about three minutes in a release build; run with --ignored"]
+#[ignore = "long: about eight minutes in a release build on a shared 2-core machine; run with --ignored"]
 fn a_lost_message_with_two_rounds_breaks_nothing() {
     let cfg = ClusterConfig {
         faults: Faults {
@@ -394,8 +394,10 @@ fn a_lost_message_with_two_rounds_breaks_nothing() {
     assert!(exploration.complete());
     // 11,802,378 before the replica's own acceptor heard its requests first and requests it
     // may not answer yet were kept; 7,073,893 before the replica's durable log and its resent
-    // Accepts.
-    assert_eq!(exploration.unique_states, 0);
+    // Accepts. (The branch that made those changes left this pin at 0, unmeasured; 11,059,668
+    // measured after merging batching and the catch-up of a replica that may not campaign,
+    // which from voters adds nothing without a lost disk.)
+    assert_eq!(exploration.unique_states, 11_059_668);
     assert_safe(&verdicts(&model, &exploration));
 }
 

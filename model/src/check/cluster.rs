@@ -610,7 +610,14 @@ impl Actor for ClusterActor {
                 // operation may take effect over a longer interval), and a request lost with a
                 // crash of the replica is, to every property, a request never delivered. The
                 // node behaves alike: it answers `init` only once it votes, and Maelstrom's
-                // clients wait for that.
+                // clients wait for that. One more thing a held request does: where a probing
+                // replica's timer may fire (`probers_need_no_timer` off), a timeout that finds
+                // its log unmoved sends `CatchUp` (`Replica::waits_without_a_vote`), and the
+                // replies teach it chosen entries before it votes. That only learns earlier
+                // what the leader's `Chosen` messages, or the replica's own catch-up once it
+                // votes, teach it later: entries already chosen, which change no acceptor, and
+                // its own clients' commands are not among them (it forwards nothing before it
+                // votes). `--requests-before-the-vote` turns the cut off, to compare.
                 if *requests_wait_for_the_vote
                     && matches!(msg, ClusterMsg::Request { .. })
                     && !current.votes()

@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use paxos_model::check::cluster::{self, ClusterConfig};
+use paxos_model::check::cuts::{Cut, Reductions};
 use paxos_model::check::paxos::{self as models, MultiPaxosConfig, SingleDecreeConfig};
 use paxos_model::check::settings::{Faults, NetworkKind};
 use paxos_model::protocol::flaw::FlawScope;
@@ -56,6 +57,124 @@ pub enum Command {
         #[arg(value_name = "SUBCOMMAND")]
         subcommand: Vec<String>,
     },
+}
+
+impl Command {
+    /// Whether this command runs stateright's own checker (`check --engine stateright`) or
+    /// serves its own Explorer (`explore --ui stateright`).
+    pub fn runs_stateright(&self) -> bool {
+        match self {
+            Command::Check { model } => model.run().engine == Engine::Stateright,
+            Command::Explore { model } => model.explorer().ui == Ui::Stateright,
+            _ => false,
+        }
+    }
+
+    /// The model's `--reduce`, for a check or an Explorer.
+    pub fn reduce_mut(&mut self) -> Option<&mut ReduceArg> {
+        match self {
+            Command::Check { model } => Some(match model {
+                CheckModel::Single { model, .. } => &mut model.reduce,
+                CheckModel::Multi { model, .. } => &mut model.reduce,
+                CheckModel::Cluster { model, .. } => &mut model.reduce,
+            }),
+            Command::Explore { model } => Some(match model {
+                ExploreModel::Single { model, .. } => &mut model.reduce,
+                ExploreModel::Multi { model, .. } => &mut model.reduce,
+                ExploreModel::Cluster { model, .. } => &mut model.reduce,
+            }),
+            _ => None,
+        }
+    }
+
+    fn reduce(&self) -> Option<Reductions> {
+        match self {
+            Command::Check { model } => Some(match model {
+                CheckModel::Single { model, .. } => model.reduce.reduce,
+                CheckModel::Multi { model, .. } => model.reduce.reduce,
+                CheckModel::Cluster { model, .. } => model.reduce.reduce,
+            }),
+            Command::Explore { model } => Some(match model {
+                ExploreModel::Single { model, .. } => model.reduce.reduce,
+                ExploreModel::Multi { model, .. } => model.reduce.reduce,
+                ExploreModel::Cluster { model, .. } => model.reduce.reduce,
+            }),
+            _ => None,
+        }
+    }
+
+    /// What stateright's checker or Explorer cannot do that this command asks of it, as the
+    /// error to refuse it with (rather than ignore a flag); `given` tells whether a flag (by its
+    /// clap id) was typed on the command line rather than left at its default.
+    pub fn refused_by_stateright(&self, given: impl Fn(&str) -> bool) -> Option<String> {
+        if !self.runs_stateright() {
+            return None;
+        }
+        let what = match self {
+            Command::Check { .. } => "--engine stateright",
+            _ => "--ui stateright",
+        };
+        if given("symmetry") || (given("reduce") && self.reduce() != Some(Reductions::NONE)) {
+            return Some(format!(
+                "--reduce: {what} knows none of the cuts and checks the model as it is (as \
+                 --reduce none); drop --reduce, or use our own with the default"
+            ));
+        }
+        match self {
+            Command::Check { model } => {
+                let run = model.run();
+                if run.strategy == Strategy::Simulation {
+                    return Some(
+                        "--strategy simulation: with --engine stateright, --strategy is bfs or \
+                         dfs (random walks need --engine ours)"
+                            .into(),
+                    );
+                }
+                if given("liveness") && run.liveness == LivenessArg::Fair {
+                    return Some(
+                        "--liveness fair: stateright's checker judges eventually-properties \
+                         strictly (a run ends only where no step is left); use --liveness strict, \
+                         or --engine ours"
+                            .into(),
+                    );
+                }
+                if run.max_memory.is_some() {
+                    return Some(
+                        "--max-memory: stateright's checker has no memory guard; drop \
+                         --max-memory, or use --engine ours"
+                            .into(),
+                    );
+                }
+                None
+            }
+            Command::Explore { .. } if given("timeout") => Some(
+                "--timeout: stateright's Explorer runs its checker on demand, with no time \
+                 limit; drop --timeout, or use --ui ours"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl CheckModel {
+    pub fn run(&self) -> &RunArgs {
+        match self {
+            CheckModel::Single { run, .. }
+            | CheckModel::Multi { run, .. }
+            | CheckModel::Cluster { run, .. } => run,
+        }
+    }
+}
+
+impl ExploreModel {
+    pub fn explorer(&self) -> &ExplorerArgs {
+        match self {
+            ExploreModel::Single { explorer, .. }
+            | ExploreModel::Multi { explorer, .. }
+            | ExploreModel::Cluster { explorer, .. } => explorer,
+        }
+    }
 }
 
 /// `paxos-check myths`: the three myths and the checks that answer them.
@@ -204,21 +323,14 @@ pub struct ClusterArgs {
     /// How the replicas start.
     #[arg(long, value_enum, default_value_t = StartArg::Fresh)]
     pub start: StartArg,
-    /// Turn off the cut that keeps a client's request in flight until its replica votes (it is
-    /// sound: see the cluster model); with it off, requests may reach replicas still probing.
-    #[arg(long)]
-    pub requests_before_the_vote: bool,
-    /// Turn off the cut that keeps a replica's timer from firing while it probes (it is sound
-    /// on a network that loses nothing and may reorder, and off in the others: see the cluster
-    /// model).
-    #[arg(long)]
-    pub probers_time_out: bool,
     /// The most lin-kv commands a leader puts in one slot; above 1, a leader holds commands
     /// back while a slot is in flight, so that waiting commands go together.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=cluster::BATCH_MAX as u64))]
     pub batch: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub reduce: ReduceArg,
 }
 
 /// How the cluster's replicas start.
@@ -250,9 +362,8 @@ impl ClusterArgs {
                 StartArg::Fresh => cluster::ClusterStart::Fresh,
                 StartArg::Voters => cluster::ClusterStart::Voters,
             },
-            requests_wait_for_the_vote: !self.requests_before_the_vote,
-            probers_need_no_timer: !self.probers_time_out,
             flaw: self.faults.flaw(),
+            reductions: self.reduce.reduce,
             batch_max: self.batch as usize,
         };
         config.validate()?;
@@ -278,6 +389,8 @@ pub struct MultiArgs {
     #[command(flatten)]
     pub faults: FaultArgs,
     #[command(flatten)]
+    pub reduce: ReduceArg,
+    #[command(flatten)]
     pub symmetry: SymmetryArg,
 }
 
@@ -290,7 +403,7 @@ impl MultiArgs {
             rounds: self.rounds,
             faults: self.faults.faults(),
             flaw: self.faults.flaw(),
-            symmetry: self.symmetry.symmetry == Switch::On,
+            reductions: self.reduce.reductions(&self.symmetry),
         };
         config.validate()?;
         Ok(config)
@@ -311,6 +424,8 @@ pub struct SingleArgs {
     pub rounds: u32,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub reduce: ReduceArg,
     #[command(flatten)]
     pub symmetry: SymmetryArg,
 }
@@ -337,15 +452,35 @@ pub struct FaultArgs {
     pub flaw: String,
 }
 
-/// The symmetry reduction of the Paxos models. (The cluster has none: each replica tags its
-/// own ballots, so no two are alike.)
+/// The cuts of the state space (`paxos_model::check::cuts`).
+#[derive(Args, Debug, Clone)]
+pub struct ReduceArg {
+    /// The cuts of the state space to make: all (the default), none, or a comma list of those
+    /// the model has: symmetry (single, multi: one state per renaming of acceptors), dead
+    /// (single, multi: requests that can no longer matter), stale (messages their recipient
+    /// ignores for good), coalesce (cluster: repeated probes). Each is argued sound, and one
+    /// that does not hold under the chosen faults is off (or refused, if named); verdicts and
+    /// shortest counterexamples are the same with any of them, `none` checks the model as it is.
+    #[arg(long, value_name = "LIST", default_value = "all", value_parser = Reductions::parse)]
+    pub reduce: Reductions,
+}
+
+impl ReduceArg {
+    /// The cuts, with the older `--symmetry off` folded in.
+    fn reductions(&self, symmetry: &SymmetryArg) -> Reductions {
+        match symmetry.symmetry {
+            Some(Switch::Off) => self.reduce.with(Cut::Symmetry, false),
+            Some(Switch::On) | None => self.reduce,
+        }
+    }
+}
+
+/// `--symmetry off`, as it was before `--reduce`: every cut but symmetry.
 #[derive(Args, Debug, Clone)]
 pub struct SymmetryArg {
-    /// Treat states that differ only by a renaming of acceptors as one (acceptors are
-    /// interchangeable). Counts classes of states; verdicts and shortest counterexamples are
-    /// the same either way.
-    #[arg(long, value_enum, default_value_t = Switch::On)]
-    pub symmetry: Switch,
+    /// Same as `--reduce dead,stale` (kept for older scripts).
+    #[arg(long, value_enum, hide = true, conflicts_with = "reduce")]
+    pub symmetry: Option<Switch>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -419,6 +554,53 @@ pub enum Strategy {
     Simulation,
 }
 
+/// Which checker runs a `check`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// This workbench's engine: cuts of the state space (--reduce), shortest counterexamples
+    /// with any number of threads, a memory guard, Ctrl-C with a report.
+    Ours,
+    /// stateright's own checker (its spawn_bfs, or spawn_dfs with --strategy dfs) on the same
+    /// model with every cut off, as stateright users know it.
+    Stateright,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Ours => "ours",
+            Engine::Stateright => "stateright",
+        }
+    }
+}
+
+/// Which Explorer `explore` serves.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ui {
+    /// This workbench's Explorer: the protocol's words, stories, diagrams, verdicts.
+    Ours,
+    /// stateright's own Explorer (`checker().serve(addr)`) on the same model with every cut
+    /// off: states as Rust debug output, its checker run on demand.
+    Stateright,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LivenessArg {
+    /// A run ends where only crashes (or steps back to the same state) are left.
+    Fair,
+    /// A run ends where no step at all is left (stateright's reading).
+    Strict,
+}
+
+impl From<LivenessArg> for paxos_model::check::engine::Liveness {
+    fn from(liveness: LivenessArg) -> Self {
+        match liveness {
+            LivenessArg::Fair => paxos_model::check::engine::Liveness::Fair,
+            LivenessArg::Strict => paxos_model::check::engine::Liveness::Strict,
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Text,
@@ -428,6 +610,14 @@ pub enum Format {
 /// How to run the checker and what to print.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
+    /// The checker: ours, or stateright's own. With stateright: every cut is off (it knows
+    /// none), --strategy is bfs or dfs, eventually-properties are judged as --liveness strict,
+    /// --max-states bounds states generated (repeats included), --timeout is looked at only when
+    /// a thread goes back for work (with one thread, never), and there is no memory guard and no
+    /// report on Ctrl-C (it ends the process). Its counterexamples may not be shortest: it keeps
+    /// the last discovery it makes, not the first.
+    #[arg(long, value_enum, default_value_t = Engine::Ours)]
+    pub engine: Engine,
     /// Search strategy.
     #[arg(long, value_enum, default_value_t = Strategy::Bfs)]
     pub strategy: Strategy,
@@ -436,6 +626,11 @@ pub struct RunArgs {
     /// and how many states a run that stops early has seen, may differ from run to run.
     #[arg(long, default_value_t = default_threads(), value_parser = clap::value_parser!(u64).range(1..=256))]
     pub threads: u64,
+    /// Where a run ends, for eventually-properties: fair (a state from which only crashes, or
+    /// steps back to the same state, can happen: a crashed acceptor recovers and stays up), or
+    /// strict (a state with no step at all, as stateright's checkers judge).
+    #[arg(long, value_enum, default_value_t = LivenessArg::Fair)]
+    pub liveness: LivenessArg,
     /// Stop after discovering this many distinct states (the run is then incomplete, exit
     /// status 3 unless something failed).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -474,6 +669,11 @@ pub struct RunArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct ExplorerArgs {
+    /// The Explorer: ours, or stateright's own, served on the same model with every cut off
+    /// (it knows none), so that a link from `check --engine stateright` opens in it. Its checker
+    /// runs on demand, with --threads threads and no time limit (--timeout is ours alone).
+    #[arg(long, value_enum, default_value_t = Ui::Ours)]
+    pub ui: Ui,
     /// Address to serve the Explorer on.
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub addr: String,
@@ -522,7 +722,7 @@ impl SingleArgs {
             rounds: self.rounds,
             faults: self.faults.faults(),
             flaw: self.faults.flaw(),
-            symmetry: self.symmetry.symmetry == Switch::On,
+            reductions: self.reduce.reductions(&self.symmetry),
         };
         config.validate()?;
         Ok(config)

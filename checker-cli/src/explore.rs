@@ -1,14 +1,53 @@
-//! `paxos-check explore MODEL`: serve the Explorer (`explorer`) for a model, after making sure
-//! the address can be served: a typo or a busy port is a clear error with exit status 2.
+//! `paxos-check explore MODEL`: serve the Explorer (`explorer`) for a model, or stateright's
+//! own (`--ui stateright`), after making sure the address can be served: a typo or a busy port
+//! is a clear error with exit status 2.
 
-use crate::args::{ExplorerArgs, Strategy};
+use crate::args::{ExplorerArgs, Strategy, Ui};
 use crate::run::RunSettings;
 use paxos_model::check::settings::Checkable;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
-pub fn serve<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
+/// Serves the Explorer `explorer.ui` names.
+pub fn serve_as<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
+    match explorer.ui {
+        Ui::Ours => serve(model, explorer),
+        Ui::Stateright => serve_stateright(model, explorer),
+    }
+}
+
+/// stateright's own Explorer (`checker().serve(addr)`), as its users know it: its page, its
+/// `/.status` and `/.states/...`, its on-demand checker on `--threads` threads. `model` has
+/// every cut off (the command line sees to it), so the paths of `check --engine stateright`
+/// open in it.
+fn serve_stateright<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
+    // stateright's server panics on an address it cannot bind; try it first, then hand the
+    // address over.
+    let address = match listen(&explorer.addr) {
+        Ok(listener) => listener
+            .local_addr()
+            .expect("a bound socket has an address"),
+        Err(message) => {
+            eprintln!("error: --addr {message}");
+            return ExitCode::from(crate::USAGE_ERROR);
+        }
+    };
+    println!(
+        "stateright's Explorer for {}: {}",
+        model.title(),
+        model.summary()
+    );
+    println!("serving on http://{address}/ (Ctrl-C to stop)");
+    // Serves until the process ends.
+    model
+        .checker()
+        .threads(explorer.threads as usize)
+        .serve(address);
+    ExitCode::SUCCESS
+}
+
+fn serve<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
     let listener = match listen(&explorer.addr) {
         Ok(listener) => listener,
         Err(message) => {
@@ -31,6 +70,7 @@ pub fn serve<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
         max_memory: crate::default_memory_limit(),
         seed: 0,
         keep_going: true,
+        liveness: paxos_model::check::engine::Liveness::Fair,
         progress: false,
         interrupt: None,
     };

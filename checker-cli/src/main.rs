@@ -13,10 +13,12 @@ mod myths;
 mod page;
 mod report;
 mod run;
+mod stateright_engine;
 
-use args::{CheckModel, Cli, Command, ExploreModel, Format, RunArgs};
-use clap::{CommandFactory, Parser};
+use args::{CheckModel, Cli, Command, Engine, ExploreModel, Format, RunArgs};
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use paxos_model::check::cluster::cluster_model;
+use paxos_model::check::cuts::Reductions;
 use paxos_model::check::paxos::{multi_paxos_model, single_decree_model};
 use paxos_model::check::settings::Checkable;
 use paxos_model::ConfigError;
@@ -34,7 +36,24 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const USAGE_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+    let typed = innermost(&matches);
+    let given = |id: &str| {
+        typed.ids().any(|known| known.as_str() == id)
+            && typed.value_source(id) == Some(clap::parser::ValueSource::CommandLine)
+    };
+    if let Some(refusal) = cli.command.refused_by_stateright(given) {
+        eprintln!("error: {refusal}");
+        return ExitCode::from(USAGE_ERROR);
+    }
+    // stateright's checker and Explorer know none of our cuts: they get the model as it is, and
+    // the model's flags (in the report's links and commands) say so with `--reduce none`.
+    if cli.command.runs_stateright() {
+        if let Some(reduce) = cli.command.reduce_mut() {
+            reduce.reduce = Reductions::NONE;
+        }
+    }
     let result = match cli.command {
         Command::Check {
             model: CheckModel::Single { model, run },
@@ -55,17 +74,17 @@ fn main() -> ExitCode {
             model: ExploreModel::Single { model, explorer },
         } => model
             .config()
-            .map(|config| explore::serve(single_decree_model(config), &explorer)),
+            .map(|config| explore::serve_as(single_decree_model(config), &explorer)),
         Command::Explore {
             model: ExploreModel::Multi { model, explorer },
         } => model
             .config()
-            .map(|config| explore::serve(multi_paxos_model(config), &explorer)),
+            .map(|config| explore::serve_as(multi_paxos_model(config), &explorer)),
         Command::Explore {
             model: ExploreModel::Cluster { model, explorer },
         } => model
             .config()
-            .map(|config| explore::serve(cluster_model(config), &explorer)),
+            .map(|config| explore::serve_as(cluster_model(config), &explorer)),
         Command::Flaws(args) => Ok(flaws::run(&args)),
         Command::Myths(args) => Ok(myths::run(&args)),
         Command::Completions { shell } => Ok(completions(shell)),
@@ -74,6 +93,14 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => usage_error(&error),
+    }
+}
+
+/// The matches of the subcommand typed last (`check single`'s, for `paxos-check check single`).
+fn innermost(matches: &ArgMatches) -> &ArgMatches {
+    match matches.subcommand() {
+        Some((_, sub)) => innermost(sub),
+        None => matches,
     }
 }
 
@@ -124,11 +151,17 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         threads: run.threads as usize,
         max_states: run.max_states.map(|n| n as usize),
         timeout: run.timeout.map(Duration::from_secs),
-        max_memory: run.max_memory.or_else(default_memory_limit),
+        max_memory: match run.engine {
+            Engine::Ours => run.max_memory.or_else(default_memory_limit),
+            Engine::Stateright => None,
+        },
         seed: run.seed,
         keep_going: run.keep_going,
+        liveness: run.liveness.into(),
         progress: true,
-        interrupt: Some(interrupt_flag()),
+        // stateright's checker cannot be stopped from outside: Ctrl-C ends the process, as it
+        // does any program that does not catch it.
+        interrupt: (run.engine == Engine::Ours).then(interrupt_flag),
     };
     let description = RunDescription {
         model_name: model.name(),
@@ -138,8 +171,10 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         strategy: run.strategy,
         threads: settings.threads,
         explorer_addr: run.addr,
+        cuts: model.cuts(),
         ballot_notation: model.ballot_notation(),
         run_flags: run_flags(run),
+        engine: run.engine,
     };
     if run.strategy == args::Strategy::Simulation
         && run.max_states.is_none()
@@ -167,7 +202,10 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
         eprintln!("{note}");
     }
     let flaw = model.flaw();
-    let outcome = run::check(model, &settings);
+    let outcome = match run.engine {
+        Engine::Ours => run::check(model, &settings),
+        Engine::Stateright => stateright_engine::check(model, &settings),
+    };
     let flaw_note = flaws::note_on_run(
         flaw,
         description.model_name,
@@ -227,6 +265,9 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
 /// suggests (more threads, more time) reproduces the rest of the run.
 fn run_flags(run: &RunArgs) -> Vec<(&'static str, String)> {
     let mut flags = Vec::new();
+    if run.engine == Engine::Stateright {
+        flags.push(("engine", "stateright".to_owned()));
+    }
     match run.strategy {
         args::Strategy::Bfs => {}
         args::Strategy::Dfs => flags.push(("strategy", "dfs".to_owned())),

@@ -133,6 +133,7 @@ fn quiet(threads: usize) -> RunSettings {
         max_memory: crate::default_memory_limit(),
         seed: 0,
         keep_going: false,
+        liveness: paxos_model::check::engine::Liveness::Fair,
         progress: false,
         interrupt: None,
     }

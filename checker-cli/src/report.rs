@@ -1,7 +1,8 @@
 //! Reports of a check: readable text, or one JSON object for tools.
 
-use crate::args::Strategy;
+use crate::args::{Engine, Strategy};
 use crate::run::{expectation_name, mebibytes, Outcome, Verdict};
+use paxos_model::check::cuts::{cuts_words, Cut, CutUse};
 use paxos_model::check::engine::Stop;
 use paxos_model::check::settings::thousands;
 use paxos_model::check::story::TraceStep;
@@ -18,11 +19,15 @@ pub struct RunDescription {
     pub strategy: Strategy,
     pub threads: usize,
     pub explorer_addr: SocketAddr,
+    /// The model's cuts of the state space, and whether this run used each.
+    pub cuts: Vec<(Cut, CutUse)>,
     /// How the model writes ballots (`1.p2` is round 1 of proposer p2), said once per report.
     pub ballot_notation: String,
     /// The run's own flags besides the model's (`--strategy dfs`, `--threads 1`), so that a
     /// command the report suggests reproduces the run it changes one thing of.
     pub run_flags: Vec<(&'static str, String)>,
+    /// Which checker searched: ours, or stateright's own (every cut off).
+    pub engine: Engine,
 }
 
 impl RunDescription {
@@ -73,9 +78,12 @@ pub fn next_steps(run: &RunDescription, outcome: &Outcome) -> Vec<String> {
     let mut steps = Vec::new();
     let cores = machine_cores();
     if run.threads < cores && run.strategy != Strategy::Simulation {
+        let shortest = match run.engine {
+            Engine::Ours => "; breadth-first counterexamples stay shortest with any number",
+            Engine::Stateright => "",
+        };
         steps.push(format!(
-            "more threads (this machine has {cores} cores; breadth-first counterexamples stay \
-             shortest with any number): {}",
+            "more threads (this machine has {cores} cores{shortest}): {}",
             run.check_command(&[("threads", cores.to_string())])
         ));
     }
@@ -116,7 +124,8 @@ pub fn next_steps(run: &RunDescription, outcome: &Outcome) -> Vec<String> {
     if let Some(smaller) = smaller_configuration(run) {
         steps.push(smaller);
     }
-    if run.strategy != Strategy::Simulation {
+    // stateright's random walks are not offered (`--engine stateright` refuses them).
+    if run.strategy != Strategy::Simulation && run.engine == Engine::Ours {
         steps.push(format!(
             "random walks, which sample deep runs of a space too large to exhaust (they never \
              prove a property holds): {}",
@@ -200,11 +209,31 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
     let _ = writeln!(out, "{}: {}", run.model_title, run.summary);
     let _ = writeln!(
         out,
-        "strategy {}, {} thread{}",
+        "strategy {}, {} thread{}{}",
         run.strategy_name(),
         run.threads,
-        if run.threads == 1 { "" } else { "s" }
+        if run.threads == 1 { "" } else { "s" },
+        match run.engine {
+            Engine::Ours => "",
+            Engine::Stateright => ", stateright's checker (eventually judged strictly)",
+        }
     );
+    let (cuts, notes) = cuts_words(&run.cuts);
+    match run.engine {
+        Engine::Ours => {
+            let _ = writeln!(out, "cuts: {cuts}");
+        }
+        Engine::Stateright => {
+            debug_assert!(
+                cuts == "none",
+                "stateright's checker runs with every cut off"
+            );
+            let _ = writeln!(out, "cuts: none (stateright's checker)");
+        }
+    }
+    for note in notes {
+        let _ = writeln!(out, "  ({note})");
+    }
     if !run.ballot_notation.is_empty() {
         let _ = writeln!(out, "{}", run.ballot_notation);
     }
@@ -223,6 +252,21 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
             out,
             "peak memory {} ({per_state:.0} bytes per unique state)",
             mebibytes(peak)
+        );
+    }
+    if let Some(visited) = outcome.visited_bytes {
+        let per_state = visited as f64 / outcome.unique_states.max(1) as f64;
+        let _ = writeln!(
+            out,
+            "visited set {} ({per_state:.0} bytes per unique state: a 128-bit fingerprint and its parent's)",
+            mebibytes(visited)
+        );
+    }
+    if let Some(probability) = outcome.collision_probability {
+        let _ = writeln!(
+            out,
+            "fingerprint collision: probability about {probability:.1e} that two states shared one of {} bits and one went unexplored",
+            outcome.fingerprint_bits
         );
     }
     match &outcome.stopped_by {
@@ -295,25 +339,37 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
     let shown: Vec<_> = outcome
         .properties
         .iter()
-        .filter(|p| p.verdict == Verdict::Violated)
+        .filter(|p| matches!(p.verdict, Verdict::Violated | Verdict::Unjudged))
         .collect();
     for property in shown {
         let _ = writeln!(out);
-        let heading = if property.excused.is_some() {
+        let heading = if property.verdict == Verdict::Unjudged {
+            "Not decided"
+        } else if property.excused.is_some() {
             "Counterexample (expected here)"
         } else {
             "Counterexample"
         };
         let _ = writeln!(out, "{heading} for \"{}\":", property.name);
+        if property.verdict == Verdict::Unjudged {
+            let _ = writeln!(
+                out,
+                "  its condition holds before the last step below and not after it; an eventually-property \
+                 is judged where runs end, which is exact only for conditions that stay true once true"
+            );
+        }
         out.push_str(&numbered_steps(
             property.trace.as_deref().unwrap_or_default(),
             property.trace_steps.as_deref().unwrap_or_default(),
         ));
         if !property.shortest {
-            let _ = writeln!(
-                out,
-                "  (the search for a shorter path was cut off by the limit; this one may not be shortest)"
-            );
+            let why = match run.engine {
+                Engine::Ours => "the search for a shorter path was cut off by the limit",
+                Engine::Stateright => {
+                    "stateright's checker keeps the last discovery it makes, not the first"
+                }
+            };
+            let _ = writeln!(out, "  ({why}; this one may not be shortest)");
         }
         if let Some(path) = &property.explorer_path {
             let _ = writeln!(out, "  Explorer: {}", run.explorer_url(path));
@@ -394,12 +450,17 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
     json!({
         "model": run.model_name,
         "config": config,
+        "engine": run.engine.name(),
         "strategy": run.strategy_name(),
         "threads": run.threads,
+        "cuts": cuts_json(&run.cuts),
         "complete": outcome.complete,
         "stopped_by": outcome.stopped_by,
         "limit_reached": outcome.limit_reached,
         "peak_memory_bytes": outcome.peak_memory_bytes,
+        "visited_bytes": outcome.visited_bytes,
+        "fingerprint_collision_probability": outcome.collision_probability,
+        "fingerprint_bits": outcome.fingerprint_bits,
         "states": outcome.states,
         "unique_states": outcome.unique_states,
         "max_depth": outcome.max_depth,
@@ -411,6 +472,21 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "next_steps": if outcome.limit_reached { next_steps(run, outcome) } else { Vec::new() },
         "exit_status": outcome.exit_code(),
     })
+}
+
+/// Each cut of the model: `"on"`, `"off"`, or `"off: <why it does not hold here>"`.
+pub fn cuts_json(cuts: &[(Cut, CutUse)]) -> Value {
+    cuts.iter()
+        .map(|(cut, used)| {
+            let used = match used {
+                CutUse::On => "on".to_owned(),
+                CutUse::Off => "off".to_owned(),
+                CutUse::Unsound(why) => format!("off: {why}"),
+            };
+            (cut.name().to_owned(), Value::from(used))
+        })
+        .collect::<serde_json::Map<String, Value>>()
+        .into()
 }
 
 /// A trace as a list of objects: `step`, `action`, `from`, `to`, `kind`, `ballot`, `value`,

@@ -26,6 +26,8 @@ pub struct RunSettings {
     pub seed: u64,
     /// Go on after the first violation until every property is decided.
     pub keep_going: bool,
+    /// Which states end a run, for `eventually` properties.
+    pub liveness: engine::Liveness,
     /// Report progress on stderr while running.
     pub progress: bool,
     /// Raised on Ctrl-C.
@@ -44,6 +46,10 @@ pub enum Verdict {
     Missing,
     /// Not decided: the run stopped before it could tell.
     Unknown,
+    /// Not decided on a complete run: an `eventually` property whose condition held in a state
+    /// and not in a successor. The engine judges those at the ends of runs, which is exact only
+    /// for conditions that stay true once true, so its verdict cannot be trusted either way.
+    Unjudged,
 }
 
 impl Verdict {
@@ -55,6 +61,7 @@ impl Verdict {
             Verdict::Example => "example",
             Verdict::Missing => "missing",
             Verdict::Unknown => "unknown",
+            Verdict::Unjudged => "unjudged",
         }
     }
 
@@ -66,6 +73,9 @@ impl Verdict {
             Verdict::Example => "example",
             Verdict::Missing => "missing",
             Verdict::Unknown => "not decided (run incomplete)",
+            Verdict::Unjudged => {
+                "not decided: its condition held, then stopped holding (the trace shows where)"
+            }
         }
     }
 }
@@ -103,7 +113,11 @@ pub struct PropertyOutcome {
 impl PropertyOutcome {
     /// Whether this property makes the run fail.
     pub fn fails(&self) -> bool {
-        self.excused.is_none() && matches!(self.verdict, Verdict::Violated | Verdict::Missing)
+        self.excused.is_none()
+            && matches!(
+                self.verdict,
+                Verdict::Violated | Verdict::Missing | Verdict::Unjudged
+            )
     }
 }
 
@@ -114,6 +128,11 @@ pub struct Outcome {
     pub max_depth: usize,
     pub seconds: f64,
     pub peak_memory_bytes: Option<u64>,
+    /// What the visited set of fingerprints takes (our engine's; none for stateright's).
+    pub visited_bytes: Option<u64>,
+    /// The chance that two distinct states shared a fingerprint, so that one went unexplored.
+    pub collision_probability: Option<f64>,
+    pub fingerprint_bits: u32,
     /// The whole reachable state space was explored.
     pub complete: bool,
     /// Why an incomplete run ended: a limit, or the first violation.
@@ -161,12 +180,6 @@ pub fn check_watched<M: Checkable>(
     settings: &RunSettings,
     on_progress: &(dyn Fn(&engine::Progress) + Sync),
 ) -> Outcome {
-    let liveness_caveat = model.liveness_caveat();
-    let excused = |expectation: &Expectation| {
-        (*expectation == Expectation::Eventually)
-            .then_some(liveness_caveat)
-            .flatten()
-    };
     // Stop at the first violation that counts, as TLC does, unless told to decide everything.
     let goal = if settings.keep_going {
         Goal::EveryProperty
@@ -183,6 +196,7 @@ pub fn check_watched<M: Checkable>(
         },
         threads: settings.threads,
         goal,
+        liveness: settings.liveness,
         limits: Limits {
             deadline: settings.timeout.map(|timeout| Instant::now() + timeout),
             max_states: settings.max_states,
@@ -197,15 +211,22 @@ pub fn check_watched<M: Checkable>(
         on_progress(snapshot);
     });
     progress.finish();
-    outcome(&model, settings, exploration, excused)
+    outcome(&model, settings, exploration)
 }
 
-fn outcome<M: Checkable>(
+/// What `exploration` found on `model`: a verdict per property with its trace, story and
+/// diagram. Whichever engine searched, the words are these.
+pub fn outcome<M: Checkable>(
     model: &M,
     settings: &RunSettings,
     exploration: Exploration<M>,
-    excused: impl Fn(&Expectation) -> Option<&'static str>,
 ) -> Outcome {
+    let liveness_caveat = model.liveness_caveat();
+    let excused = |expectation: &Expectation| {
+        (*expectation == Expectation::Eventually)
+            .then_some(liveness_caveat)
+            .flatten()
+    };
     let complete = exploration.complete();
     let stopped_by = exploration
         .stopped_by
@@ -213,8 +234,25 @@ fn outcome<M: Checkable>(
     let limit_reached = exploration.stopped_by.is_some_and(Stop::is_limit);
     let mut svg: Option<(&'static str, String)> = None;
     let mut properties = Vec::new();
-    for (property, discovery) in model.properties().into_iter().zip(exploration.discoveries) {
+    let judged = model
+        .properties()
+        .into_iter()
+        .zip(exploration.discoveries)
+        .zip(exploration.unstable);
+    for ((property, found), unstable) in judged {
+        // A step that broke an `eventually` condition's stability is shown instead of whatever
+        // was found for the property: that is what the user must see, and nothing else about it
+        // can be trusted.
+        let unjudged = unstable.is_some();
+        let discovery = match unstable {
+            Some(path) => Some(engine::Discovery {
+                path,
+                shortest: true,
+            }),
+            None => found,
+        };
         let verdict = match (&property.expectation, &discovery, complete) {
+            (_, _, _) if unjudged => Verdict::Unjudged,
             (Expectation::Sometimes, Some(_), _) => Verdict::Example,
             (Expectation::Sometimes, None, true) => Verdict::Missing,
             (_, Some(_), _) => Verdict::Violated,
@@ -239,6 +277,7 @@ fn outcome<M: Checkable>(
         let trace_steps = discovery.as_ref().map(|found| model.trace(&found.path));
         let story = discovery
             .as_ref()
+            .filter(|_| !unjudged)
             .map(|found| model.story(&found.path, property.name))
             .unwrap_or_default();
         if let Some(found) = discovery {
@@ -279,6 +318,12 @@ fn outcome<M: Checkable>(
         max_depth: exploration.max_depth,
         seconds: exploration.elapsed.as_secs_f64(),
         peak_memory_bytes: exploration.peak_memory_bytes,
+        visited_bytes: exploration.visited_bytes,
+        collision_probability: Some(engine::collision_probability(
+            exploration.unique_states,
+            exploration.fingerprint_bits,
+        )),
+        fingerprint_bits: exploration.fingerprint_bits,
         complete,
         stopped_by,
         limit_reached,
@@ -354,14 +399,14 @@ pub fn mebibytes(bytes: u64) -> String {
 
 /// Progress on stderr while the search runs: a live line on a terminal, a line every five
 /// seconds otherwise (so that logs show a long run is alive).
-struct Progress {
+pub struct Progress {
     bar: Option<indicatif::ProgressBar>,
     enabled: bool,
     last_line: std::sync::Mutex<Instant>,
 }
 
 impl Progress {
-    fn new(enabled: bool) -> Self {
+    pub fn new(enabled: bool) -> Self {
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -374,7 +419,7 @@ impl Progress {
         }
     }
 
-    fn show(&self, snapshot: &engine::Progress) {
+    pub fn show(&self, snapshot: &engine::Progress) {
         if !self.enabled {
             return;
         }
@@ -402,7 +447,7 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -8,6 +8,7 @@
 
 mod support;
 
+use paxos_model::check::cuts::{Cut, Reductions};
 use paxos_model::check::engine::Strategy;
 use paxos_model::check::paxos::{single_decree_model, SingleDecreeConfig};
 use paxos_model::check::settings::{Faults, NetworkKind};
@@ -37,7 +38,7 @@ fn symmetry_merges_states_but_changes_no_verdict() {
     // Every state, not one per renaming of acceptors: the same verdicts, 5.7 times the states
     // (3! = 6 renamings at most; a state where acceptors look alike has fewer).
     let cfg = SingleDecreeConfig {
-        symmetry: false,
+        reductions: Reductions::ALL.with(Cut::Symmetry, false),
         ..SingleDecreeConfig::default()
     };
     let model = single_decree_model(cfg);

@@ -8,17 +8,24 @@
 //! That, not the protocol, decided how far the old checks reached: a state of stateright's
 //! `ActorModel` held its network in a freshly allocated hash table.
 //!
-//! Two reductions are built in, each sound for every property the models check (none looks at
-//! the network):
-//! - **Stale messages are collected.** A message that its (running) recipient would ignore is
-//!   removed from the network. Roles only move forward (ballots grow, votes accumulate), so a
-//!   message ignored now is ignored forever; left in place it would only multiply the states by
-//!   the moments of its pointless delivery or loss.
-//! - **Symmetry.** With `symmetric_actors`, the actors of that range (the acceptors) are
+//! The cuts of the state space it can make (`check::cuts`), each switched by the model's
+//! `cuts` and argued where it is made:
+//! - **Stale messages are collected** (`collect_stale`): a message that its running recipient
+//!   will ignore for good, by the model's own test (`ignores`), is removed from the network;
+//!   left in place it would only multiply the states by the moments of its pointless delivery
+//!   or loss. So is a message the model calls dead (`dead`).
+//! - **Repeats are coalesced** (`send`): a second copy of a message the model names
+//!   (`coalesce`) is not sent while one is in flight.
+//! - **Symmetry.** With `symmetry`, the actors of that range (the acceptors) are
 //!   interchangeable: states that differ by a permutation of them are one class, and the search
 //!   visits one state per class (see `class_fingerprint`). The search still walks real states,
 //!   so counterexamples and Explorer paths are real, unpermuted runs.
+//!
+//! Without its cut, the model's test is still asked: debug builds check, on every step, that a
+//! message it calls ignored (or dead) stays so whatever the step did to its parties, a restart
+//! and a lost disk included, and that delivering it changes nothing (`check_claims`).
 
+use crate::check::cuts::{Cut, CutUse, Reductions};
 use crate::check::engine::{fingerprint, fingerprint_hasher, Explorable, Fingerprint};
 use crate::check::settings::{Checkable, Faults, ModelConfig, NetworkKind, Presentation};
 use smallvec::SmallVec;
@@ -114,7 +121,7 @@ impl<T: Relabel> Cached<T> {
                 .map(|actor| self.digested.value.about(small(actor)))
                 .collect();
             Box::new(SymmetryCache {
-                unnamed: hasher.finish(),
+                unnamed: hasher.finish128(),
                 about,
             })
         })
@@ -254,35 +261,63 @@ pub struct SystemState<A: Actor, H> {
     pub history: Arc<Cached<H>>,
 }
 
+// Each of these names every field (no `..`): a field added to the state and forgotten here
+// would merge distinct states (in `Hash`, which the fingerprints are made of) or tell equal
+// ones apart, so forgetting it is a compile error.
+
 impl<A: Actor, H: Clone> Clone for SystemState<A, H> {
     fn clone(&self) -> Self {
+        let SystemState {
+            actors,
+            storage,
+            network,
+            timers,
+            crashed,
+            lost,
+            disks_lost,
+            crashes_so_far,
+            expired,
+            history,
+        } = self;
         SystemState {
-            actors: self.actors.clone(),
-            storage: self.storage.clone(),
-            network: self.network.clone(),
-            timers: self.timers.clone(),
-            crashed: self.crashed,
-            lost: self.lost,
-            disks_lost: self.disks_lost,
-            crashes_so_far: self.crashes_so_far,
-            expired: self.expired,
-            history: self.history.clone(),
+            actors: actors.clone(),
+            storage: storage.clone(),
+            network: network.clone(),
+            timers: timers.clone(),
+            crashed: *crashed,
+            lost: *lost,
+            disks_lost: *disks_lost,
+            crashes_so_far: *crashes_so_far,
+            expired: *expired,
+            history: history.clone(),
         }
     }
 }
 
 impl<A: Actor, H: PartialEq> PartialEq for SystemState<A, H> {
     fn eq(&self, other: &Self) -> bool {
-        self.actors == other.actors
-            && self.storage == other.storage
-            && self.network == other.network
-            && self.timers == other.timers
-            && self.crashed == other.crashed
-            && self.lost == other.lost
-            && self.disks_lost == other.disks_lost
-            && self.crashes_so_far == other.crashes_so_far
-            && self.expired == other.expired
-            && self.history == other.history
+        let SystemState {
+            actors,
+            storage,
+            network,
+            timers,
+            crashed,
+            lost,
+            disks_lost,
+            crashes_so_far,
+            expired,
+            history,
+        } = self;
+        *actors == other.actors
+            && *storage == other.storage
+            && *network == other.network
+            && *timers == other.timers
+            && *crashed == other.crashed
+            && *lost == other.lost
+            && *disks_lost == other.disks_lost
+            && *crashes_so_far == other.crashes_so_far
+            && *expired == other.expired
+            && *history == other.history
     }
 }
 
@@ -290,31 +325,56 @@ impl<A: Actor, H: Eq> Eq for SystemState<A, H> {}
 
 impl<A: Actor, H: Hash> Hash for SystemState<A, H> {
     fn hash<S: Hasher>(&self, state: &mut S) {
-        self.actors.hash(state);
-        self.storage.hash(state);
-        self.network.hash(state);
-        self.timers.hash(state);
-        self.crashed.hash(state);
-        self.lost.hash(state);
-        self.disks_lost.hash(state);
-        self.crashes_so_far.hash(state);
-        self.expired.hash(state);
-        self.history.hash(state);
+        let SystemState {
+            actors,
+            storage,
+            network,
+            timers,
+            crashed,
+            lost,
+            disks_lost,
+            crashes_so_far,
+            expired,
+            history,
+        } = self;
+        actors.hash(state);
+        storage.hash(state);
+        network.hash(state);
+        timers.hash(state);
+        crashed.hash(state);
+        lost.hash(state);
+        disks_lost.hash(state);
+        crashes_so_far.hash(state);
+        expired.hash(state);
+        history.hash(state);
     }
 }
 
 impl<A: Actor, H: Debug> Debug for SystemState<A, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let SystemState {
+            actors,
+            storage,
+            network,
+            timers,
+            crashed,
+            lost,
+            disks_lost,
+            crashes_so_far,
+            expired,
+            history,
+        } = self;
         f.debug_struct("SystemState")
-            .field("actors", &self.actors)
-            .field("network", &self.network)
-            .field("timers", &self.timers)
-            .field("crashed", &format_args!("{:#b}", self.crashed))
-            .field("lost", &self.lost)
-            .field("disks_lost", &self.disks_lost)
-            .field("crashes_so_far", &self.crashes_so_far)
-            .field("expired", &self.expired)
-            .field("history", &self.history)
+            .field("actors", actors)
+            .field("storage", storage)
+            .field("network", network)
+            .field("timers", timers)
+            .field("crashed", &format_args!("{crashed:#b}"))
+            .field("lost", lost)
+            .field("disks_lost", disks_lost)
+            .field("crashes_so_far", crashes_so_far)
+            .field("expired", expired)
+            .field("history", history)
             .finish()
     }
 }
@@ -485,32 +545,45 @@ where
     for (old, new) in map.iter().enumerate() {
         inverse[usize::from(*new)] = old;
     }
+    // Every field, named (no `..`): one added to the state and left out here would merge
+    // states that differ in it, so leaving it out is a compile error.
+    let SystemState {
+        actors,
+        storage,
+        network,
+        timers,
+        crashed,
+        lost,
+        disks_lost,
+        crashes_so_far,
+        expired,
+        history,
+    } = state;
     let mut hasher = fingerprint_hasher();
     for &old in &inverse[..count] {
-        state.actors[old].hash_renamed(range, map, &mut hasher);
-        match &state.storage[old] {
+        actors[old].hash_renamed(range, map, &mut hasher);
+        match &storage[old] {
             Some(saved) => {
                 1u8.hash(&mut hasher);
                 saved.hash_relabeled(map, &mut hasher);
             }
             None => 0u8.hash(&mut hasher),
         }
-        state.is_crashed(old).hash(&mut hasher);
+        (crashed & (1 << old) != 0).hash(&mut hasher);
     }
-    hash_network(&state.network, map, ordered_network, &mut hasher);
+    hash_network(network, map, ordered_network, &mut hasher);
     // Timers: a set, hashed whatever the order its renamed members fall in.
-    let timers = state
-        .timers
+    let timers = timers
         .iter()
         .map(|(actor, timer)| fingerprint(&(map[usize::from(*actor)], timer)))
-        .fold(0u64, u64::wrapping_add);
+        .fold(0, Fingerprint::wrapping_add);
     timers.hash(&mut hasher);
-    state.lost.hash(&mut hasher);
-    state.disks_lost.hash(&mut hasher);
-    state.crashes_so_far.hash(&mut hasher);
-    state.expired.hash(&mut hasher);
-    state.history.hash_renamed(range, map, &mut hasher);
-    hasher.finish()
+    lost.hash(&mut hasher);
+    disks_lost.hash(&mut hasher);
+    crashes_so_far.hash(&mut hasher);
+    expired.hash(&mut hasher);
+    history.hash_renamed(range, map, &mut hasher);
+    hasher.finish128()
 }
 
 /// The most actors a symmetric system holds (crashes are a 64-bit set; the Paxos models stay far
@@ -528,7 +601,7 @@ fn hash_network<M: Relabel, S: Hasher>(
     hasher: &mut S,
 ) {
     let renamed = |packet: &Packet<M>| (map[usize::from(packet.src)], map[usize::from(packet.dst)]);
-    let mut sum = 0u64;
+    let mut sum: Fingerprint = 0;
     if ordered {
         for queue in network.chunk_by(|a, b| (a.src, a.dst) == (b.src, b.dst)) {
             let mut queue_hasher = fingerprint_hasher();
@@ -536,7 +609,7 @@ fn hash_network<M: Relabel, S: Hasher>(
             for packet in queue {
                 packet.msg.hash_relabeled(map, &mut queue_hasher);
             }
-            sum = sum.wrapping_add(queue_hasher.finish());
+            sum = sum.wrapping_add(queue_hasher.finish128());
         }
     } else {
         for packet in network {
@@ -544,20 +617,28 @@ fn hash_network<M: Relabel, S: Hasher>(
             let message = if packet.msg.names_actors() {
                 let mut message_hasher = fingerprint_hasher();
                 packet.msg.hash_relabeled(map, &mut message_hasher);
-                message_hasher.finish()
+                message_hasher.finish128()
             } else {
                 packet.msg.digest()
             };
-            sum = sum.wrapping_add(mix(message, u64::from(src) << 8 | u64::from(dst)));
+            sum = sum.wrapping_add(mix128(message, u64::from(src) << 8 | u64::from(dst)));
         }
     }
     network.len().hash(hasher);
     sum.hash(hasher);
 }
 
-/// Mixes a fingerprint with a small tag (a pair of actor indices) into a well-spread 64-bit
-/// value, as an element of a sum of hashes: SplitMix64's finaliser, which is cheap and spreads
-/// every input bit over every output bit.
+/// Mixes a fingerprint with a small tag (a pair of actor indices) into a well-spread 128-bit
+/// value, as an element of a sum of hashes: each half of the fingerprint (two independent
+/// hashes) through `mix`, under different tags, so the halves of the sum stay independent.
+fn mix128(fingerprint: Fingerprint, tag: u64) -> Fingerprint {
+    let high = mix((fingerprint >> 64) as u64, tag);
+    let low = mix(fingerprint as u64, !tag);
+    u128::from(high) << 64 | u128::from(low)
+}
+
+/// Mixes a 64-bit hash with a small tag into a well-spread 64-bit value: SplitMix64's
+/// finaliser, which is cheap and spreads every input bit over every output bit.
 fn mix(fingerprint: u64, tag: u64) -> u64 {
     let mut z = fingerprint ^ tag.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -570,7 +651,7 @@ fn mix(fingerprint: u64, tag: u64) -> u64 {
 /// the other party (any symmetric actor counts as "one of them"), and what the other actors'
 /// states and the history hold about it. Sets are hashed by adding up their members' hashes, so
 /// no order and no allocation is involved, and the network is read once for all actors.
-fn local_keys<A, H>(state: &SystemState<A, H>, range: &Range<usize>, keys: &mut [Fingerprint])
+fn local_keys<A, H>(state: &SystemState<A, H>, range: &Range<usize>, keys: &mut [u64])
 where
     A: Actor,
     A::State: Relabel,
@@ -583,7 +664,8 @@ where
     let other = |index: ActorIndex| if symmetric(index) { u8::MAX } else { index };
     let mut traffic = [0u64; ACTORS_MAX];
     for packet in &state.network {
-        let digest = packet.msg.digest();
+        // An ordering key, not a fingerprint: 64 bits of the message's digest do.
+        let digest = packet.msg.digest() as u64;
         if symmetric(packet.dst) {
             let tag = 1 << 8 | u64::from(other(packet.src));
             let slot = &mut traffic[usize::from(packet.dst) - range.start];
@@ -599,7 +681,7 @@ where
     for (owner, timer) in &state.timers {
         if symmetric(*owner) {
             let slot = &mut timers[usize::from(*owner) - range.start];
-            *slot = slot.wrapping_add(fingerprint(timer));
+            *slot = slot.wrapping_add(fingerprint(timer) as u64);
         }
     }
     for (position, actor) in range.clone().enumerate() {
@@ -670,8 +752,12 @@ where
     /// Whether a crash may also lose the actor's disk, at most how many times in a run, and
     /// what an empty disk holds for the actor's `on_start` to find.
     pub disk_loss: Option<DiskLoss<A>>,
+    /// The cuts this system makes (`check::cuts`): each of `symmetry`, `dead`, `ignores` and
+    /// `coalesce` below is a model's claim, and is used to cut the state space only where its
+    /// cut is on here. The model decides, from its settings, which cuts hold.
+    pub cuts: Reductions,
     /// Messages of which a second copy in flight adds nothing, by an argument the model makes:
-    /// one is sent only if no copy is in flight already.
+    /// with the `coalesce` cut, one is sent only if no copy is in flight already.
     pub coalesce: Option<fn(&A::Msg) -> bool>,
     pub init_history: H,
     pub record_send: RecordSend<C, H, A::Msg>,
@@ -683,17 +769,19 @@ where
     /// which bounds the actors crashed at once).
     pub crashes_in_run_max: Option<usize>,
     pub properties: Vec<Property<Self>>,
-    /// Actors that are interchangeable, if the search may use it.
+    /// Actors that are interchangeable, if the model has such a symmetry (used with the
+    /// `symmetry` cut).
     pub symmetry: Option<Symmetry<A, H>>,
     /// A message that can no longer matter, by an argument about the protocol that the model
-    /// makes (see `collect_stale`), if it has one.
+    /// makes (see `collect_stale`), if it has one (used with the `dead` cut).
     pub dead: Option<DeadMessage<Self, A, H>>,
     /// What a step decided, in words ("A chosen at 1.p1 by a1, a2"), for diagrams and stories.
     pub narrate: Option<Narrate<C, A, H>>,
-    /// The actors' own cheap test of a message their state would ignore, if they have one:
-    /// then the runtime asks it rather than run (and copy the state for) every delivery to see
-    /// what changes. It must say yes only for messages whose delivery changes nothing; a no it
-    /// should have been a yes costs only reduction.
+    /// The actors' own test of a message their state will ignore for good (used with the
+    /// `stale` cut): yes only for a message whose delivery changes nothing now and after
+    /// anything that can happen to the recipient before it arrives, a crash and restart (and a
+    /// lost disk, where the model has them) included. A no that could have been a yes costs
+    /// only reduction. Without a test, nothing is collected.
     pub ignores: Option<Ignores<A>>,
 }
 
@@ -712,6 +800,7 @@ where
             faults: self.faults,
             crashable: self.crashable.clone(),
             disk_loss: self.disk_loss.clone(),
+            cuts: self.cuts,
             coalesce: self.coalesce,
             init_history: self.init_history.clone(),
             record_send: self.record_send,
@@ -795,7 +884,8 @@ where
 
     fn send(&self, state: &mut SystemState<A, H>, packet: Packet<A::Msg>) {
         let network = &mut state.network;
-        let redundant = self.coalesce.is_some_and(|coalesce| coalesce(&packet.msg));
+        let redundant =
+            self.cuts.coalesce && self.coalesce.is_some_and(|coalesce| coalesce(&packet.msg));
         if redundant && network.contains(&packet) {
             return;
         }
@@ -832,49 +922,49 @@ where
         state.network.remove(position);
     }
 
-    /// Removes the messages their running recipients would ignore, and those the model calls
-    /// dead (see the module header). Whether a message is ignored depends only on its
-    /// recipient's state, and whether it is dead on its sender's and recipient's, so after a step
-    /// only the messages to and from the actor that changed, and those just sent, need a look;
-    /// every other message was looked at when it was sent or when its parties last changed.
-    /// On an ordered network too: an ignored message is consumed by its delivery and changes
-    /// nothing, whenever it comes, so taking it out now is the same as delivering it just before
-    /// the message behind it.
+    /// Removes the messages their running recipients will ignore for good, and those the model
+    /// calls dead (see the module header), each where its cut is on. Whether a message is
+    /// ignored depends only on its recipient's state, and whether it is dead on its sender's
+    /// and recipient's, so after a step only the messages to and from the actor that changed,
+    /// and those just sent, need a look; every other message was looked at when it was sent or
+    /// when its parties last changed.
+    ///
+    /// Why no violation hides behind it: a message removed is one whose delivery would change
+    /// nothing whenever it came (the model's claim, checked in debug builds by `check_claims`),
+    /// and whose loss would only spend one of the run's losses; so every run of the full
+    /// system, with its pointless deliveries and losses of the message left out, is a run of
+    /// the cut system through states that differ only in that message, which no property
+    /// reads (none reads the network). On an ordered network too: an ignored message is
+    /// consumed by its delivery and changes nothing, whenever it comes, so taking it out now
+    /// is the same as delivering it just before the message behind it (a run may then be a
+    /// step shorter than the full system's). Not for a crashed recipient: the model's test is
+    /// asked of the running actor, and the message is looked at again when it recovers.
     fn collect_stale(
         &self,
         state: &mut SystemState<A, H>,
         changed: Option<usize>,
         sent: &[Packet<A::Msg>],
     ) {
+        let ignores = self.ignores.filter(|_| self.cuts.stale);
+        let dead = self.dead.filter(|_| self.cuts.dead);
+        if ignores.is_none() && dead.is_none() {
+            return;
+        }
         let actors = &state.actors;
         let crashed = state.crashed;
         let ignored = |packet: &Packet<A::Msg>| {
             let recipient = usize::from(packet.dst);
-            if crashed & (1 << recipient) != 0 {
-                return false; // it may matter after the recovery
-            }
-            if let Some(ignores) = self.ignores {
-                let src = usize::from(packet.src);
-                return ignores(
-                    &self.actors[recipient],
-                    &actors[recipient],
-                    src,
-                    &packet.msg,
-                );
-            }
-            let mut actor_state = Cow::Borrowed(&**actors[recipient]);
-            let mut out = Out::new();
-            self.actors[recipient].on_msg(
-                Self::id(recipient),
-                &mut actor_state,
-                Self::id(usize::from(packet.src)),
-                (*packet.msg).clone(),
-                &mut out,
-            );
-            is_no_op(&actor_state, &out)
+            crashed & (1 << recipient) == 0
+                && ignores.is_some_and(|ignores| {
+                    ignores(
+                        &self.actors[recipient],
+                        &actors[recipient],
+                        usize::from(packet.src),
+                        &packet.msg,
+                    )
+                })
         };
-        let dead =
-            |packet: &Packet<A::Msg>| self.dead.is_some_and(|dead| dead(self, state, packet));
+        let dead = |packet: &Packet<A::Msg>| dead.is_some_and(|dead| dead(self, state, packet));
         let mut stale: Vec<Packet<A::Msg>> = Vec::new();
         for packet in &state.network {
             let recipient_changed = changed == Some(usize::from(packet.dst));
@@ -891,6 +981,126 @@ where
         }
         if !stale.is_empty() {
             state.network.retain(|packet| !stale.contains(packet));
+        }
+    }
+
+    /// `state` as the model's tests see `actor`: as it is when it runs, and as its restart
+    /// from what it saved would find it when it is crashed (the tests speak of the actor's
+    /// whole life, restarts included).
+    fn as_if_running<'s>(
+        &self,
+        state: &'s SystemState<A, H>,
+        actor: usize,
+    ) -> Cow<'s, SystemState<A, H>> {
+        if !state.is_crashed(actor) {
+            return Cow::Borrowed(state);
+        }
+        let mut running = state.clone();
+        let storage = state.storage[actor].as_deref().cloned();
+        let restarted = self.actors[actor].on_start(Self::id(actor), &storage, &mut Out::new());
+        running.actors[actor] = Arc::new(Cached::new(restarted));
+        running.crashed &= !(1 << actor);
+        Cow::Owned(running)
+    }
+
+    fn claims_ignored(&self, state: &SystemState<A, H>, packet: &Packet<A::Msg>) -> bool {
+        let recipient = usize::from(packet.dst);
+        self.ignores.is_some_and(|ignores| {
+            ignores(
+                &self.actors[recipient],
+                &state.actors[recipient],
+                usize::from(packet.src),
+                &packet.msg,
+            )
+        })
+    }
+
+    fn claims_dead(&self, state: &SystemState<A, H>, packet: &Packet<A::Msg>) -> bool {
+        self.dead.is_some_and(|dead| dead(self, state, packet))
+    }
+
+    /// Debug builds test what the `stale` and `dead` cuts rest on, where the cut is off (so
+    /// that the message is still in flight): a message the model calls ignored or dead before
+    /// a step that changed `actor` is still so after it, whatever the step was (a delivery, a
+    /// timeout, a crash, a restart, a lost disk). With `check_delivery`, it follows along every
+    /// path that the message's delivery changes nothing.
+    fn check_claims(&self, before: &SystemState<A, H>, after: &SystemState<A, H>, actor: usize) {
+        let ignores = self.ignores.is_some() && !self.cuts.stale;
+        let dead = self.dead.is_some() && !self.cuts.dead;
+        if !cfg!(debug_assertions) || !(ignores || dead) {
+            return;
+        }
+        let concerned = |packet: &&Packet<A::Msg>| {
+            (ignores && usize::from(packet.dst) == actor)
+                || (dead && (usize::from(packet.dst) == actor || usize::from(packet.src) == actor))
+        };
+        if !after.network.iter().any(|packet| concerned(&packet)) {
+            return;
+        }
+        let (before_running, after_running) = (
+            self.as_if_running(before, actor),
+            self.as_if_running(after, actor),
+        );
+        for packet in after.network.iter().filter(concerned) {
+            if !before.network.contains(packet) {
+                continue;
+            }
+            let ignored_before = ignores
+                && usize::from(packet.dst) == actor
+                && self.claims_ignored(&before_running, packet);
+            assert!(
+                !ignored_before || self.claims_ignored(&after_running, packet),
+                "the model called {packet:?} ignored for good, and a step made it matter again: \
+                 {before:?} became {after:?}"
+            );
+            assert!(
+                !dead
+                    || !self.claims_dead(&before_running, packet)
+                    || self.claims_dead(&after_running, packet),
+                "the model called {packet:?} dead, and a step brought it back to life: \
+                 {before:?} became {after:?}"
+            );
+        }
+    }
+
+    /// Debug builds test that delivering a message the model calls ignored changes nothing,
+    /// and that delivering one it calls dead changes nothing but the replies, which their
+    /// recipients ignore for good.
+    fn check_delivery(
+        &self,
+        last: &SystemState<A, H>,
+        packet: &Packet<A::Msg>,
+        unchanged: bool,
+        out: &Out<A>,
+    ) {
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        if self.claims_ignored(last, packet) {
+            assert!(
+                unchanged && out.is_empty(),
+                "the model called {packet:?} ignored, but its delivery did something: {out:?} \
+                 from {last:?}"
+            );
+        }
+        if self.claims_dead(last, packet) {
+            assert!(
+                unchanged,
+                "the model called {packet:?} dead, but its delivery changed its recipient"
+            );
+            for command in out.iter() {
+                if let Command::Send(dst, msg) = command {
+                    let reply = Packet {
+                        src: packet.dst,
+                        dst: small(usize::from(*dst)),
+                        msg: Digested::new(msg.clone()),
+                    };
+                    assert!(
+                        self.claims_ignored(last, &reply),
+                        "the model called {packet:?} dead, but its reply {reply:?} matters"
+                    );
+                }
+            }
         }
     }
 
@@ -1044,6 +1254,48 @@ where
     }
 
     fn next_state(&self, last: &Self::State, action: Self::Action) -> Option<Self::State> {
+        let changed = match &action {
+            SystemAction::Deliver(packet) => Some(usize::from(packet.dst)),
+            SystemAction::Lose(_) => None,
+            SystemAction::Timeout(actor, _)
+            | SystemAction::Crash(actor)
+            | SystemAction::CrashLosingDisk(actor)
+            | SystemAction::Recover(actor) => Some(usize::from(*actor)),
+        };
+        let next = self.step(last, action)?;
+        if let Some(actor) = changed {
+            self.check_claims(last, &next, actor);
+        }
+        Some(next)
+    }
+
+    fn format_action(&self, action: &Self::Action) -> String {
+        self.action_words(action)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        self.properties.clone()
+    }
+
+    fn as_svg(&self, path: Path<Self::State, Self::Action>) -> Option<String> {
+        Some(crate::check::svg::sequence_diagram(self, &path))
+    }
+}
+
+impl<A, C, H> ActorSystem<A, C, H>
+where
+    A: Actor,
+    A::Msg: Ord + Debug,
+    A::Timer: Ord,
+    H: Clone + Debug + Hash + Eq,
+    C: Presentation<A::Msg>,
+{
+    /// The state after `action`, if it changes anything.
+    fn step(
+        &self,
+        last: &SystemState<A, H>,
+        action: SystemAction<A::Msg, A::Timer>,
+    ) -> Option<SystemState<A, H>> {
         let next = match action {
             SystemAction::Deliver(packet) => {
                 let index = usize::from(packet.dst);
@@ -1059,6 +1311,7 @@ where
                     (*packet.msg).clone(),
                     &mut out,
                 );
+                self.check_delivery(last, &packet, matches!(actor_state, Cow::Borrowed(_)), &out);
                 let ordered = self.faults.network == NetworkKind::Ordered;
                 if is_no_op(&actor_state, &out) && !ordered {
                     return None;
@@ -1128,7 +1381,7 @@ where
         Some(next)
     }
 
-    fn format_action(&self, action: &Self::Action) -> String {
+    fn action_words(&self, action: &SystemAction<A::Msg, A::Timer>) -> String {
         let name = |index: &ActorIndex| self.cfg.actor_name(Id::from(usize::from(*index)));
         match action {
             SystemAction::Deliver(packet) => format!(
@@ -1153,14 +1406,6 @@ where
             }
         }
     }
-
-    fn properties(&self) -> Vec<Property<Self>> {
-        self.properties.clone()
-    }
-
-    fn as_svg(&self, path: Path<Self::State, Self::Action>) -> Option<String> {
-        Some(crate::check::svg::sequence_diagram(self, &path))
-    }
 }
 
 impl<A, C, H> Explorable for ActorSystem<A, C, H>
@@ -1175,7 +1420,7 @@ where
 {
     fn class_fingerprint(&self, state: &Self::State) -> Fingerprint {
         match &self.symmetry {
-            Some(symmetry) if symmetry.actors.len() > 1 => {
+            Some(symmetry) if self.cuts.symmetry && symmetry.actors.len() > 1 => {
                 (symmetry.fingerprint)(state, &symmetry.actors, symmetry.ordered_network)
             }
             _ => fingerprint(state),
@@ -1229,6 +1474,10 @@ where
 
     fn liveness_caveat(&self) -> Option<&'static str> {
         self.cfg.liveness_caveat()
+    }
+
+    fn cuts(&self) -> Vec<(Cut, CutUse)> {
+        self.cfg.cuts()
     }
 
     fn trace(&self, path: &SystemPath<A, H>) -> Vec<crate::check::story::TraceStep> {

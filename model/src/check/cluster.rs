@@ -30,6 +30,7 @@
 //! protocol, so an answer changes nothing at the client and is consumed at once.
 
 use crate::check::actors::{ActorIndex, ActorSystem, DiskLoss, SystemState, OBSERVER};
+use crate::check::cuts::{only_cuts_of, use_of, Cut, CutUse, Reductions};
 use crate::check::settings::{
     chosen_words, counted, fault_flags, faults_summary, Faults, ModelConfig, NetworkKind,
     Presentation,
@@ -72,6 +73,16 @@ pub const BATCH_MAX: usize = CLIENTS_MAX;
 /// (of the replica while it probes, or of another). Unbounded, a replica that keeps crashing
 /// while it probes makes the state space grow past what fits in memory.
 pub const CRASHES_IN_RUN_WITH_DISK_LOSS: usize = 2;
+
+/// The cluster's cuts: no symmetry (each replica tags its own ballots, each client talks to its
+/// own replica) and no dead requests (the replica's acceptor answers from its log what a
+/// Paxos acceptor would refuse).
+const CLUSTER_CUTS: [Cut; 4] = [
+    Cut::StaleMessages,
+    Cut::CoalescedProbes,
+    Cut::HeldRequests,
+    Cut::QuietProbers,
+];
 
 /// The key every client works on: one key is where linearizability can fail.
 const KEY: i64 = 0;
@@ -122,18 +133,10 @@ pub struct ClusterConfig {
     /// How the replicas start.
     #[serde(default)]
     pub start: ClusterStart,
-    /// The cut `requests_wait_for_the_vote` (see `ClusterActor::on_msg`): a client's request
-    /// reaches its replica only once the replica votes. On by default where the runtime can
-    /// hold a message back (not on FIFO links, where a delivery that changes nothing consumes
-    /// the message); off there, whatever this says.
-    #[serde(default = "on")]
-    pub requests_wait_for_the_vote: bool,
-    /// The cut `probers_need_no_timer` (see `ClusterActor::on_timeout`): a replica's timer does
-    /// not fire while it probes. On by default where it holds: on a network that loses nothing
-    /// and need not keep each pair's messages in order; off in the others, whatever this says.
-    #[serde(default = "on")]
-    pub probers_need_no_timer: bool,
     pub flaw: Flaw,
+    /// The cuts of the state space a run may use (`--reduce`): stale, coalesce, hold, quiet.
+    #[serde(default)]
+    pub reductions: Reductions,
     /// The most commands a leader puts in one slot (`ReplicaConfig::batch_max`). Above 1, a
     /// leader also holds commands back while a slot is in flight, so that batches form.
     #[serde(default = "one")]
@@ -142,10 +145,6 @@ pub struct ClusterConfig {
 
 fn one() -> usize {
     1
-}
-
-fn on() -> bool {
-    true
 }
 
 impl Default for ClusterConfig {
@@ -165,9 +164,8 @@ impl Default for ClusterConfig {
             disk_losses: 0,
             crashes_in_run: None,
             start: ClusterStart::Fresh,
-            requests_wait_for_the_vote: true,
-            probers_need_no_timer: true,
             flaw: Flaw::None,
+            reductions: Reductions::ALL,
             batch_max: 1,
         }
     }
@@ -198,7 +196,65 @@ impl ClusterConfig {
                 message: "a disk is lost in a crash: it needs --crashes 1 or more".into(),
             });
         }
-        Ok(())
+        self.cut_uses().map(|_| ())
+    }
+
+    /// Whether each of the cluster's cuts is used, or an error if one named in `--reduce`
+    /// does not hold here.
+    fn cut_uses(&self) -> Result<Vec<(Cut, CutUse)>, ConfigError> {
+        let error = |message| ConfigError {
+            setting: "reduce",
+            message,
+        };
+        only_cuts_of(&self.reductions, Self::NAME, &CLUSTER_CUTS).map_err(error)?;
+        let coalesce_holds = if self.faults.network == NetworkKind::Ordered {
+            Err(
+                "on an ordered network one copy of a probe cannot be held back to stand in \
+                 for two (docs/reductions.md)",
+            )
+        } else {
+            Ok(())
+        };
+        Ok(vec![
+            (
+                Cut::StaleMessages,
+                use_of(&self.reductions, Cut::StaleMessages, Ok(())).map_err(error)?,
+            ),
+            (
+                Cut::CoalescedProbes,
+                use_of(&self.reductions, Cut::CoalescedProbes, coalesce_holds).map_err(error)?,
+            ),
+            (
+                Cut::HeldRequests,
+                use_of(&self.reductions, Cut::HeldRequests, self.hold_holds()).map_err(error)?,
+            ),
+            (
+                Cut::QuietProbers,
+                use_of(&self.reductions, Cut::QuietProbers, self.quiet_holds()).map_err(error)?,
+            ),
+        ])
+    }
+
+    /// Where the cut `hold` (`ClusterActor::on_msg`) holds: not on FIFO links, where a delivery
+    /// that changes nothing consumes the message.
+    fn hold_holds(&self) -> Result<(), &'static str> {
+        if self.faults.network == NetworkKind::Ordered {
+            Err("on an ordered network a request cannot wait in flight behind later messages")
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Where the cut `quiet` (`ClusterActor::on_timeout`) holds: on a network that loses
+    /// nothing and need not keep order.
+    fn quiet_holds(&self) -> Result<(), &'static str> {
+        if self.faults.network == NetworkKind::Ordered {
+            Err("on an ordered network a first probe cannot be held back behind later messages")
+        } else if self.faults.losses > 0 {
+            Err("where messages may be lost, a probe or its answer may need the timer to be sent again")
+        } else {
+            Ok(())
+        }
     }
 
     /// The `index`-th command (from 0) of client `client` (from 0): the first client writes,
@@ -233,17 +289,15 @@ impl ClusterConfig {
         client % self.replicas
     }
 
-    /// Whether the cut `requests_wait_for_the_vote` is on: asked for, and possible on this
+    /// Whether the cut `hold` is on: asked for, and possible on this
     /// network.
     pub fn requests_wait(&self) -> bool {
-        self.requests_wait_for_the_vote && self.faults.network != NetworkKind::Ordered
+        self.reductions.allows(Cut::HeldRequests) && self.hold_holds().is_ok()
     }
 
-    /// Whether the cut `probers_need_no_timer` is on: asked for, and sound under these faults.
+    /// Whether the cut `quiet` is on: asked for, and sound under these faults.
     pub fn probers_skip_their_timer(&self) -> bool {
-        self.probers_need_no_timer
-            && self.faults.losses == 0
-            && self.faults.network != NetworkKind::Ordered
+        self.reductions.allows(Cut::QuietProbers) && self.quiet_holds().is_ok()
     }
 
     fn replica_config(&self, index: NodeIndex) -> ReplicaConfig {
@@ -316,19 +370,20 @@ impl ModelConfig for ClusterConfig {
         if let Some(crashes) = self.crashes_in_run {
             flags.push(("crashes-in-run", crashes.to_string()));
         }
+        if !self.reductions.is_all() {
+            flags.push(("reduce", self.reductions.spelled()));
+        }
         if self.batch_max > 1 {
             flags.push(("batch", self.batch_max.to_string()));
         }
         if self.start != ClusterStart::Fresh {
             flags.push(("start", self.start.name().to_owned()));
         }
-        if !self.requests_wait_for_the_vote {
-            flags.push(("requests-before-the-vote", String::new()));
-        }
-        if !self.probers_need_no_timer {
-            flags.push(("probers-time-out", String::new()));
-        }
         flags
+    }
+
+    fn cuts(&self) -> Vec<(Cut, CutUse)> {
+        self.cut_uses().expect("a valid configuration")
     }
 
     /// A replica that crashes forgets the clients waiting on it (a real client times out and
@@ -394,12 +449,14 @@ pub enum ClusterActor {
         config: ReplicaConfig,
         /// How it starts the first time.
         start: ClusterStart,
-        /// The cut `requests_wait_for_the_vote`, where it is on (`requests_wait`).
+        /// The cut `hold`, where it is on (`requests_wait`).
         requests_wait_for_the_vote: bool,
-        /// The cut `probers_need_no_timer`, where it is on (`probers_skip_their_timer`).
+        /// The cut `quiet`, where it is on (`probers_skip_their_timer`).
         probers_skip_their_timer: bool,
         /// It may crash and restart, forgetting all but its disk (or that too).
         restarts: bool,
+        /// A crash may take its disk too.
+        loses_disk: bool,
     },
     Client {
         commands: Vec<(RequestId, KvOp)>,
@@ -593,12 +650,14 @@ impl Actor for ClusterActor {
                 },
                 ClusterState::Replica(current),
             ) => {
+                // No copy of the replica is needed to know that an ignored message changes
+                // nothing; debug builds run it anyway, so that `on_peer` checks the claim.
                 if let ClusterMsg::Peer(message) = &msg {
-                    if current.ignores(usize::from(src), message) {
-                        return; // no copy of the replica needed to know it changes nothing
+                    if !cfg!(debug_assertions) && current.ignores(usize::from(src), message) {
+                        return;
                     }
                 }
-                // The cut `requests_wait_for_the_vote`: a client's request stays in flight until
+                // The cut `hold`: a client's request stays in flight until
                 // its replica votes (a delivery that changes nothing is no step). Sound under
                 // every fault setting. A replica that does not vote keeps a request and does
                 // nothing with it but hold it (it may not campaign, and it knows no leader to
@@ -611,13 +670,13 @@ impl Actor for ClusterActor {
                 // crash of the replica is, to every property, a request never delivered. The
                 // node behaves alike: it answers `init` only once it votes, and Maelstrom's
                 // clients wait for that. One more thing a held request does: where a probing
-                // replica's timer may fire (`probers_need_no_timer` off), a timeout that finds
+                // replica's timer may fire (`quiet` off), a timeout that finds
                 // its log unmoved sends `CatchUp` (`Replica::waits_without_a_vote`), and the
                 // replies teach it chosen entries before it votes. That only learns earlier
                 // what the leader's `Chosen` messages, or the replica's own catch-up once it
                 // votes, teach it later: entries already chosen, which change no acceptor, and
                 // its own clients' commands are not among them (it forwards nothing before it
-                // votes). `--requests-before-the-vote` turns the cut off, to compare.
+                // votes). `--reduce` without `hold` turns the cut off, to compare.
                 if *requests_wait_for_the_vote
                     && matches!(msg, ClusterMsg::Request { .. })
                     && !current.votes()
@@ -683,7 +742,7 @@ impl Actor for ClusterActor {
         let ClusterState::Replica(current) = &**state else {
             return;
         };
-        // The cut `probers_need_no_timer`: on a network that loses nothing and may reorder, a
+        // The cut `quiet`: on a network that loses nothing and may reorder, a
         // replica's timer does not fire while it probes (an expiry that changes nothing is no
         // step). Everything such an expiry does is done anyway, and the run keeps its timeout
         // for what needs one. It asks again the peers that have not answered: on such a
@@ -714,17 +773,22 @@ impl Actor for ClusterActor {
     }
 }
 
-/// A probe or an answer to one, of which a second copy in flight adds nothing: one is sent
-/// only if no copy is in flight. Without this the state space is infinite where crashes are
-/// unbounded: a replica that restarts while it probes probes again. Why dropping the copy
-/// loses no violation, under every fault setting:
+/// The `coalesce` cut: a probe or an answer to one, of which a second copy in flight adds
+/// nothing, is not sent while one is in flight. Without it the state space is infinite where
+/// crashes are unbounded: a replica that restarts while it probes probes again. Why dropping
+/// the copy loses no violation, on an unordered or duplicating network:
 /// - Answering a probe changes nothing at the node that answers, and a prober counts the first
-///   answer from each node and ignores the others (`Replica::on_probe_reply`). So of two copies
-///   of one probe, the one whose answer reaches the prober first is the only one that matters:
-///   the run is the run in which the single copy was delivered at that moment, plus an answer
-///   that is ignored (and collected, as `ignores` says).
+///   answer from each node to its life's nonce and ignores the others
+///   (`Replica::on_probe_reply`). So of two copies of one probe, the one whose answer reaches
+///   the prober first is the only one that matters: the run is the run in which the single
+///   copy was delivered at that moment, plus an answer that is ignored (and collected, as
+///   `ignores` says).
 /// - Two identical answers in flight: the first one delivered counts, the second is ignored;
 ///   a loss spent on one of them only leaves the run fewer losses for the rest.
+///
+/// Off on an ordered network (`ClusterConfig::cut_uses`): there the single copy cannot be
+/// delivered at the later copy's moment, for it would overtake the messages sent to the same
+/// node in between.
 fn repeated_probe(message: &ClusterMsg) -> bool {
     matches!(
         message,
@@ -770,18 +834,30 @@ impl Disk {
     }
 }
 
-/// A replica ignores the messages `Replica::ignores` says it does (only those it ignores for
-/// good where it may crash and restart: a message in flight may arrive after the restart); a
-/// client, answers to its last command.
-fn ignores(actor: &ClusterActor, state: &ClusterState, src: usize, message: &ClusterMsg) -> bool {
+/// The messages the `stale` cut collects. A replica ignores for good what `Replica::ignores`
+/// says it ignores while it runs, where it never crashes; where it may crash and restart, what
+/// `Replica::ignores_for_good` says survives a restart (and a lost disk, where one may be
+/// lost): a message in flight may arrive after the restart. A client, which never crashes,
+/// ignores everything once it has sent its last command (an answer only makes it send the
+/// next).
+pub fn ignores(
+    actor: &ClusterActor,
+    state: &ClusterState,
+    src: usize,
+    message: &ClusterMsg,
+) -> bool {
     match (actor, state, message) {
         (
-            ClusterActor::Replica { restarts, .. },
+            ClusterActor::Replica {
+                restarts,
+                loses_disk,
+                ..
+            },
             ClusterState::Replica(replica),
             ClusterMsg::Peer(peer),
         ) => {
             if *restarts {
-                replica.ignores_for_good(src, peer)
+                replica.ignores_for_good(src, peer, *loses_disk)
             } else {
                 replica.ignores(src, peer)
             }
@@ -1001,6 +1077,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         requests_wait_for_the_vote: cfg.requests_wait(),
         probers_skip_their_timer: cfg.probers_skip_their_timer(),
         restarts: cfg.faults.crashes > 0,
+        loses_disk: cfg.disk_losses > 0,
     });
     let clients = (0..cfg.clients).map(|client| ClusterActor::Client {
         commands: (0..cfg.commands)
@@ -1020,8 +1097,19 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         },
         is_empty: |disk| matches!(disk, Disk::Lost { .. }),
     });
+    let used = |wanted: Cut| {
+        cfg.cuts()
+            .iter()
+            .any(|(cut, used)| *cut == wanted && used.is_on())
+    };
+    let cuts = Reductions {
+        stale: used(Cut::StaleMessages),
+        coalesce: used(Cut::CoalescedProbes),
+        ..Reductions::NONE
+    };
     ActorSystem {
         disk_loss,
+        cuts,
         coalesce: Some(repeated_probe),
         init_history: ClusterGhost::new(cfg.replicas),
         properties: properties(&cfg),

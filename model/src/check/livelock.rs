@@ -29,8 +29,11 @@ use crate::check::actors::{
     canonical_fingerprint, ActorIndex, ActorSystem, Cached, Digested, Packet, Relabel,
     SystemAction, SystemPath, SystemState,
 };
+use crate::check::cuts::Reductions;
 use crate::check::engine::{fingerprint, Fingerprint};
-use crate::check::paxos::{message_fields, PaxosActor, PaxosState, ProposerState, Value};
+use crate::check::paxos::{
+    ignores_reply, message_fields, PaxosActor, PaxosState, ProposerState, Value,
+};
 use crate::check::settings::{actor_name, chosen_words, counted, Faults, Presentation};
 use crate::check::story::MessageFields;
 use crate::protocol::acceptor::Acceptor;
@@ -162,6 +165,13 @@ pub fn duel_model(cfg: DuelConfig) -> DuelModel {
     ActorSystem {
         crashable: vec![false; actors.len()],
         disk_loss: None,
+        // The duel is searched by its own abstraction (see the module header), always with the
+        // dead and stale cuts of the single-decree model; its own symmetry is its renumbering.
+        cuts: Reductions {
+            dead: true,
+            stale: true,
+            ..Reductions::NONE
+        },
         coalesce: None,
         cfg,
         actors,
@@ -177,7 +187,7 @@ pub fn duel_model(cfg: DuelConfig) -> DuelModel {
         symmetry: None,
         dead: Some(dead_request),
         narrate: Some(newly_chosen),
-        ignores: None,
+        ignores: Some(ignores_reply),
     }
 }
 

@@ -2,6 +2,7 @@
 //! searched.
 //!
 //! - `settings`: the faults a check explores, and how models name things for people;
+//! - `cuts`: the cuts of the state space, each switchable (`--reduce`);
 //! - `actors`: a compact actor system that runs stateright actors for exhaustive search;
 //! - `engine`: the bounded search (breadth-first, depth-first, random walks);
 //! - `symmetry`: renaming acceptors, for the search's symmetry reduction;
@@ -16,6 +17,7 @@
 pub mod actors;
 pub mod catalogue;
 pub mod cluster;
+pub mod cuts;
 pub mod engine;
 pub mod livelock;
 pub mod paxos;

@@ -16,6 +16,7 @@
 //! was chosen (`protocol::chosen`), which the safety properties judge.
 
 use crate::check::actors::{ActorSystem, Symmetry, SystemState};
+use crate::check::cuts::{only_cuts_of, use_of, Cut, CutUse, Reductions};
 use crate::check::settings::{
     actor_name, ballots, chosen_words, counted, fault_flags, faults_summary, Faults, ModelConfig,
     Presentation,
@@ -56,8 +57,9 @@ pub struct SingleDecreeConfig {
     pub rounds: u32,
     pub faults: Faults,
     pub flaw: Flaw,
-    /// Search one state per class of states that differ only by a renaming of acceptors.
-    pub symmetry: bool,
+    /// The cuts of the state space a run may use (`--reduce`): symmetry, dead, stale.
+    #[serde(default)]
+    pub reductions: Reductions,
 }
 
 impl Default for SingleDecreeConfig {
@@ -68,7 +70,7 @@ impl Default for SingleDecreeConfig {
             rounds: 1,
             faults: Faults::default(),
             flaw: Flaw::None,
-            symmetry: true,
+            reductions: Reductions::ALL,
         }
     }
 }
@@ -84,7 +86,9 @@ pub struct MultiPaxosConfig {
     pub rounds: u32,
     pub faults: Faults,
     pub flaw: Flaw,
-    pub symmetry: bool,
+    /// The cuts of the state space a run may use (`--reduce`): symmetry, dead, stale.
+    #[serde(default)]
+    pub reductions: Reductions,
 }
 
 impl Default for MultiPaxosConfig {
@@ -96,7 +100,7 @@ impl Default for MultiPaxosConfig {
             rounds: 1,
             faults: Faults::default(),
             flaw: Flaw::None,
-            symmetry: true,
+            reductions: Reductions::ALL,
         }
     }
 }
@@ -107,6 +111,7 @@ impl SingleDecreeConfig {
         ConfigError::check_range("proposers", self.proposers, 1, PROPOSERS_MAX)?;
         ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.acceptors)?;
+        paxos_cuts_valid(&self.reductions, Self::NAME)?;
         match self.flaw.scope() {
             // Its rule exists only in Multi-Paxos or the replica: here it would silently be
             // Paxos itself.
@@ -135,6 +140,7 @@ impl MultiPaxosConfig {
         ConfigError::check_range("slots", self.slots, 1, SLOTS_MAX)?;
         ConfigError::check_range("rounds", self.rounds as usize, 1, ROUNDS_MAX as usize)?;
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.acceptors)?;
+        paxos_cuts_valid(&self.reductions, Self::NAME)?;
         if self.flaw.scope() == FlawScope::Replica {
             return Err(replica_only(self.flaw));
         }
@@ -150,6 +156,35 @@ impl MultiPaxosConfig {
             })
             .collect()
     }
+}
+
+/// The cuts of the Paxos models. Each holds under every network and fault: symmetry because
+/// every rule is symmetric in the acceptors (`check::symmetry`), dead requests by
+/// `rules::request_is_dead` (which itself says no under `forget-on-crash`), stale replies
+/// because only proposers ignore messages and proposers never crash (`ignores_reply`).
+const PAXOS_CUTS: [Cut; 3] = [Cut::Symmetry, Cut::DeadRequests, Cut::StaleMessages];
+
+fn paxos_cuts_valid(reductions: &Reductions, model: &str) -> Result<(), ConfigError> {
+    only_cuts_of(reductions, model, &PAXOS_CUTS).map_err(|message| ConfigError {
+        setting: "reduce",
+        message,
+    })
+}
+
+/// Whether each Paxos cut is used under `reductions`: every one holds everywhere.
+fn paxos_cuts(reductions: &Reductions) -> Vec<(Cut, CutUse)> {
+    PAXOS_CUTS
+        .into_iter()
+        .map(|cut| {
+            let used = use_of(reductions, cut, Ok(())).expect("every Paxos cut holds everywhere");
+            (cut, used)
+        })
+        .collect()
+}
+
+/// `("reduce", list)` where a run does not use every cut.
+fn reduce_flag(reductions: &Reductions) -> Option<(&'static str, String)> {
+    (!reductions.is_all()).then(|| ("reduce", reductions.spelled()))
 }
 
 /// A flaw of the replica's own paths, which only the cluster model runs.
@@ -293,11 +328,12 @@ impl ModelConfig for SingleDecreeConfig {
             ("rounds", self.rounds.to_string()),
         ];
         flags.extend(fault_flags(&self.faults, self.flaw));
-        // Named only when off, the one setting that is not the default.
-        if !self.symmetry {
-            flags.push(("symmetry", "off".to_owned()));
-        }
+        flags.extend(reduce_flag(&self.reductions));
         flags
+    }
+
+    fn cuts(&self) -> Vec<(Cut, CutUse)> {
+        paxos_cuts(&self.reductions)
     }
 }
 
@@ -342,11 +378,12 @@ impl ModelConfig for MultiPaxosConfig {
             ("rounds", self.rounds.to_string()),
         ];
         flags.extend(fault_flags(&self.faults, self.flaw));
-        // Named only when off, the one setting that is not the default.
-        if !self.symmetry {
-            flags.push(("symmetry", "off".to_owned()));
-        }
+        flags.extend(reduce_flag(&self.reductions));
         flags
+    }
+
+    fn cuts(&self) -> Vec<(Cut, CutUse)> {
+        paxos_cuts(&self.reductions)
     }
 }
 
@@ -777,14 +814,8 @@ pub fn single_decree_model(cfg: SingleDecreeConfig) -> SingleDecreeModel {
         cfg.flaw,
     );
     let properties = single_decree_properties(&cfg);
-    system(
-        cfg.acceptors,
-        cfg.symmetry,
-        cfg.faults,
-        cfg,
-        actors,
-        properties,
-    )
+    let cuts = cfg.cuts();
+    system(cfg.acceptors, &cuts, cfg.faults, cfg, actors, properties)
 }
 
 /// The Multi-Paxos model for `cfg`, with its properties. `cfg` must be valid.
@@ -800,19 +831,13 @@ pub fn multi_paxos_model(cfg: MultiPaxosConfig) -> MultiPaxosModel {
         cfg.flaw,
     );
     let properties = multi_paxos_properties(&cfg);
-    system(
-        cfg.acceptors,
-        cfg.symmetry,
-        cfg.faults,
-        cfg,
-        actors,
-        properties,
-    )
+    let cuts = cfg.cuts();
+    system(cfg.acceptors, &cuts, cfg.faults, cfg, actors, properties)
 }
 
 fn system<C: Presentation<Message<Value>>>(
     acceptors: usize,
-    symmetry: bool,
+    cuts: &[(Cut, CutUse)],
     faults: Faults,
     cfg: C,
     actors: Vec<PaxosActor>,
@@ -822,22 +847,50 @@ fn system<C: Presentation<Message<Value>>>(
         .iter()
         .map(|actor| matches!(actor, PaxosActor::Acceptor { .. }))
         .collect();
+    let used = |wanted: Cut| {
+        cuts.iter()
+            .any(|(cut, used)| *cut == wanted && used.is_on())
+    };
     ActorSystem {
         cfg,
         actors,
         faults,
         crashable,
         disk_loss: None,
+        cuts: Reductions {
+            symmetry: used(Cut::Symmetry),
+            dead: used(Cut::DeadRequests),
+            stale: used(Cut::StaleMessages),
+            ..Reductions::NONE
+        },
         coalesce: None,
         init_history: ChosenTracker::new(acceptors),
         record_send: record_acceptance::<C>,
         timeouts_max: None,
         crashes_in_run_max: None,
         properties,
-        symmetry: symmetry.then(|| Symmetry::over(0..acceptors, faults.network)),
+        symmetry: Some(Symmetry::over(0..acceptors, faults.network)),
         dead: Some(dead_request::<C>),
         narrate: Some(newly_chosen::<C>),
-        ignores: None,
+        ignores: Some(ignores_reply),
+    }
+}
+
+/// A reply its proposer will ignore for good: one for a ballot it has moved past, or a vote it
+/// has counted (`Proposer::ignores`: ballots only grow and votes only accumulate, so it stays
+/// ignored while the proposer runs, and proposers never crash). Acceptors answer every request,
+/// so they ignore nothing.
+pub fn ignores_reply(
+    actor: &PaxosActor,
+    state: &PaxosState,
+    src: usize,
+    message: &Message<Value>,
+) -> bool {
+    match (actor, state) {
+        (PaxosActor::Proposer { .. }, PaxosState::Proposer(proposer)) => {
+            message.role() == Role::Proposer && proposer.proposer.ignores(src, message)
+        }
+        _ => false,
     }
 }
 

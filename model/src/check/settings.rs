@@ -1,6 +1,7 @@
 //! What every model shares: the faults a check explores, how actors and messages are named in
 //! traces, and what a report needs to know about a model's configuration.
 
+use crate::check::cuts::{Cut, CutUse};
 use crate::check::story::{MessageFields, TraceStep};
 use crate::check::svg::DiagramMarks;
 use crate::protocol::flaw::Flaw;
@@ -147,6 +148,8 @@ pub trait ModelConfig {
     fn liveness_caveat(&self) -> Option<&'static str> {
         self.faults().liveness_caveat()
     }
+    /// The model's cuts of the state space, and whether a run in this configuration uses each.
+    fn cuts(&self) -> Vec<(Cut, CutUse)>;
 }
 
 /// A choice in words, `slot 1: A chosen at 1.p1 by a1, a2` (without the slot where a log has
@@ -250,6 +253,10 @@ pub trait Checkable: crate::check::engine::Explorable + Clone + 'static {
     /// Why the liveness property is not promised here, if it is not: its counterexample is
     /// then reported as expected and does not fail the run.
     fn liveness_caveat(&self) -> Option<&'static str>;
+    /// The model's cuts of the state space, and whether this run uses each (`check::cuts`).
+    fn cuts(&self) -> Vec<(Cut, CutUse)> {
+        Vec::new()
+    }
 
     // How a model shows its runs to people. Each has a plain default, so that a model is
     // checkable before it is readable; the actor systems override every one.

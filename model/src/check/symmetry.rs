@@ -69,9 +69,21 @@ macro_rules! holds_no_actor {
 
 holds_no_actor!(Acceptor<V>, Message<V>);
 
+// Every impl below names each field of the struct it hashes or renames (no `..`): a field
+// added later and left out would merge states that differ in it (a hash that skips it) or
+// keep an acceptor's old name (a rename that copies it), so leaving it out is a compile error.
+
 impl<V: Clone + Hash> Relabel for Proposer<V> {
     fn relabel(&self, map: &[ActorIndex]) -> Self {
-        let status = match &self.status {
+        let Proposer {
+            rounds_started,
+            highest_seen_round,
+            status,
+            requests,
+            in_flight,
+            chosen,
+        } = self;
+        let status = match status {
             Status::Idle => Status::Idle,
             Status::Preparing {
                 ballot,
@@ -94,23 +106,17 @@ impl<V: Clone + Hash> Relabel for Proposer<V> {
                 quorum: quorum.renamed(rename(map)),
             },
         };
-        let in_flight = self
-            .in_flight
+        let in_flight = in_flight
             .iter()
-            .map(|(slot, in_flight)| {
-                let renamed = InFlight {
-                    proposal: in_flight.proposal.clone(),
-                    source: in_flight.source.relabel(map),
-                    phase1_skipped: in_flight.phase1_skipped,
-                    votes: in_flight.votes.renamed(rename(map)),
-                };
-                (slot, renamed)
-            })
+            .map(|(slot, in_flight)| (slot, in_flight.relabel(map)))
             .collect();
         Proposer {
+            rounds_started: *rounds_started,
+            highest_seen_round: *highest_seen_round,
             status,
+            requests: requests.clone(),
             in_flight,
-            ..self.clone()
+            chosen: chosen.clone(),
         }
     }
 
@@ -124,15 +130,23 @@ impl<V: Clone + Hash> Relabel for Proposer<V> {
     /// Everything but the acceptors it names: counters, ballots, requests, proposals, what it
     /// knows chosen.
     fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
-        self.rounds_started.hash(state);
-        self.highest_seen_round.hash(state);
-        match &self.status {
+        let Proposer {
+            rounds_started,
+            highest_seen_round,
+            status,
+            requests,
+            in_flight,
+            chosen,
+        } = self;
+        rounds_started.hash(state);
+        highest_seen_round.hash(state);
+        match status {
             Status::Idle => 0u8.hash(state),
             Status::Preparing {
                 ballot,
                 from_slot,
+                promised: _, // named: `hash_names_relabeled`
                 reports,
-                ..
             } => {
                 1u8.hash(state);
                 ballot.hash(state);
@@ -141,37 +155,51 @@ impl<V: Clone + Hash> Relabel for Proposer<V> {
                     (slot, proposal).hash(state);
                 }
             }
-            Status::Leading { ballot, .. } => {
+            Status::Leading {
+                ballot,
+                quorum: _, // named: `hash_names_relabeled`
+            } => {
                 2u8.hash(state);
                 ballot.hash(state);
             }
         }
-        self.requests.hash(state);
-        for (slot, in_flight) in self.in_flight.iter() {
-            (slot, &in_flight.proposal, in_flight.phase1_skipped).hash(state);
+        requests.hash(state);
+        for (slot, in_flight) in in_flight.iter() {
+            slot.hash(state);
+            in_flight.hash_unnamed(state);
         }
-        self.chosen.hash(state);
+        chosen.hash(state);
     }
 
     /// The acceptors it names, renamed: who promised, who reported each slot, the quorum, who
     /// voted and where an adopted value came from.
     fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        let Proposer {
+            rounds_started: _,
+            highest_seen_round: _,
+            status,
+            requests: _,
+            in_flight,
+            chosen: _,
+        } = self;
         let renamed = rename(map);
-        match &self.status {
+        match status {
             Status::Idle => {}
             Status::Preparing {
-                promised, reports, ..
+                ballot: _,
+                from_slot: _,
+                promised,
+                reports,
             } => {
                 promised.renamed(&renamed).hash(state);
                 for (_, (acceptor, _)) in reports.iter() {
                     renamed(*acceptor).hash(state);
                 }
             }
-            Status::Leading { quorum, .. } => quorum.renamed(&renamed).hash(state),
+            Status::Leading { ballot: _, quorum } => quorum.renamed(&renamed).hash(state),
         }
-        for (_, in_flight) in self.in_flight.iter() {
-            in_flight.source.relabel(map).hash(state);
-            in_flight.votes.renamed(&renamed).hash(state);
+        for (_, in_flight) in in_flight.iter() {
+            in_flight.hash_names_relabeled(map, state);
         }
     }
 
@@ -206,11 +234,19 @@ impl<V: Clone + Hash> Relabel for Proposer<V> {
     }
 }
 
-impl Relabel for ProposerState {
+impl<V: Clone + Hash> Relabel for InFlight<V> {
     fn relabel(&self, map: &[ActorIndex]) -> Self {
-        ProposerState {
-            proposer: self.proposer.relabel(map),
-            ..self.clone()
+        let InFlight {
+            proposal,
+            source,
+            phase1_skipped,
+            votes,
+        } = self;
+        InFlight {
+            proposal: proposal.clone(),
+            source: source.relabel(map),
+            phase1_skipped: *phase1_skipped,
+            votes: votes.renamed(rename(map)),
         }
     }
 
@@ -220,15 +256,74 @@ impl Relabel for ProposerState {
     }
 
     fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
-        self.proposer.hash_unnamed(state);
-        self.log.hash(state);
-        self.next_command.hash(state);
-        self.skipped_phase1.hash(state);
-        self.adopted.hash(state);
+        let InFlight {
+            proposal,
+            source: _, // named: `hash_names_relabeled`
+            phase1_skipped,
+            votes: _, // named: `hash_names_relabeled`
+        } = self;
+        (proposal, phase1_skipped).hash(state);
     }
 
     fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
-        self.proposer.hash_names_relabeled(map, state);
+        let InFlight {
+            proposal: _,
+            source,
+            phase1_skipped: _,
+            votes,
+        } = self;
+        source.relabel(map).hash(state);
+        votes.renamed(rename(map)).hash(state);
+    }
+}
+
+impl Relabel for ProposerState {
+    fn relabel(&self, map: &[ActorIndex]) -> Self {
+        let ProposerState {
+            proposer,
+            log,
+            next_command,
+            skipped_phase1,
+            adopted,
+        } = self;
+        ProposerState {
+            proposer: proposer.relabel(map),
+            log: log.clone(),
+            next_command: *next_command,
+            skipped_phase1: *skipped_phase1,
+            adopted: *adopted,
+        }
+    }
+
+    fn hash_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        self.hash_unnamed(state);
+        self.hash_names_relabeled(map, state);
+    }
+
+    fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
+        let ProposerState {
+            proposer,
+            log,
+            next_command,
+            skipped_phase1,
+            adopted,
+        } = self;
+        proposer.hash_unnamed(state);
+        log.hash(state);
+        next_command.hash(state);
+        skipped_phase1.hash(state);
+        adopted.hash(state);
+    }
+
+    fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        let ProposerState {
+            proposer,
+            log: _,
+            next_command: _,
+            skipped_phase1: _,
+            adopted: _,
+        } = self;
+        proposer.hash_names_relabeled(map, state);
     }
 
     fn about(&self, actor: ActorIndex) -> u64 {
@@ -283,13 +378,7 @@ impl<V: Clone + PartialEq + Hash> Relabel for ChosenTracker<V> {
     /// The tallies in their order (slot, ballot: no acceptor's name decides it), each with its
     /// voters renamed, hashed without building the renamed record.
     fn hash_relabeled<S: Hasher>(&self, map: &[ActorIndex], state: &mut S) {
-        let renamed = rename(map);
-        self.tallies().len().hash(state);
-        for tally in self.tallies() {
-            tally.slot.hash(state);
-            tally.proposal.hash(state);
-            tally.acceptors.renamed(&renamed).hash(state);
-        }
+        self.hash_renamed(rename(map), state);
     }
 
     fn about(&self, actor: ActorIndex) -> u64 {

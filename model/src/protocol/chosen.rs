@@ -195,17 +195,56 @@ impl<V: Clone + PartialEq> ChosenTracker<V> {
 
     /// The same record after renaming every acceptor by `rename` (a model's symmetry).
     pub fn renamed(&self, rename: impl Fn(AcceptorIndex) -> AcceptorIndex) -> Self {
-        let tallies = self
-            .tallies
+        // Every field named: one added later must be renamed, or hashed, on purpose.
+        let ChosenTracker {
+            acceptor_count,
+            tallies,
+        } = self;
+        let tallies = tallies
             .iter()
-            .map(|tally| Tally {
-                acceptors: tally.acceptors.renamed(&rename),
-                ..tally.clone()
+            .map(|tally| {
+                let Tally {
+                    slot,
+                    proposal,
+                    acceptors,
+                } = tally;
+                Tally {
+                    slot: *slot,
+                    proposal: proposal.clone(),
+                    acceptors: acceptors.renamed(&rename),
+                }
             })
             .collect();
         ChosenTracker {
-            acceptor_count: self.acceptor_count,
+            acceptor_count: *acceptor_count,
             tallies,
+        }
+    }
+
+    /// Hashes `renamed(rename)` without building it.
+    pub fn hash_renamed<H: std::hash::Hasher>(
+        &self,
+        rename: impl Fn(AcceptorIndex) -> AcceptorIndex,
+        state: &mut H,
+    ) where
+        V: std::hash::Hash,
+    {
+        use std::hash::Hash;
+        let ChosenTracker {
+            acceptor_count,
+            tallies,
+        } = self;
+        acceptor_count.hash(state);
+        tallies.len().hash(state);
+        for Tally {
+            slot,
+            proposal,
+            acceptors,
+        } in tallies
+        {
+            slot.hash(state);
+            proposal.hash(state);
+            acceptors.renamed(&rename).hash(state);
         }
     }
 

@@ -729,66 +729,109 @@ impl Replica {
         }
     }
 
-    /// Whether `message` from `from` would change nothing here and send nothing: news of
-    /// decisions this node has learned or commands it holds, replies its proposer has counted
-    /// or moved past, a catch-up request it has nothing for. Each stays so while the node runs
-    /// (learned entries stay learned, ballots only grow), so a caller (the cluster model) may
-    /// drop such a message unseen. A restart forgets the log and the commands, though: only
-    /// `ignores_for_good` survives it. `on_peer` checks the claim in debug builds.
+    /// Whether `message` from `from` would change nothing here and send nothing, now and for
+    /// the rest of this node's life (until it stops: `ignores_for_good` speaks of restarts), so
+    /// that a caller (the cluster model) may drop it unseen. Each arm says why what it ignores
+    /// stays ignored while the node runs; `on_peer` checks in debug builds that an ignored
+    /// message changes nothing, and the cluster model, on every step, that it stays ignored.
     pub fn ignores(&self, from: NodeIndex, message: &PeerMessage) -> bool {
-        let learned = |slot: &Slot, entry: &Entry| self.log.get(*slot) == Some(entry);
         match message {
-            PeerMessage::Chosen { slot, entry } => learned(slot, entry),
-            PeerMessage::CatchUpReply { entries } => {
-                entries.iter().all(|(slot, entry)| learned(slot, entry))
-                    && !self.campaigns_from_below_the_log()
-            }
+            // Learned entries stay learned: the log only grows.
+            PeerMessage::Chosen { slot, entry } => self.log.get(*slot) == Some(entry),
+            // Never, even when every entry in it is learned: its answer then restarts a Phase 1
+            // that began below the log (`on_catch_up_reply`), and a node comes to campaign from
+            // below its log at later moments (it campaigns from its first unchosen slot, then
+            // learns that slot from a peer). A reply that changes nothing now can matter later.
+            PeerMessage::CatchUpReply { .. } => false,
+            // A command applied, held, or in the log stays so: it leaves `unplaced` only when
+            // it is applied, and what is applied stays applied.
             PeerMessage::Forward { id, op } => {
                 self.applied.contains_key(id)
                     || self.unplaced.get(id) == Some(op)
                     || self.in_log(id)
             }
+            // A named slot's request leaves `slot_requests` only when the slot is learned.
             PeerMessage::ForwardSlot { slot, json } => {
                 self.log.contains(*slot) || self.slot_requests.get(slot) == Some(json)
             }
-            PeerMessage::CatchUp { from_slot } => self.catch_up_entries(*from_slot).is_empty(),
+            // Never: the answer is what this node holds from the slot asked for (its log, or
+            // under `catch-up-from-accepted` its acceptances), which grows (and, acceptances,
+            // also shrinks): a request it has nothing for now may find entries later.
+            PeerMessage::CatchUp { .. } => false,
+            // Always answered.
             PeerMessage::Probe { .. } => false,
-            // Only the first answer of each node counts (see `on_probe_reply`).
+            // Only the first answer of each node to this life's probe counts
+            // (`on_probe_reply`): a node counted stays counted until the probe settles, after
+            // which every answer is ignored for the rest of this life, and a life's nonce does
+            // not change while it runs.
             PeerMessage::ProbeReply { nonce, .. } => !matches!(
                 &self.voting,
                 Voting::Probing { nonce: own, answered, .. }
                     if own == nonce && !answered.contains(from)
             ),
-            PeerMessage::Paxos(request) if self.defers(request) => self
-                .deferred
-                .iter()
-                .any(|(sender, kept)| *sender == from && kept == request),
-            PeerMessage::Paxos(_) => self.ignores_for_good(from, message),
+            PeerMessage::Paxos(message) => self.ignores_paxos(from, message),
         }
     }
 
-    /// The part of `ignores` that a restart does not change: replies to ballots this node's
-    /// proposer has counted or moved past (it resumes above them), naming no ballot above those
-    /// it has seen.
-    /// So is an answer to a probe once the probe has settled (that it did is persisted, and a
-    /// later loss of the disk starts a life with a fresh nonce, which that answer does not
-    /// carry), and an answer to another probe than the one under way; not a repeated answer to
-    /// this one, which a restart (that counts again from nothing) would count.
-    pub fn ignores_for_good(&self, from: NodeIndex, message: &PeerMessage) -> bool {
-        if let PeerMessage::ProbeReply { nonce, .. } = message {
-            return !matches!(self.voting, Voting::Probing { nonce: own, .. } if own == *nonce);
-        }
-        let PeerMessage::Paxos(reply) = message else {
-            return false;
-        };
-        match reply {
+    fn ignores_paxos(&self, from: NodeIndex, message: &Message<Entry>) -> bool {
+        match message {
+            // The proposer's own test: a reply to a ballot it moved past or a vote it counted;
+            // its ballots only grow and its votes only accumulate.
             Message::Promise { .. } | Message::Accepted { .. } => {
-                self.proposer.ignores(from, reply)
+                self.proposer.ignores(from, message)
             }
+            // A refusal also teaches the ballot it names (`saw_ballot`), so it is ignored only
+            // once that ballot is seen; what this node has seen only grows while it runs.
             Message::PrepareRefused { promised, .. } | Message::AcceptRefused { promised, .. } => {
-                self.proposer.ignores(from, reply) && self.has_seen(*promised)
+                self.proposer.ignores(from, message) && self.has_seen(*promised)
             }
+            // Requests are answered; a node that does not vote still learns their ballot.
             Message::Prepare { .. } | Message::Accept { .. } => false,
+        }
+    }
+
+    /// `ignores`, and through whatever may happen to this node before the message arrives: a
+    /// crash and a restart from its disk, and, where `disk_may_be_lost`, a restart without it.
+    /// A restart keeps only what is on disk (the acceptor, the learned log, the membership);
+    /// everything else (commands held, ballots seen, the proposer) starts again from that.
+    pub fn ignores_for_good(
+        &self,
+        from: NodeIndex,
+        message: &PeerMessage,
+        disk_may_be_lost: bool,
+    ) -> bool {
+        if !self.ignores(from, message) {
+            return false;
+        }
+        match message {
+            // An answer to another probe than the one under way, or to a probe that settled,
+            // is never counted again: how a probe settled is on disk (a restart does not probe
+            // again), a restart while probing asks under the same nonce (and counts this
+            // probe's answers again, so a repeated answer to it is not ignored for good), and
+            // a life after a lost disk probes under a nonce no earlier answer carries (the
+            // node draws a fresh one at every start; the cluster model numbers them by the
+            // disks lost so far).
+            PeerMessage::ProbeReply { nonce, .. } => {
+                !matches!(self.voting, Voting::Probing { nonce: own, .. } if own == *nonce)
+            }
+            // A lost disk takes the log, the acceptor and the promise that keeps the proposer
+            // above its old ballots: nothing else survives it.
+            _ if disk_may_be_lost => false,
+            // The learned log is on disk, and a restart replays it.
+            PeerMessage::Chosen { .. } => true,
+            PeerMessage::Forward { id, .. } => self.in_log(id),
+            PeerMessage::ForwardSlot { slot, .. } => self.log.contains(*slot),
+            // A restarted proposer resumes above its acceptor's promise, which is at least
+            // every ballot it started (only a voter campaigns, and it hands its Prepare to its
+            // own acceptor, which promises, or has promised higher, and persists that before
+            // the Prepare leaves): it never prepares or proposes at a ballot of its past life.
+            PeerMessage::Paxos(Message::Promise { .. } | Message::Accepted { .. }) => true,
+            // What a refusal teaches (the ballots seen, the leader) is not on disk: delivered
+            // after a restart, it teaches it again.
+            PeerMessage::Paxos(_) => false,
+            PeerMessage::CatchUpReply { .. }
+            | PeerMessage::CatchUp { .. }
+            | PeerMessage::Probe { .. } => unreachable!("never ignored"),
         }
     }
 

@@ -318,9 +318,10 @@ fn entry(flaw: Flaw) -> Entry {
         Flaw::RejoinAfterMajority => (
             cluster_losing_a_disk(flaw, 3, 0),
             Breaks("immutability"),
-            "a promise the lost disk held may still be in flight, to a node that started a ballot \
-             above every one the answering majority knows: only the answer of every other node \
-             bounds what the replica may have promised",
+            "what the lost disk held (an acceptance that helped choose a value, or a promise \
+             still in flight to a node that started a ballot above every one the answering \
+             majority knows) may be known to the one node that did not answer: only the answer \
+             of every other node bounds what the replica may have voted for",
         ),
         Flaw::RejoinIgnoresSlotFloor => (
             cluster_losing_a_disk(flaw, 2, 0),

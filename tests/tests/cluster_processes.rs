@@ -352,7 +352,12 @@ fn a_fresh_cluster_started_in_any_order_ends_with_three_voters() {
         }
         cluster.wait_ready(0..3);
         for index in 0..3 {
-            let said = cluster.stderr_of_life(index);
+            // Stderr is read on a thread of its own: the line may come after the answers.
+            let said = cluster.wait_for_stderr(
+                index,
+                "this node votes: every other node answered",
+                Duration::from_secs(10),
+            );
             assert!(
                 said.contains("this node votes: every other node answered"),
                 "order {order:?}, delays {delays:?}: n{} votes: {said}",

@@ -1095,6 +1095,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         empty: |losses| Disk::Lost {
             nonce: u64::from(losses),
         },
+        is_empty: |disk| matches!(disk, Disk::Lost { .. }),
     });
     let used = |wanted: Cut| {
         cfg.cuts()

@@ -63,8 +63,8 @@ const MEASURED: &[Measured] = &[
         seconds: 13.4,
         peak_mib: 572,
     },
-    // The cluster's figures are from the session that made the real start (every replica
-    // probing) the default, on a machine shared with other work: times are generous.
+    // The cluster's figures were measured after the stale cut kept catch-up messages, on a
+    // machine shared with other work: times are generous.
     Measured {
         model: "cluster",
         changed: &[("timeouts", "1"), ("start", "voters")],
@@ -80,16 +80,9 @@ const MEASURED: &[Measured] = &[
             ("disk-losses", "1"),
             ("crashes-in-run", "2"),
         ],
-        unique_states: 1_755_474,
-        seconds: 25.6,
-        peak_mib: 695,
-    },
-    Measured {
-        model: "cluster",
-        changed: &[("replicas", "2"), ("crashes", "1"), ("timeouts", "1")],
-        unique_states: 8_416_664,
-        seconds: 153.7,
-        peak_mib: 2_121,
+        unique_states: 1_758_152,
+        seconds: 11.0,
+        peak_mib: 781,
     },
 ];
 
@@ -220,13 +213,13 @@ mod tests {
             ..ClusterConfig::default()
         };
         let measured = note("cluster", &flags(lost_disk.clone())).expect("measured");
-        assert!(measured.contains("about 1,755,474"), "{measured}");
+        assert!(measured.contains("about 1,758,152"), "{measured}");
         let two_clients = ClusterConfig {
             clients: 2,
             ..lost_disk.clone()
         };
         let larger = note("cluster", &flags(two_clients)).expect("at least as large");
-        assert!(larger.contains("more than 1,755,474"), "{larger}");
+        assert!(larger.contains("more than 1,758,152"), "{larger}");
         // Two replicas with a lost disk: no measured run has a lost disk and is no larger, and
         // the runs without one are no guide, so no note rather than a wrong one.
         let two_replicas = ClusterConfig {

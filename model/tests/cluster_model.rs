@@ -396,24 +396,24 @@ fn shortest_catch_up_answers_a_prepare_from_below_the_applied_log() {
 }
 
 #[test]
-#[ignore = "long: about eight minutes in a release build on a shared 2-core machine; run with --ignored"]
-fn a_lost_message_with_two_rounds_breaks_nothing() {
+#[ignore = "long: about a minute in a release build; cargo test --release -p paxos-model --test cluster_model -- --ignored"]
+fn a_lost_message_breaks_nothing() {
     let cfg = ClusterConfig {
         faults: Faults {
             losses: 1,
             ..Faults::default()
         },
+        rounds: 1,
         ..voters_with_a_timeout()
     };
     let model = cluster_model(cfg);
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    // 11,802,378 before the replica's own acceptor heard its requests first and requests it
-    // may not answer yet were kept; 7,073,893 before the replica's durable log and its resent
-    // Accepts. (The branch that made those changes left this pin at 0, unmeasured; 11,059,668
-    // measured after merging batching and the catch-up of a replica that may not campaign,
-    // which from voters adds nothing without a lost disk.)
-    assert_eq!(exploration.unique_states, 11_059_668);
+    // Measured with `paxos-check check cluster --losses 1 --timeouts 1 --start voters --rounds
+    // 1`: 2,458,220 states, 46 s, 2.0 GiB. With two rounds (11,059,668 states before the stale
+    // cut kept catch-up requests and answers) the space no longer fits this machine: a run
+    // passed 12 GiB at 9.3 million states, depth 20, and was stopped.
+    assert_eq!(exploration.unique_states, 2_458_220);
     assert_safe(&verdicts(&model, &exploration));
 }
 

@@ -63,54 +63,26 @@ const MEASURED: &[Measured] = &[
         seconds: 13.4,
         peak_mib: 572,
     },
+    // The cluster's figures were measured after the stale cut kept catch-up messages, on a
+    // machine shared with other work: times are generous.
     Measured {
         model: "cluster",
-        changed: &[],
-        unique_states: 2_718_911,
-        seconds: 23.7,
-        peak_mib: 2_023,
-    },
-    Measured {
-        model: "cluster",
-        changed: &[("losses", "1")],
-        unique_states: 11_802_378,
-        seconds: 186.8,
-        peak_mib: 6_874,
-    },
-    Measured {
-        model: "cluster",
-        changed: &[("losses", "1"), ("rounds", "1")],
-        unique_states: 1_446_816,
-        seconds: 13.6,
-        peak_mib: 1_169,
-    },
-    Measured {
-        model: "cluster",
-        changed: &[("crashes", "1"), ("timeouts", "0"), ("rounds", "1")],
-        unique_states: 2_744_831,
-        seconds: 19.4,
-        peak_mib: 961,
-    },
-    Measured {
-        model: "cluster",
-        changed: &[("commands", "2"), ("timeouts", "0"), ("rounds", "1")],
-        unique_states: 8_566_042,
-        seconds: 188.6,
-        peak_mib: 8_331,
+        changed: &[("timeouts", "1"), ("start", "voters")],
+        unique_states: 2_538_541,
+        seconds: 48.7,
+        peak_mib: 1_982,
     },
     Measured {
         model: "cluster",
         changed: &[
             ("clients", "1"),
             ("crashes", "1"),
-            ("timeouts", "0"),
-            ("rounds", "1"),
             ("disk-losses", "1"),
             ("crashes-in-run", "2"),
         ],
-        unique_states: 2_722_350,
-        seconds: 30.9,
-        peak_mib: 1_739,
+        unique_states: 1_758_152,
+        seconds: 11.0,
+        peak_mib: 781,
     },
 ];
 
@@ -236,20 +208,18 @@ mod tests {
                 ..Default::default()
             },
             clients: 1,
-            timeouts: 0,
-            rounds: 1,
             disk_losses: 1,
             crashes_in_run: Some(2),
             ..ClusterConfig::default()
         };
         let measured = note("cluster", &flags(lost_disk.clone())).expect("measured");
-        assert!(measured.contains("about 2,722,350"), "{measured}");
+        assert!(measured.contains("about 1,758,152"), "{measured}");
         let two_clients = ClusterConfig {
             clients: 2,
             ..lost_disk.clone()
         };
         let larger = note("cluster", &flags(two_clients)).expect("at least as large");
-        assert!(larger.contains("more than 2,722,350"), "{larger}");
+        assert!(larger.contains("more than 1,758,152"), "{larger}");
         // Two replicas with a lost disk: no measured run has a lost disk and is no larger, and
         // the runs without one are no guide, so no note rather than a wrong one.
         let two_replicas = ClusterConfig {

@@ -3,49 +3,143 @@
 //! the proposer or the acceptor that changes what the cluster can do shows up here as a changed
 //! number or trace.
 //!
+//! The default start is the real one: every replica starts without state and probes the others,
+//! and votes once all have answered (`ClusterStart::Fresh`). That start multiplies the space
+//! about twelvefold, so the paths that need the retry timer are pinned from the state it
+//! reaches once every probe is answered (`ClusterStart::Voters`, a sub-case), and from the real
+//! start only in smaller clusters.
+//!
 //! Bigger configurations (a lost message with two rounds, three replicas one of which loses its
 //! disk) are pinned in the long suite: `cargo test --release -p paxos-model --test cluster_model --
 //! --ignored`.
 
 mod support;
 
-use paxos_model::check::cluster::{cluster_model, ClusterConfig};
+use paxos_model::check::cluster::{cluster_model, ClusterConfig, ClusterStart};
 use paxos_model::check::engine::Strategy;
 use paxos_model::check::settings::{Checkable, Faults, NetworkKind};
 use support::{check_both, exhaust, shortest_trace, verdicts};
 
-/// Every property of the default cluster: no safety property is violated, every path of the
-/// replica is taken, and every command is answered.
-const SAFE_LIVE_AND_EVERY_PATH: [(&str, bool); 11] = [
+/// Every safety property of the cluster holds.
+const SAFE: [(&str, bool); 6] = [
     ("slot agreement", false),
     ("validity", false),
     ("immutability", false),
     ("logs agree", false),
     ("linearizable", false),
     ("no acknowledged write lost", false),
+];
+
+/// Every property of a cluster with a timer: no safety property is violated, every path of the
+/// replica is taken, every command is answered, and every replica votes.
+const SAFE_LIVE_AND_EVERY_PATH: [(&str, bool); 12] = [
+    SAFE[0],
+    SAFE[1],
+    SAFE[2],
+    SAFE[3],
+    SAFE[4],
+    SAFE[5],
     ("leader changed", true),
     ("hole filled with a no-op", true),
     ("replica caught up from a peer", true),
     ("forwarded to the leader", true),
     ("every command answered", false),
+    ("every replica votes", false),
 ];
 
+/// From the voters' start, with one timer expiry: the shape of the default before the start
+/// was the real one.
+fn voters_with_a_timeout() -> ClusterConfig {
+    ClusterConfig {
+        timeouts: 1,
+        start: ClusterStart::Voters,
+        ..ClusterConfig::default()
+    }
+}
+
 #[test]
-fn default_cluster_is_safe_live_and_takes_every_path_of_the_replica() {
+fn default_cluster_starts_fresh_is_safe_and_every_replica_votes() {
+    // Every replica probes the others at the start, in every order the network allows (which
+    // covers every order of the nodes' `init`: see `ClusterActor::on_start`), and votes once
+    // both have answered; clients' requests then find the cluster. No timer expires.
+    let model = cluster_model(ClusterConfig::default());
+    let (unique, found) = check_both(&model, 2);
+    // 2,718,911 from every replica a voter, with one timeout, before the fresh start became the
+    // default: see `voters_start_with_a_timeout_takes_every_path_of_the_replica`.
+    // 185,601 before the stale cut stopped collecting catch-up requests and answers.
+    assert_eq!(unique, 211_803);
+    assert_eq!(
+        found,
+        [
+            SAFE[0],
+            SAFE[1],
+            SAFE[2],
+            SAFE[3],
+            SAFE[4],
+            SAFE[5],
+            ("leader changed", true),
+            ("forwarded to the leader", true),
+            ("every command answered", false),
+            ("every replica votes", false),
+        ]
+    );
+    assert_eq!(model.liveness_caveat(), None);
+}
+
+#[test]
+fn voters_start_with_a_timeout_takes_every_path_of_the_replica() {
     // Ballots up to round 2 and one timer expiry anywhere in the run: enough for a takeover
     // after a timeout, a hole, and a catch-up.
-    let model = cluster_model(ClusterConfig::default());
+    let model = cluster_model(voters_with_a_timeout());
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    // 1,452,852 before a leader's timeout resent its Accepts at its own ballot (rather than
-    // campaign again) and before acceptors answered a Prepare from below their applied log with
-    // the log (rather than promise): both add paths, none breaks a property. 2,718,911 before
-    // the stale cut stopped collecting catch-up requests and answers, which can matter later
-    // (a request a replica has nothing for yet is answered once it learns; an answer whose
-    // entries are learned restarts a Phase 1 begun below the log): every verdict the same.
-    assert_eq!(exploration.unique_states, 6_465_067);
+    // 2,718,911 before a node's own acceptor heard its proposer's requests first (an Accept it
+    // refused no longer leaves), before a node that may not campaign and knows no leader kept
+    // its commands rather than forward them to every peer, and before a request a node may
+    // not answer yet was kept for later; 1,452,852 before a leader's timeout resent its
+    // Accepts and acceptors answered a Prepare from below their applied log with the log.
+    // 2,538,541 before the stale cut stopped collecting catch-up requests and answers
+    // (with the voters' start of the old default, 2,718,911 → 6,465,067 for the same reason).
+    assert_eq!(exploration.unique_states, 6_055_921);
     assert_eq!(verdicts(&model, &exploration), SAFE_LIVE_AND_EVERY_PATH);
     assert_eq!(model.liveness_caveat(), None);
+}
+
+#[test]
+fn the_fresh_start_with_a_timer_is_safe_and_live() {
+    // The real start with the retry timer, where it fits: three replicas with one client, two
+    // replicas with two.
+    for (cfg, states) in [
+        (
+            ClusterConfig {
+                clients: 1,
+                timeouts: 1,
+                ..ClusterConfig::default()
+            },
+            // 55,350 before the stale cut stopped collecting catch-up requests and answers.
+            59_186,
+        ),
+        (
+            ClusterConfig {
+                replicas: 2,
+                timeouts: 1,
+                ..ClusterConfig::default()
+            },
+            // 9,221 before the stale cut stopped collecting catch-up requests and answers.
+            9_858,
+        ),
+    ] {
+        let model = cluster_model(cfg);
+        let (unique, found) = check_both(&model, 1);
+        assert_eq!(unique, states, "{}", model.summary());
+        assert!(
+            found
+                .iter()
+                .all(|(name, discovered)| SAFE_LIVE_AND_EVERY_PATH.contains(&(name, *discovered))),
+            "{}: {found:?}",
+            model.summary()
+        );
+    }
 }
 
 #[test]
@@ -54,25 +148,28 @@ fn without_timeouts_the_cluster_still_answers_every_command() {
     // a lossless network needs no retry. Holes and catch-ups need a timer, so are not asked.
     let cfg = ClusterConfig {
         rounds: 1,
-        timeouts: 0,
+        start: ClusterStart::Voters,
         ..ClusterConfig::default()
     };
     let model = cluster_model(cfg);
     let (unique, found) = check_both(&model, 1);
-    // 15,553 before the stale cut stopped collecting catch-up requests and answers.
-    assert_eq!(unique, 22_218);
+    // 15,553 before requests a replica may not answer yet were kept, and refused Accepts held
+    // back.
+    // 15,263 before the stale cut stopped collecting catch-up requests and answers.
+    assert_eq!(unique, 21_779);
     assert_eq!(
         found,
         [
-            ("slot agreement", false),
-            ("validity", false),
-            ("immutability", false),
-            ("logs agree", false),
-            ("linearizable", false),
-            ("no acknowledged write lost", false),
+            SAFE[0],
+            SAFE[1],
+            SAFE[2],
+            SAFE[3],
+            SAFE[4],
+            SAFE[5],
             ("leader changed", true),
             ("forwarded to the leader", true),
             ("every command answered", false),
+            ("every replica votes", false),
         ]
     );
 }
@@ -83,12 +180,12 @@ fn a_timeout_in_the_last_ballot_can_stall_the_cluster_and_the_report_says_why() 
     // promised, and has no round left to campaign again. Documented as the caveat.
     let cfg = ClusterConfig {
         rounds: 1,
-        ..ClusterConfig::default()
+        ..voters_with_a_timeout()
     };
     let model = cluster_model(cfg);
     let (unique, found) = check_both(&model, 1);
-    // 358,641 before the stale cut stopped collecting catch-up requests and answers.
-    assert_eq!(unique, 674_036);
+    // 345,003 before the stale cut stopped collecting catch-up requests and answers.
+    assert_eq!(unique, 647_158);
     assert!(found.contains(&("every command answered", true)));
     assert_safe(&found);
     assert!(model
@@ -105,18 +202,33 @@ fn fifo_links_and_two_replicas_are_safe() {
                     network: NetworkKind::Ordered,
                     ..Faults::default()
                 },
+                timeouts: 1,
                 ..ClusterConfig::default()
             },
-            // 77,859 (and 5,646 below) before the stale cut stopped collecting catch-up
-            // requests and answers.
-            112_215,
+            // 113,280 before a replica that may not campaign (here one still probing, whose
+            // timer fires on FIFO links) asked its peers for the log on a timeout that found
+            // its log unmoved with requests waiting: those catch-ups and their answers.
+            // 115,612 before the stale cut stopped collecting catch-up requests and answers.
+            183_278,
+        ),
+        (
+            ClusterConfig {
+                faults: Faults {
+                    network: NetworkKind::Ordered,
+                    ..Faults::default()
+                },
+                ..voters_with_a_timeout()
+            },
+            // 77,058 before the stale cut stopped collecting catch-up requests and answers.
+            111_164,
         ),
         (
             ClusterConfig {
                 replicas: 2,
-                ..ClusterConfig::default()
+                ..voters_with_a_timeout()
             },
-            6_031,
+            // 5,232 before the stale cut stopped collecting catch-up requests and answers.
+            5_617,
         ),
     ] {
         let model = cluster_model(cfg);
@@ -146,35 +258,34 @@ fn a_single_node_answers_both_clients_alone() {
 
 #[test]
 fn a_crashed_replica_restarts_from_its_disk_and_loses_no_acknowledged_write() {
-    // Two replicas, one of which may crash (any number of times) and restart with only its
-    // acceptor: every safety property holds. Liveness is not promised: a crashed replica
-    // forgets the clients waiting on it.
+    // Two replicas, one of which may crash (any number of times) and restart with its disk:
+    // every safety property holds, and every replica votes again. Liveness of the clients is
+    // not promised: a crashed replica forgets the clients waiting on it.
     let cfg = ClusterConfig {
         replicas: 2,
         faults: Faults {
             crashes: 1,
             ..Faults::default()
         },
-        ..ClusterConfig::default()
+        ..voters_with_a_timeout()
     };
     let model = cluster_model(cfg);
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    // 1,738,257 when a restart kept only the acceptor: the learned log now survives too; and
-    // 956,537 before a restarted replica took its first step as the node does (`start`, which
-    // arms the timer when a hole in its log is waiting to be caught up). 936,141 before the
-    // stale cut stopped collecting catch-up requests and answers, and refusals, whose news of a
-    // ballot a restart forgets.
-    assert_eq!(exploration.unique_states, 1_098_341);
+    // 936,141 before requests a replica may not answer yet were kept and refused Accepts held
+    // back; 1,738,257 when a restart kept only the acceptor.
+    // 780,295 before the stale cut stopped collecting catch-up requests and answers, and refusals, whose news of a ballot a restart forgets.
+    assert_eq!(exploration.unique_states, 883_298);
     let found = verdicts(&model, &exploration);
     assert_safe(&found);
     assert!(found.contains(&("every command answered", true)));
+    assert!(found.contains(&("every replica votes", false)));
     assert!(model.liveness_caveat().is_some());
 }
 
 /// A crash that loses the replica's disk: it restarts with nothing, as a node whose data
-/// directory is gone, cannot tell that from a new cluster, and asks its peers whether any
-/// holds state. One that does keeps it out of the votes for good.
+/// directory is gone, cannot tell that from a new cluster, asks every other replica for its
+/// floors, and votes again once all have answered.
 fn lost_disk(replicas: usize, clients: usize) -> ClusterConfig {
     ClusterConfig {
         replicas,
@@ -190,52 +301,59 @@ fn lost_disk(replicas: usize, clients: usize) -> ClusterConfig {
 }
 
 #[test]
-fn a_replica_that_lost_its_disk_never_votes_again_and_breaks_nothing() {
+fn a_replica_that_lost_its_disk_votes_again_and_breaks_nothing() {
     let model = cluster_model(lost_disk(2, 1));
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    // 11,798 before a learner with a request waiting asked its peers for the log on a timeout
-    // that found its log unmoved (it cannot campaign, which is how a voter finds out it is
-    // behind): the catch-ups and their answers add states, and break nothing. 12,821 before
-    // the stale cut stopped collecting catch-up requests and answers, and anything but settled
-    // probe answers where a disk may be lost (13,496 with that cut alone).
-    assert_eq!(exploration.unique_states, 14_711);
+    // 11,798 from every replica a voter, with one timeout, when a replica that lost its disk
+    // never voted again. A replica that may not campaign asking for the log on its timer (the
+    // learner's catch-up) adds nothing here: this run has no timeout.
+    // 1,715 before the stale cut collected answers to another life's probe (the nonce says
+    // which life asked) and kept catch-up requests and answers.
+    assert_eq!(exploration.unique_states, 1_706);
     let found = verdicts(&model, &exploration);
     assert_safe(&found);
-    assert!(found.contains(&("lost disk kept out of the votes", true)));
+    assert!(found.contains(&("lost disk votes again", true)));
+    assert!(found.contains(&("every replica votes", false)));
     assert_eq!(
-        shortest_trace(&model, "lost disk kept out of the votes"),
+        shortest_trace(&model, "lost disk votes again"),
         [
+            "n1 -> n2  Probe(0)",
+            "n2 -> n1  Probe(0)",
+            "n2 -> n1  ProbeReply(0, nothing)",
+            // n1 votes (n2 answered) and takes its client's write: it promises its own ballot.
             "c1 -> n1  Request(c1#1 write 0=1)",
-            // n1 campaigns: its promise to itself is on its disk before the Prepare leaves.
             "n2 crashes and loses its disk",
             "n2 recovers from what it persisted",
-            "n2 -> n1  Probe(0)",
-            "n1 -> n2  ProbeReply(0, state)",
+            "n2 -> n1  Probe(1)",
+            // n2 votes again, promising and accepting nothing below n1's ballot.
+            "n1 -> n2  ProbeReply(1, promised 1.n1, no slot)",
         ]
     );
 }
 
 #[test]
 #[ignore = "long: cargo test --release -p paxos-model --test cluster_model -- --ignored"]
-fn three_replicas_one_of_which_loses_its_disk_stay_safe() {
-    let cfg = ClusterConfig {
-        timeouts: 0,
-        rounds: 1,
-        ..lost_disk(3, 1)
-    };
-    let model = cluster_model(cfg);
+fn three_replicas_one_of_which_loses_its_disk_stay_safe_and_all_vote_again() {
+    let model = cluster_model(lost_disk(3, 1));
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    assert_eq!(exploration.unique_states, 2_722_350);
+    // 2,722,350 from every replica a voter, with rounds 1, when a replica that lost its disk
+    // never voted again. (3,821,051 was pinned from an earlier state of the rejoin work and
+    // not run again before it was committed: the branch's own head gives 1,755,474 too.)
+    // 1,755,474 before the stale cut kept catch-up requests and answers (1,758,152 measured
+    // with `paxos-check check cluster --clients 1 --crashes 1 --disk-losses 1
+    // --crashes-in-run 2`, complete, every safety property holding, 11 s).
+    assert_eq!(exploration.unique_states, 1_758_152);
     let found = verdicts(&model, &exploration);
     assert_safe(&found);
-    assert!(found.contains(&("lost disk kept out of the votes", true)));
+    assert!(found.contains(&("lost disk votes again", true)));
+    assert!(found.contains(&("every replica votes", false)));
 }
 
 #[test]
 fn shortest_hole_is_filled_by_a_replica_that_took_over_after_a_timeout() {
-    let model = cluster_model(ClusterConfig::default());
+    let model = cluster_model(voters_with_a_timeout());
     assert_eq!(
         shortest_trace(&model, "hole filled with a no-op"),
         [
@@ -260,7 +378,7 @@ fn shortest_hole_is_filled_by_a_replica_that_took_over_after_a_timeout() {
 fn shortest_catch_up_answers_a_prepare_from_below_the_applied_log() {
     // An acceptor keeps no acceptance below the log it applied, so it cannot promise a Phase 1
     // that starts there: it answers with the chosen entries instead.
-    let model = cluster_model(ClusterConfig::default());
+    let model = cluster_model(voters_with_a_timeout());
     assert_eq!(
         shortest_trace(&model, "replica caught up from a peer"),
         [
@@ -278,27 +396,31 @@ fn shortest_catch_up_answers_a_prepare_from_below_the_applied_log() {
 }
 
 #[test]
-#[ignore = "long: about three minutes in a release build; run with --ignored"]
-fn a_lost_message_with_two_rounds_breaks_nothing() {
+#[ignore = "long: about a minute in a release build; cargo test --release -p paxos-model --test cluster_model -- --ignored"]
+fn a_lost_message_breaks_nothing() {
     let cfg = ClusterConfig {
         faults: Faults {
             losses: 1,
             ..Faults::default()
         },
-        ..ClusterConfig::default()
+        rounds: 1,
+        ..voters_with_a_timeout()
     };
     let model = cluster_model(cfg);
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    // 7,073,893 before the replica's durable log and its resent Accepts (issue 13).
-    assert_eq!(exploration.unique_states, 11_802_378);
+    // Measured with `paxos-check check cluster --losses 1 --timeouts 1 --start voters --rounds
+    // 1`: 2,458,220 states, 46 s, 2.0 GiB. With two rounds (11,059,668 states before the stale
+    // cut kept catch-up requests and answers) the space no longer fits this machine: a run
+    // passed 12 GiB at 9.3 million states, depth 20, and was stopped.
+    assert_eq!(exploration.unique_states, 2_458_220);
     assert_safe(&verdicts(&model, &exploration));
 }
 
 /// No safety property of the cluster was violated.
 fn assert_safe(found: &[(&str, bool)]) {
-    for safety in SAFE_LIVE_AND_EVERY_PATH.iter().take(6) {
-        assert!(found.contains(safety), "{}: {found:?}", safety.0);
+    for safety in SAFE {
+        assert!(found.contains(&safety), "{}: {found:?}", safety.0);
     }
 }
 
@@ -316,10 +438,11 @@ fn a_batching_cluster_chooses_two_commands_in_one_slot_and_stays_safe_and_live()
     let model = cluster_model(cfg);
     let (unique, found) = check_both(&model, 1);
     // 15,553 without batching: the campaign without a command and the commands held back
-    // while a slot is in flight add the runs in which both commands wait for one slot (22,218
-    // without batching now). 15,798 before the stale cut stopped collecting catch-up requests
-    // and answers, whose delayed delivery can still matter.
-    assert_eq!(unique, 22_516);
+    // while a slot is in flight add the runs in which both commands wait for one slot. 15,798
+    // from every replica a voter; every replica probing at the start (the real start, the
+    // default) makes it 178,604.
+    // 178,604 before the stale cut stopped collecting catch-up requests and answers.
+    assert_eq!(unique, 204_553);
     assert_eq!(
         found,
         [
@@ -333,6 +456,7 @@ fn a_batching_cluster_chooses_two_commands_in_one_slot_and_stays_safe_and_live()
             ("commands batched in one slot", true),
             ("forwarded to the leader", true),
             ("every command answered", false),
+            ("every replica votes", false),
         ]
     );
 }
@@ -342,16 +466,25 @@ fn a_batching_cluster_chooses_two_commands_in_one_slot_and_stays_safe_and_live()
 #[test]
 #[ignore = "15 s in release: the long suite"]
 fn a_batching_cluster_with_a_timeout_is_safe() {
+    // From voters, the state the fresh start reaches once every probe is answered (a sub-case
+    // of it): with every replica probing and a timer, the space is millions of states.
     let cfg = ClusterConfig {
         rounds: 1,
         timeouts: 1,
         batch_max: 2,
+        start: ClusterStart::Voters,
         ..ClusterConfig::default()
     };
     let model = cluster_model(cfg);
     let exploration = exhaust(&model, Strategy::BreadthFirst, 2);
     assert!(exploration.complete());
-    assert_eq!(exploration.unique_states, 317_121);
+    // 317,121 on main before the rejoin rule's changes to the replica (its own acceptor hears
+    // its proposer first, so a refused Accept no longer leaves; requests kept until the
+    // replica may answer them), which shrink the voters' start with a timer alike: 358,641 ->
+    // 345,003 without batching at --rounds 1. 281,213 before the stale cut kept catch-up
+    // requests and answers (518,313 measured with `paxos-check check cluster --rounds 1
+    // --timeouts 1 --batch 2 --start voters`, every safety property holding).
+    assert_eq!(exploration.unique_states, 518_313);
     let found = verdicts(&model, &exploration);
     for (name, violated) in &found[..6] {
         assert!(!violated, "{name} violated");

@@ -164,8 +164,10 @@ fn a_preempted_leader_that_keeps_skipping_phase1_overwrites_the_rivals_slot() {
     );
 }
 
-// The replica's own flaws, each caught in the default cluster (three replicas, c1 writes key 0
-// through n1, c2 reads it through n2).
+// The replica's own flaws, each caught in a cluster of three replicas (c1 writes key 0 through
+// n1, c2 reads it through n2), every replica a voter from the start: the state the real start
+// reaches once every probe is answered, so each trace below is a real run with that prefix cut
+// off (see `ClusterStart::Voters`).
 
 #[test]
 fn a_leader_that_skips_a_reported_slot_puts_a_second_entry_there() {
@@ -193,9 +195,9 @@ fn a_catch_up_answered_from_accepted_entries_teaches_an_unchosen_one() {
     // n1 accepted the read in slot 1, but nobody else did: it is not chosen. n2, behind, asks
     // for promises from slot 0, which n1 has applied; n1 answers from its log, as it must, but
     // under the flaw from what it accepted, and hands slot 1 over anyway.
-    // 7,920 states before the stale cut kept catch-up messages (and, where a disk may be
-    // lost, Paxos replies): the same shortest counterexample.
-    let steps = assert_caught(Flaw::CatchUpFromAccepted, "logs agree", 10, 7_934);
+    // 7,920 states before a node's own acceptor heard its proposer's requests first; 7,899
+    // before the stale cut stopped collecting catch-up requests and answers.
+    let steps = assert_caught(Flaw::CatchUpFromAccepted, "logs agree", 10, 7_913);
     assert_eq!(
         steps,
         [
@@ -274,25 +276,96 @@ fn a_forward_under_a_new_id_puts_a_command_no_client_sent_in_the_log() {
 }
 
 #[test]
-fn a_replica_that_lost_its_disk_and_votes_at_once_lets_a_chosen_write_be_replaced() {
-    // The write is chosen in slot 0 by n1 and n2 (n1's Accepted to itself, n2's acceptance).
-    // n2 loses its disk and, under the flaw, votes as if the cluster were new: with n3, which
-    // saw nothing, it is a majority that reports no acceptance, so n2 proposes the read in
-    // slot 0 at its own ballot.
-    // 23,984 states before the stale cut kept catch-up messages (and, where a disk may be
-    // lost, Paxos replies): the same shortest counterexample.
-    let steps = assert_caught(Flaw::LostDiskVotes, "immutability", 9, 24_870);
+fn a_replica_that_lost_its_disk_and_votes_at_once_breaks_a_promise_it_forgot() {
+    // n3 promised n1's ballot, then n2's higher one, and lost its disk with both promises
+    // counted. Under the flaw it votes at once, as if the cluster were new: n1's Accept at the
+    // lower ballot, still in flight, is accepted, and the write is chosen where n2, which
+    // counted n3's promise, will propose the read. (23,984 states and another 9-step story,
+    // with n2 proposing over the chosen write, before refused Accepts stayed home and requests
+    // a replica may not answer yet were kept; 26,046 before the stale cut kept catch-ups.)
+    let steps = assert_caught(Flaw::LostDiskVotes, "immutability", 9, 26_788);
+    assert_eq!(
+        steps,
+        [
+            "c1 -> n1  Request(c1#1 write 0=1)",
+            "n1 -> n3  Prepare(b=1.n1, slots 0..)",
+            "n3 -> n1  Promise(b=1.n1, accepted none)",
+            "c2 -> n2  Request(c2#1 read 0)",
+            "n2 -> n3  Prepare(b=1.n2, slots 0..)",
+            "n3 -> n2  Promise(b=1.n2, accepted none)",
+            "n3 crashes and loses its disk",
+            "n3 recovers from what it persisted",
+            "n1 -> n3  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+        ]
+    );
+}
+
+#[test]
+fn a_replica_that_rejoins_after_a_majority_breaks_a_promise_still_in_flight() {
+    // The story of `Replica::on_probe_reply`. n2 promised n1's ballot and then n3's, and lost
+    // its disk; n3 counted the promise, leads, and has accepted its cas at 1.n3. n2 asks n1
+    // only, which knows nothing above its own ballot: with itself a majority, under the flaw n2
+    // votes with that floor and takes n1's Accept (kept while it probed), and the write is
+    // chosen with n1 at 1.n1, below the cas n3 accepted at the ballot n2 promised and forgot.
+    // (328,200 states and 12 steps to `slot agreement`, n3's Accept taken too, before the
+    // catalogue named the first property broken.)
+    // 141,973 before the stale cut kept catch-up requests and answers.
+    let steps = assert_caught(Flaw::RejoinAfterMajority, "immutability", 11, 140_983);
     assert_eq!(
         steps,
         [
             "c1 -> n1  Request(c1#1 write 0=1)",
             "n1 -> n2  Prepare(b=1.n1, slots 0..)",
             "n2 -> n1  Promise(b=1.n1, accepted none)",
-            "n1 -> n2  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+            "c3 -> n3  Request(c3#1 cas 0 1->21)",
+            "n3 -> n2  Prepare(b=1.n3, slots 0..)",
+            "n2 -> n3  Promise(b=1.n3, accepted none)",
             "n2 crashes and loses its disk",
             "n2 recovers from what it persisted",
+            "n1 -> n2  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+            "n2 -> n1  Probe(1)",
+            "n1 -> n2  ProbeReply(1, promised 1.n1, slots to 0)",
+        ]
+    );
+    let found = examined(Flaw::RejoinAfterMajority)
+        .counterexample
+        .expect("caught");
+    assert_eq!(
+        (&found.trace[5].notes, &found.trace[10].notes),
+        (
+            &vec!["n3 accepts slot 0: c3#1 cas 0 1->21 at 1.n3".to_owned()],
+            &vec![
+                "n2 accepts slot 0: c1#1 write 0=1 at 1.n1".to_owned(),
+                "slot 0: c1#1 write 0=1 chosen at 1.n1 by n1, n2".to_owned(),
+            ]
+        )
+    );
+}
+
+#[test]
+fn a_replica_that_rejoins_without_its_slot_floor_hides_an_acceptance_it_forgot() {
+    // n3 accepted the write, chosen with n1, and lost its disk. It asks both others and takes
+    // their ballot floor, but under the flaw not the slot floor: it promises n2's Phase 1 from
+    // slot 0 at once, reporting nothing there, and n2, with its own promise, may now propose
+    // the read in slot 0.
+    // 119,220 before the stale cut kept catch-up requests and answers.
+    let steps = assert_caught(Flaw::RejoinIgnoresSlotFloor, "immutability", 14, 120_638);
+    assert_eq!(
+        steps,
+        [
+            "c1 -> n1  Request(c1#1 write 0=1)",
+            "n1 -> n3  Prepare(b=1.n1, slots 0..)",
+            "n3 -> n1  Promise(b=1.n1, accepted none)",
+            "n1 -> n3  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+            "n3 -> n1  Accepted(slot 0, b=1.n1, c1#1 write 0=1)",
             "c2 -> n2  Request(c2#1 read 0)",
+            "n3 crashes and loses its disk",
+            "n3 recovers from what it persisted",
             "n2 -> n3  Prepare(b=1.n2, slots 0..)",
+            "n3 -> n1  Probe(1)",
+            "n1 -> n3  ProbeReply(1, promised 1.n1, slots to 0)",
+            "n3 -> n2  Probe(1)",
+            "n2 -> n3  ProbeReply(1, promised 1.n2, no slot)",
             "n3 -> n2  Promise(b=1.n2, accepted none)",
         ]
     );

@@ -31,6 +31,11 @@ pub const INTEGER_DIGITS_MAX: usize = 4_300;
 /// cluster size multiplies each step's work; Maelstrom's clusters are far smaller.
 pub const NODE_IDS_MAX: usize = 64;
 
+/// Peer messages that reach a node before its `init` are kept, and handled after it (see
+/// `Node::hold_until_init`), up to this many bytes of them; beyond, they are dropped, as a
+/// network may drop them, and the peers' timers send them again.
+pub const HELD_BEFORE_INIT_BYTES_MAX: usize = 16 << 20;
+
 /// The most proposals one `paxos_invariant_check` may list. The check itself is near-linear;
 /// this bounds what one request may make the node build and judge.
 pub const PROPOSALS_MAX: usize = 100_000;

@@ -16,32 +16,59 @@ use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
 usage: paxos-node [--data-dir DIR] [--timeout-ms N] [--batch N]
+       paxos-node --help | --version
 
 A Maelstrom node for the consensus track's Paxos tasks (7-3-1 to 7-3-4), and a replica of a
-lin-kv store when node_ids name more than one node.
-Reads one JSON message per line on stdin, answers on stdout, logs to stderr.
+lin-kv store replicated by Multi-Paxos when node_ids name more than one node.
+Reads one JSON message per line on stdin, answers on stdout, logs to stderr (each line
+names the node, once init has named it).
 
-  --data-dir DIR   make the cluster acceptor's promises and acceptances durable in DIR
-                   (written and fsynced before any reply leaves; a restarted node resumes
-                   from them). Without it, all state is kept in memory only.
+  --data-dir DIR   keep the node's state in DIR, in <node id>.state: the cluster acceptor's
+                   promises and acceptances, the learned log (the chosen entries), and
+                   whether the node votes (with the floors it took when it last started
+                   without state); and the course's single-decree acceptor in
+                   <node id>.course-acceptor.state. Every record is written and fsynced
+                   before any message that depends on it leaves.
   --timeout-ms N   retry timer of the cluster replica, in milliseconds (default 200, 1 to
                    60000); each node waits N plus a share of N by its index, so that
                    nodes do not all take over at once.
   --batch N        the most lin-kv commands a leader puts in one slot (default 64, 1 to
                    1024; 1 gives every command a slot of its own): commands that arrive
                    while two slots are in flight wait and go together in the next.
+  -h, --help       print this text
+  -V, --version    print the version
 
-Messages: init, paxos_prepare, paxos_accept, paxos_chosen, paxos_safety_test,
-paxos_invariant_check, multi_paxos_propose, multi_paxos_log, read, write, cas;
-between nodes: paxos_prepare, paxos_promise, paxos_accept, paxos_accepted (and their
-refusals), paxos_forward, paxos_forward_slot, paxos_learn, paxos_catch_up.";
+A node that starts without state (an empty DIR, or no --data-dir at all: one case) cannot
+tell a new cluster from a lost disk. It asks every other node for its floors (the highest
+ballot it promised, the highest slot it accepted in or learned), answers init only once all
+have answered, and then votes: it promises and accepts nothing below that ballot, and
+promises no Phase 1 reaching that slot until it has learned the log that far. A new cluster
+is the case where every answer is empty. Until every other node is up to answer, the node
+does not vote.
 
-/// The usage text, with the limits as `limits` sets them.
+What each mode survives:
+  with --data-dir     any crash or kill of any nodes, at once or not: each restarts from
+                      its state. A node whose DIR was emptied rejoins by the rule above.
+  without --data-dir  every start is a start without state, so a killed node rejoins by
+                      the same rule.
+The rule is safe while nodes lose their state one at a time: another node loses its own
+only once every node votes and has learned past its floor (its log says so), and a node
+starts again only once what it sent before is delivered. Two nodes that lose their state
+before both have rejoined may lose acknowledged writes; a memory-only cluster killed whole
+starts again as a new, empty one. See docs/cluster.md.";
+
+/// The usage text, with the messages the node handles and the limits as `limits` sets them.
 fn usage() -> String {
+    let clients: Vec<&str> = std::iter::once("init")
+        .chain(node::client_types())
+        .collect();
     format!(
-        "{USAGE}\n\nLimits (a request beyond one gets error 14 naming it): a line of {} bytes,\n\
+        "{USAGE}\n\n{}\n{}\n\n\
+         Limits (a request beyond one gets error 14 naming it): a line of {} bytes,\n\
          a value of {} bytes, nesting {} deep, integers of {} digits, {} nodes,\n\
          {} proposals per invariant check.",
+        wrapped("Messages from clients:", &clients),
+        wrapped("Messages between nodes:", &node::wire::PEER_TYPES),
         limits::LINE_BYTES_MAX,
         limits::VALUE_BYTES_MAX,
         limits::NESTING_DEPTH_MAX,
@@ -51,17 +78,48 @@ fn usage() -> String {
     )
 }
 
+/// `heading` and the `names`, comma-separated, wrapped at the usage text's width.
+fn wrapped(heading: &str, names: &[&str]) -> String {
+    const WIDTH: usize = 92;
+    let mut text = heading.to_owned();
+    let mut line_length = text.len();
+    for (position, name) in names.iter().enumerate() {
+        let word = if position + 1 == names.len() {
+            format!("{name}.")
+        } else {
+            format!("{name},")
+        };
+        if line_length + 1 + word.len() > WIDTH {
+            text.push('\n');
+            line_length = 0;
+        } else {
+            text.push(' ');
+            line_length += 1;
+        }
+        line_length += word.len();
+        text.push_str(&word);
+    }
+    text
+}
+
 struct Options {
     data_dir: Option<PathBuf>,
     timeout_ms: u64,
     batch_max: usize,
 }
 
+/// What the command line asks for.
+enum Command {
+    Serve(Options),
+    Help,
+    Version,
+}
+
 /// The most `--batch` allows: a batch travels in one Accept, and a line holds at most
 /// `limits::LINE_BYTES_MAX` bytes.
 const BATCH_FLAG_MAX: usize = 1024;
 
-fn parse_options(arguments: &[String]) -> Result<Option<Options>, String> {
+fn parse_options(arguments: &[String]) -> Result<Command, String> {
     let mut options = Options {
         data_dir: None,
         timeout_ms: 200,
@@ -70,7 +128,8 @@ fn parse_options(arguments: &[String]) -> Result<Option<Options>, String> {
     let mut arguments = arguments.iter();
     while let Some(argument) = arguments.next() {
         match argument.as_str() {
-            "-h" | "--help" => return Ok(None),
+            "-h" | "--help" => return Ok(Command::Help),
+            "-V" | "--version" => return Ok(Command::Version),
             "--data-dir" => {
                 let dir = arguments.next().ok_or("--data-dir needs a directory")?;
                 let dir = PathBuf::from(dir);
@@ -100,36 +159,38 @@ fn parse_options(arguments: &[String]) -> Result<Option<Options>, String> {
             other => return Err(format!("unexpected argument '{other}'")),
         }
     }
-    Ok(Some(options))
+    Ok(Command::Serve(options))
 }
+
+/// The exit status of a command line the node cannot use.
+const EXIT_USAGE: i32 = 2;
 
 fn main() {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let options = match parse_options(&arguments) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{}", usage());
+        Ok(Command::Serve(options)) => options,
+        // A reader that stops early (`paxos-node --help | head`) is no error.
+        Ok(Command::Help) => {
+            let _ = writeln!(io::stdout(), "{}", usage());
+            return;
+        }
+        Ok(Command::Version) => {
+            let _ = writeln!(io::stdout(), "paxos-node {}", env!("CARGO_PKG_VERSION"));
             return;
         }
         Err(error) => {
-            eprintln!("paxos-node: {error}\n\n{}", usage());
-            std::process::exit(2);
+            eprintln!("paxos-node: {error} (see paxos-node --help)");
+            std::process::exit(EXIT_USAGE);
         }
     };
     let node = node::Node::new(options.data_dir).with_batch_max(options.batch_max);
     let timeout = Duration::from_millis(options.timeout_ms);
     match serve_stdin(node, timeout, io::stdout().lock()) {
         Ok(()) => {}
-        // A closed stdout means nobody is listening any more; anything else is worth saying.
+        // A closed stdout means nobody is listening any more.
         Err(Ended::Io(error)) if error.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(Ended::Io(error)) => {
-            eprintln!("paxos-node: {error}");
-            std::process::exit(node::EXIT_STOPPED);
-        }
-        Err(Ended::Stopped(stop)) => {
-            eprintln!("paxos-node: stopping: {}", stop.reason);
-            std::process::exit(stop.status);
-        }
+        Err(Ended::Io(_)) => std::process::exit(node::EXIT_STOPPED),
+        Err(Ended::Stopped(stop)) => std::process::exit(stop.status),
     }
 }
 
@@ -250,13 +311,40 @@ fn skip_rest_of_line<R: io::Read>(input: &mut io::BufReader<R>) -> io::Result<us
 /// written after each batch (or sooner, once a batch's replies fill the buffer), so a piped
 /// stream is written in large chunks and an interactive request is answered at once; before
 /// any of them leaves, what the node persisted is made durable (one fsync per batch). At the end
-/// of input every request still waiting for its answer is reported on stderr.
+/// of input every request still waiting for its answer is reported on stderr, and so is why
+/// the loop ended early, if it did.
 fn serve(
     mut node: node::Node,
     timeout: Duration,
     inbox: mpsc::Receiver<io::Result<Input>>,
+    output: impl Write,
+) -> Result<(), Ended> {
+    let served = serve_until_the_end(&mut node, timeout, inbox, output);
+    match &served {
+        Ok(()) => {
+            for pending in node.pending_requests() {
+                log(&node, format_args!("pending at end of input: {pending}"));
+            }
+        }
+        Err(Ended::Io(error)) if error.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(Ended::Io(error)) => log(&node, error),
+        Err(Ended::Stopped(stop)) => log(&node, format_args!("stopping: {}", stop.reason)),
+    }
+    served
+}
+
+/// One line on stderr, naming the node (`n2: ...`) once `init` has named it.
+fn log(node: &node::Node, text: impl std::fmt::Display) {
+    eprintln!("{}: {text}", node.log_name());
+}
+
+fn serve_until_the_end(
+    node: &mut node::Node,
+    timeout: Duration,
+    inbox: mpsc::Receiver<io::Result<Input>>,
     mut output: impl Write,
 ) -> Result<(), Ended> {
+    let node = &mut *node;
     let mut out: Vec<u8> = Vec::with_capacity(2 * OUTPUT_BUFFER_BYTES);
     let mut deadline: Option<Instant> = None;
     loop {
@@ -273,10 +361,10 @@ fn serve(
                 Input::Lines(lines) if lines.is_empty() => break, // end of input
                 Input::Lines(lines) => {
                     for line in lines.split(|byte| *byte == b'\n') {
-                        if let Some(outcome) = serve_line(&mut node, line, &mut out) {
+                        if let Some(outcome) = serve_line(node, line, &mut out) {
                             after_input(
                                 outcome,
-                                &mut node,
+                                node,
                                 timeout,
                                 &mut deadline,
                                 &mut out,
@@ -284,7 +372,7 @@ fn serve(
                             )?;
                         }
                         if out.len() >= OUTPUT_BUFFER_BYTES {
-                            send(&mut node, &mut out, &mut output)?;
+                            send(node, &mut out, &mut output)?;
                         }
                     }
                 }
@@ -296,38 +384,21 @@ fn serve(
                             .expect("valid up to there"),
                     };
                     let outcome = node.handle_overlong_line(valid, line_bytes, &mut out);
-                    after_input(
-                        outcome,
-                        &mut node,
-                        timeout,
-                        &mut deadline,
-                        &mut out,
-                        &mut output,
-                    )?;
+                    after_input(outcome, node, timeout, &mut deadline, &mut out, &mut output)?;
                 }
             },
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 deadline = None;
                 let outcome = node.handle_timeout(&mut out);
-                after_input(
-                    outcome,
-                    &mut node,
-                    timeout,
-                    &mut deadline,
-                    &mut out,
-                    &mut output,
-                )?;
+                after_input(outcome, node, timeout, &mut deadline, &mut out, &mut output)?;
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
-        send(&mut node, &mut out, &mut output)?;
+        send(node, &mut out, &mut output)?;
         output.flush()?;
     }
-    send(&mut node, &mut out, &mut output)?;
+    send(node, &mut out, &mut output)?;
     output.flush()?;
-    for pending in node.pending_requests() {
-        eprintln!("paxos-node: pending at end of input: {pending}");
-    }
     Ok(())
 }
 
@@ -351,7 +422,7 @@ fn serve_line(node: &mut node::Node, line: &[u8], out: &mut Vec<u8>) -> Option<n
     match std::str::from_utf8(line) {
         Ok(text) => Some(node.handle_line(text, out)),
         Err(error) => {
-            eprintln!("paxos-node: skipped line: not UTF-8 ({error})");
+            log(node, format_args!("skipped line: not UTF-8 ({error})"));
             None
         }
     }
@@ -368,10 +439,10 @@ fn after_input(
     output: &mut impl Write,
 ) -> Result<(), Ended> {
     if let Some(diagnostic) = outcome.diagnostic {
-        eprintln!("paxos-node: {diagnostic}");
+        log(node, diagnostic);
     }
     for note in outcome.notes {
-        eprintln!("paxos-node: {note}");
+        log(node, note);
     }
     if let Some(stop) = outcome.stop {
         if stop.send_output {

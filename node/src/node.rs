@@ -20,13 +20,13 @@ use crate::codec::{
     self, BadEnvelope, ErrorCode, Fields, JsonStr, JsonValue, Object, ParsedLine, Reply,
     RequestError,
 };
-use crate::limits::{NODE_IDS_MAX, PROPOSALS_MAX};
+use crate::limits::{HELD_BEFORE_INIT_BYTES_MAX, NODE_IDS_MAX, PROPOSALS_MAX};
 use paxos_model::course::{self, NewProposalOutcome, ProposalRecord, SafetyScenario};
 use paxos_model::protocol::acceptor::Acceptor;
 use paxos_model::protocol::chosen::ChosenTracker;
 use paxos_model::protocol::durable::DurableState;
 use paxos_model::protocol::message::Message;
-use paxos_model::protocol::replica::{Replica, ReplicaConfig, Voting};
+use paxos_model::protocol::replica::{Replica, ReplicaConfig};
 use paxos_model::protocol::rules::{TimerChange, ValueSource};
 use paxos_model::protocol::slots::Slot;
 use paxos_model::{Ballot, Flaw, Proposal};
@@ -140,8 +140,11 @@ pub struct Node {
     /// The replica's log of records under `data_dir`, once `init` named the node.
     store: Option<ReplicaStore>,
     /// The `init` whose answer waits for the replica's probe to settle (its sender and
-    /// `msg_id`): a node that does not know yet whether it votes is not ready.
+    /// `msg_id`): a node that does not vote yet is not ready.
     init_waiting: Option<(String, Option<u64>)>,
+    /// Peer messages that came before `init`, to be handled right after it, and their bytes.
+    held_before_init: Vec<String>,
+    held_bytes: usize,
     /// Consecutive timeouts that found the log where the one before had left it, and where
     /// that was: the timer backs off while they last (see `timer_delay`).
     stalled_timeouts: u32,
@@ -170,6 +173,8 @@ impl Node {
             data_dir,
             store: None,
             init_waiting: None,
+            held_before_init: Vec::new(),
+            held_bytes: 0,
             stalled_timeouts: 0,
             applied_at_timeout: None,
             timer: TimerChange::Unchanged,
@@ -330,14 +335,9 @@ impl Node {
             return self.serve_peer(&envelope.src, &envelope.body, out);
         }
         if self.membership.is_none() && self.is_peer_type(&envelope.body) {
-            // A peer that got its `init` first (Maelstrom sends them all at once, in no order):
-            // this node cannot tell a peer yet, and an error would bounce between the two. The
-            // message is as good as lost, and the protocol's timers ask again.
-            return LineOutcome::with_diagnostic(format!(
-                "dropped a peer message from {} that came before this node's init",
-                envelope.src.decoded()
-            ));
+            return self.hold_until_init(line, &envelope.src.decoded());
         }
+        let uninitialised = self.membership.is_none();
         // The core asserts its invariants; should one ever fail, answer with Maelstrom's `crash`
         // error and keep serving rather than take every later request down with it.
         let served = panic::catch_unwind(AssertUnwindSafe(|| self.dispatch(src, &envelope.body)));
@@ -353,6 +353,9 @@ impl Node {
         match served {
             Ok(replies) => {
                 self.send(replies, out);
+                if uninitialised && self.membership.is_some() {
+                    self.handle_held_lines(out);
+                }
                 LineOutcome::default()
             }
             Err(error) => {
@@ -364,6 +367,40 @@ impl Node {
                     "request from {} refused: {error}",
                     envelope.src.decoded()
                 ))
+            }
+        }
+    }
+
+    /// A peer message before this node's `init`: a peer that got its `init` first (Maelstrom
+    /// sends them all at once, in no order) and probes, or campaigns. This node cannot tell a
+    /// peer yet, and an error would bounce between the two; so it keeps the line, and handles
+    /// it right after `init`, as if it had come then. The cluster model relies on this: a node
+    /// initialised late is then a node whose messages were delayed, which the network may do
+    /// anyway (see `paxos_model::check::cluster`). Up to `HELD_BEFORE_INIT_BYTES_MAX`; beyond,
+    /// a line is dropped, as a network may drop it, and its sender's timer sends it again.
+    fn hold_until_init(&mut self, line: &str, src: &str) -> LineOutcome {
+        if self.held_bytes + line.len() > HELD_BEFORE_INIT_BYTES_MAX {
+            return LineOutcome::with_diagnostic(format!(
+                "dropped a peer message from {src} that came before this node's init: {} bytes \
+                 of such messages are kept already (limit held_before_init_bytes_max)",
+                self.held_bytes
+            ));
+        }
+        self.held_bytes += line.len();
+        self.held_before_init.push(line.to_owned());
+        LineOutcome::default()
+    }
+
+    /// Handles the peer messages kept until `init`, in the order they came.
+    fn handle_held_lines(&mut self, out: &mut Vec<u8>) {
+        self.held_bytes = 0;
+        for line in std::mem::take(&mut self.held_before_init) {
+            let outcome = self.handle_line_inner(&line, out);
+            if let Some(diagnostic) = outcome.diagnostic {
+                self.log(diagnostic);
+            }
+            if self.stop.is_some() {
+                return;
             }
         }
     }
@@ -430,6 +467,14 @@ impl Node {
         })
     }
 
+    /// How the node's log lines name it: its id once `init` has named it.
+    pub fn log_name(&self) -> String {
+        self.membership.as_ref().map_or_else(
+            || "paxos-node".to_owned(),
+            |membership| membership.id.decoded().into_owned(),
+        )
+    }
+
     fn own_id(&self) -> Option<&str> {
         self.membership
             .as_ref()
@@ -477,9 +522,10 @@ impl Node {
     }
 
     /// `init`: the node's id and the cluster's. Under `--data-dir` the node reads its state
-    /// first, and refuses to start if it cannot trust it; a node that finds none there probes
-    /// its peers (see `Replica::without_state`), and its `init_ok` waits until it knows whether
-    /// it votes.
+    /// first, and refuses to start if it cannot trust it. A node that finds none there, or keeps
+    /// none (no `--data-dir`: every start is a start without state), probes its peers (see
+    /// `Replica::without_state`), and its `init_ok` waits until it votes: until every other
+    /// node has answered.
     fn init(&mut self, src: &str, body: &Fields<'_>) -> Result<Vec<(String, Reply)>, RequestError> {
         let id = body.string("node_id")?;
         let ids = body.strings("node_ids")?;
@@ -547,12 +593,12 @@ impl Node {
             batch_max: self.batch_max,
             ..ReplicaConfig::node(self.own_index(), acceptor_count)
         };
-        let replica = match (&self.data_dir, durable.replica) {
-            (None, _) => Replica::new(config),
-            (Some(_), None) => Replica::without_state(config, fresh_nonce()),
-            (Some(_), Some(state)) => Replica::recover(config, state, fresh_nonce()),
+        // No state found, under --data-dir or without it (memory only): one case.
+        let replica = match durable.replica {
+            None => Replica::without_state(config, fresh_nonce()),
+            Some(state) => Replica::recover(config, state, fresh_nonce()),
         };
-        let probing = !replica.votes() && replica.voting != Voting::Learner;
+        let probing = !replica.votes();
         self.replica = Some(replica);
         if probing {
             self.init_waiting = Some((src.to_owned(), body.msg_id()));
@@ -709,6 +755,11 @@ fn log_entry(slot: Slot, value: impl codec::WriteJson) -> Object {
         .with("slot", slot)
         .with("value", value)
         .with("status", "chosen")
+}
+
+/// Every message a client may send besides `init`: the course's and lin-kv's.
+pub fn client_types() -> impl Iterator<Item = &'static str> {
+    KNOWN_TYPES.into_iter().chain(cluster::KV_TYPES)
 }
 
 const KNOWN_TYPES: [&str; 7] = [

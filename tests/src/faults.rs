@@ -24,6 +24,21 @@ pub fn fresh_data_dir(test: &str) -> PathBuf {
     dir
 }
 
+/// Removes every file node `index` keeps under `data_dir`: its disk is lost.
+pub fn wipe_state(data_dir: &Path, index: usize) {
+    let prefix = format!("{}.", node_id(index));
+    for entry in std::fs::read_dir(data_dir).expect("readable") {
+        let path = entry.expect("an entry").path();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .unwrap_or("");
+        if name.starts_with(&prefix) {
+            std::fs::remove_file(&path).expect("removed");
+        }
+    }
+}
+
 /// The id of the node at `index` in `node_ids`: `n1`, `n2`, ...
 pub fn node_id(index: usize) -> String {
     format!("n{}", index + 1)
@@ -66,14 +81,14 @@ struct Running {
     stdin: ChildStdin,
 }
 
-/// A cluster of real `paxos-node` processes on one `--data-dir`, with a router in the test: every
-/// line a node writes to another goes to that node's stdin (unless the recipient is cut off) and
-/// is kept for the test to read; answers to client `c1` are kept by `in_reply_to`; each node's
-/// stderr is kept, one string per life.
+/// A cluster of real `paxos-node` processes on one `--data-dir` (or none: memory only), with a
+/// router in the test: every line a node writes to another goes to that node's stdin (unless the
+/// recipient is cut off) and is kept for the test to read; answers to client `c1` are kept by
+/// `in_reply_to`; each node's stderr is kept, one string per life.
 pub struct WatchedCluster {
     nodes: Vec<Option<Running>>,
     size: usize,
-    data_dir: PathBuf,
+    data_dir: Option<PathBuf>,
     timeout_ms: u64,
     lines: mpsc::Receiver<(usize, String)>,
     line_sender: mpsc::Sender<(usize, String)>,
@@ -85,6 +100,8 @@ pub struct WatchedCluster {
     next_msg_id: u64,
     /// Nodes whose incoming peer messages are dropped.
     pub cut_off: BTreeSet<usize>,
+    /// Links (from, to) whose messages are dropped.
+    pub cut_links: BTreeSet<(usize, usize)>,
     /// Peer messages routed since the last `take_peer_traffic`.
     peer_traffic: Vec<PeerLine>,
 }
@@ -93,11 +110,26 @@ impl WatchedCluster {
     /// Starts `size` nodes on `data_dir` with the retry timer at `timeout_ms`, and waits until
     /// every one has answered its `init`.
     pub fn start(size: usize, data_dir: &Path, timeout_ms: u64) -> Self {
+        Self::start_keeping(size, Some(data_dir), timeout_ms)
+    }
+
+    /// The same, with the nodes' state under `data_dir`, or in memory only (`None`).
+    pub fn start_keeping(size: usize, data_dir: Option<&Path>, timeout_ms: u64) -> Self {
+        let mut cluster = Self::uninitialised(size, data_dir, timeout_ms);
+        for index in 0..size {
+            cluster.init(index);
+        }
+        cluster.wait_ready(0..size);
+        cluster
+    }
+
+    /// `size` processes started but not yet sent their `init` (see `init`).
+    pub fn uninitialised(size: usize, data_dir: Option<&Path>, timeout_ms: u64) -> Self {
         let (line_sender, lines) = mpsc::channel();
         let mut cluster = WatchedCluster {
             nodes: (0..size).map(|_| None).collect(),
             size,
-            data_dir: data_dir.to_owned(),
+            data_dir: data_dir.map(Path::to_owned),
             timeout_ms,
             lines,
             line_sender,
@@ -106,21 +138,35 @@ impl WatchedCluster {
             answers: BTreeMap::new(),
             next_msg_id: 1,
             cut_off: BTreeSet::new(),
+            cut_links: BTreeSet::new(),
             peer_traffic: Vec::new(),
         };
         for index in 0..size {
-            cluster.spawn(index);
+            cluster.start_process(index);
         }
-        cluster.wait_ready(0..size);
         cluster
     }
 
     /// Starts node `index` (again) on the cluster's data directory and sends it `init`; its
     /// `init_ok` comes when it is ready (see `wait_ready`).
     pub fn spawn(&mut self, index: usize) {
+        self.start_process(index);
+        self.init(index);
+    }
+
+    /// Whether node `index` has answered the `init` of its current life.
+    pub fn is_ready(&self, index: usize) -> bool {
+        self.ready.contains(&index)
+    }
+
+    /// Starts the process of node `index`, without its `init`.
+    fn start_process(&mut self, index: usize) {
         assert!(self.nodes[index].is_none(), "{} is running", node_id(index));
-        let mut child = Command::new(binary("paxos-node"))
-            .args(["--data-dir", self.data_dir.to_str().expect("UTF-8 path")])
+        let mut command = Command::new(binary("paxos-node"));
+        if let Some(data_dir) = &self.data_dir {
+            command.args(["--data-dir", data_dir.to_str().expect("UTF-8 path")]);
+        }
+        let mut child = command
             .args(["--timeout-ms", &self.timeout_ms.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -153,6 +199,10 @@ impl WatchedCluster {
         let stdin = child.stdin.take().expect("piped");
         self.nodes[index] = Some(Running { child, stdin });
         self.ready.remove(&index);
+    }
+
+    /// Sends node `index` its `init`, naming every node of the cluster.
+    pub fn init(&mut self, index: usize) {
         let ids: Vec<String> = (0..self.size).map(node_id).collect();
         let init = json!({"src": "c0", "dest": node_id(index), "body": {
             "type": "init", "msg_id": 0, "node_id": node_id(index), "node_ids": ids}});
@@ -223,14 +273,17 @@ impl WatchedCluster {
         }
     }
 
-    /// Routes lines until `until` holds or `limit` passes; returns whether `until` held.
+    /// Routes lines until `until` holds or `limit` passes; returns whether `until` held. It
+    /// looks again at least every `POLL`, since what `until` asks of (a node's stderr, read on
+    /// threads of their own) may change while no line comes.
     pub fn pump(&mut self, limit: Duration, until: impl Fn(&WatchedCluster) -> bool) -> bool {
+        const POLL: Duration = Duration::from_millis(20);
         let deadline = Instant::now() + limit;
         while !until(self) {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return false;
             };
-            let Ok((from, line)) = self.lines.recv_timeout(left) else {
+            let Ok((from, line)) = self.lines.recv_timeout(left.min(POLL)) else {
                 continue;
             };
             self.route(from, &line);
@@ -253,7 +306,7 @@ impl WatchedCluster {
         let dest = message["dest"].as_str().expect("every message has a dest");
         let body = &message["body"];
         if let Some(to) = (0..self.size).find(|index| node_id(*index) == dest) {
-            let dropped = self.cut_off.contains(&to);
+            let dropped = self.cut_off.contains(&to) || self.cut_links.contains(&(from, to));
             self.peer_traffic.push(PeerLine {
                 from,
                 to,

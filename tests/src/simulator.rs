@@ -2,7 +2,13 @@
 //! in one process, a virtual clock, and a network that drops, duplicates, delays (and so
 //! reorders) and partitions messages, while nodes crash and restart with only what they
 //! persisted, or lose their disk and restart with nothing (and so, as the node does, probe the
-//! others and stay learners). Clients submit key-value commands throughout, one at a time each.
+//! others and vote again with their floors). Every node starts as the node does without state:
+//! probing. Clients submit key-value commands throughout, one at a time each.
+//!
+//! Disks are lost as the rejoin rule assumes (see `protocol::replica`): never while another node
+//! is still rejoining (voting again and caught up past its slot floor), and a node is down for
+//! at least 50 ms, longer than any message is delayed, so nothing its earlier life sent is still
+//! in flight when it votes again.
 //!
 //! Everything random is drawn from one ChaCha stream seeded by the run's seed, and events at equal
 //! times run in the order they were scheduled, so a seed replays exactly. After the faulty phase
@@ -14,7 +20,7 @@
 //! search over one key's few operations stays small where the whole history's can explode.
 
 use paxos_model::protocol::chosen::ChosenTracker;
-use paxos_model::protocol::durable::{DurableState, Membership};
+use paxos_model::protocol::durable::DurableState;
 use paxos_model::protocol::entry::{Entry, RequestId};
 use paxos_model::protocol::kv::{Key, KvOp, KvResult, KvStore};
 use paxos_model::protocol::replica::{
@@ -50,8 +56,8 @@ pub struct SimConfig {
     /// `forget-on-crash` restarts nodes with an empty disk that they take for their own, to show
     /// the checks have teeth.
     pub flaw: Flaw,
-    /// Of the crashes, the share that also lose the node's disk. At most a minority less one
-    /// lose theirs in a run, so that a majority of voters remains.
+    /// Of the crashes, the share that also lose the node's disk, whenever no node is still
+    /// rejoining after an earlier loss: any node may lose its disk, any number of times.
     pub disk_loss_percent: u32,
     /// Clients that ask for values in named slots (`multi_paxos_propose`), one at a time each.
     pub slot_proposers: usize,
@@ -90,8 +96,12 @@ pub struct SimReport {
     pub crashes: usize,
     /// Crashes that lost the node's disk.
     pub disks_lost: usize,
-    /// Nodes that restarted without state and found they must not vote.
-    pub learners: usize,
+    /// Nodes that lost their disk and voted again, caught up past their slot floor; and for
+    /// each, virtual milliseconds from its restart to then.
+    pub rejoins: usize,
+    pub rejoin_ms: Vec<u64>,
+    /// Each node that lost its disk, by index (to see that every node did, over many seeds).
+    pub lost_disk_of: BTreeSet<NodeIndex>,
     pub partitions: usize,
     /// Virtual milliseconds from submission to answer, for every answered command.
     pub commit_latencies_ms: Vec<u64>,
@@ -181,6 +191,9 @@ pub struct Simulation {
     disks: Vec<DurableState>,
     /// Each crashed node's disk is lost at its restart.
     disk_lost: Vec<bool>,
+    /// Nodes that restarted without their disk and have not yet voted again and caught up: when
+    /// each restarted.
+    rejoining: BTreeMap<NodeIndex, u64>,
     timer_generation: Vec<u64>,
     /// Which side of a partition each node is on; `None` when the network is whole.
     partition: Option<Vec<bool>>,
@@ -208,9 +221,7 @@ impl Simulation {
                 in_flight: None,
             })
             .collect();
-        let replicas = (0..cfg.nodes)
-            .map(|index| Some(Replica::new(replica_config(&cfg, index))))
-            .collect();
+        let replicas = (0..cfg.nodes).map(|_| None).collect();
         let mut simulation = Simulation {
             rng: ChaCha8Rng::seed_from_u64(seed),
             now_ms: 0,
@@ -220,6 +231,7 @@ impl Simulation {
             replicas,
             disks: vec![DurableState::default(); cfg.nodes],
             disk_lost: vec![false; cfg.nodes],
+            rejoining: BTreeMap::new(),
             timer_generation: vec![0; cfg.nodes],
             partition: None,
             clients,
@@ -246,6 +258,11 @@ impl Simulation {
                 unless_answered: None,
             };
             simulation.schedule(start, submit);
+        }
+        // Every node starts without state, as the node does, in an order of the seed's.
+        for node in 0..simulation.cfg.nodes {
+            let start = simulation.rng.random_range(0..20);
+            simulation.schedule(start, Event::Restart { node });
         }
         simulation.schedule(100, Event::Chaos);
         let heal_at = simulation.cfg.faulty_ms;
@@ -355,17 +372,14 @@ impl Simulation {
             slot_replies,
             timer,
             rejected: _,
-            settled,
+            settled: _,
+            caught_up_past: _,
         } = step;
         // The disk holds what the node persisted: its records, replayed.
         for record in &persist {
             self.disks[node].apply(record);
         }
-        if let Some(settled) = settled {
-            if settled.membership() == Membership::Learner {
-                self.report.learners += 1;
-            }
-        }
+        self.note_rejoin(node);
         for (slot, proposal) in acceptances {
             self.acceptances.record(slot, &proposal, node);
         }
@@ -394,6 +408,30 @@ impl Simulation {
             TimerChange::Unchanged => {}
         }
         Ok(())
+    }
+
+    /// A node rejoining after a lost disk that now votes and has caught up: how long it took.
+    fn note_rejoin(&mut self, node: NodeIndex) {
+        let Some(since) = self.rejoining.get(&node).copied() else {
+            return;
+        };
+        if self.replicas[node]
+            .as_ref()
+            .is_some_and(Replica::may_campaign)
+        {
+            self.rejoining.remove(&node);
+            self.report.rejoins += 1;
+            self.report.rejoin_ms.push(self.now_ms - since);
+        }
+    }
+
+    /// Whether a disk may be lost now: every node is up, votes, and has caught up past its
+    /// slot floor (the rule's assumption: losses do not overlap; a node that joined a running
+    /// cluster late has floors too).
+    fn may_lose_a_disk(&self) -> bool {
+        self.replicas
+            .iter()
+            .all(|replica| replica.as_ref().is_some_and(Replica::may_campaign))
     }
 
     fn send(&mut self, from: NodeIndex, to: NodeIndex, message: PeerMessage) {
@@ -571,14 +609,15 @@ impl Simulation {
             && self.rng.random_range(0..100) < self.cfg.crash_percent_per_100ms
         {
             let node = self.rng.random_range(0..self.cfg.nodes);
-            if self.replicas[node].take().is_some() {
+            if self.replicas[node].is_some() {
+                let loses_disk = self.may_lose_a_disk()
+                    && self.rng.random_range(0..100) < self.cfg.disk_loss_percent;
+                self.replicas[node] = None;
                 self.report.crashes += 1;
-                let lost_so_far = self.report.disks_lost;
-                if lost_so_far + 1 < self.cfg.nodes.div_ceil(2)
-                    && self.rng.random_range(0..100) < self.cfg.disk_loss_percent
-                {
+                if loses_disk {
                     self.disk_lost[node] = true;
                     self.report.disks_lost += 1;
+                    self.report.lost_disk_of.insert(node);
                 }
                 self.timer_generation[node] += 1;
                 let down_for = self.rng.random_range(50..400);
@@ -610,14 +649,15 @@ impl Simulation {
         let lost = std::mem::take(&mut self.disk_lost[node]);
         if lost {
             self.disks[node] = DurableState::default();
+            self.rejoining.insert(node, self.now_ms);
         }
         let mut replica = if self.cfg.flaw == Flaw::ForgetOnCrash {
             // The flaw: an empty disk, taken for the node's own.
             Replica::recover(config, DurableState::default(), nonce)
-        } else if lost {
+        } else if self.disks[node].is_empty() {
+            // Its first start, or a lost disk: the node cannot tell which, and probes.
             Replica::without_state(config, nonce)
         } else {
-            // An empty disk that was never lost belongs to a node that never voted.
             Replica::recover(config, self.disks[node].clone(), nonce)
         };
         let step = replica.start();
@@ -680,13 +720,41 @@ impl Simulation {
                 ));
             }
         }
-        // Liveness after healing: every command a live node holds for a client, and every named
-        // slot asked for, got into the log in the settle time.
+        // Liveness after healing: every node votes again, every command a live node holds for a
+        // client, and every named slot asked for, got into the log in the settle time.
         for replica in &replicas {
+            if !replica.votes() {
+                return Err(format!(
+                    "n{} does not vote after the cluster healed: {:?}",
+                    replica.index() + 1,
+                    replica.voting
+                ));
+            }
             if let Some(stuck) = replica.unplaced.keys().next() {
                 return Err(format!(
-                    "n{} still holds {stuck:?} after the cluster healed",
-                    replica.index() + 1
+                    "n{} still holds {stuck:?} after the cluster healed; it knows leader {:?}, \
+                     its proposer is {:?} at round {}, it has applied below {} (slot floor \
+                     {:?}, ballot floor {:?}), and others: {}",
+                    replica.index() + 1,
+                    replica.known_leader,
+                    replica.proposer.status,
+                    replica.proposer.highest_seen_round,
+                    replica.applied_below,
+                    replica.slot_floor,
+                    replica.ballot_floor,
+                    replicas
+                        .iter()
+                        .map(|other| format!(
+                            "n{} {:?} applied below {} promised {:?} floors {:?}/{:?}",
+                            other.index() + 1,
+                            other.proposer.status,
+                            other.applied_below,
+                            other.acceptor.promised,
+                            other.ballot_floor,
+                            other.slot_floor
+                        ))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ));
             }
             if let Some(slot) = replica.slot_requests.keys().next() {

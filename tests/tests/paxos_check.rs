@@ -1205,7 +1205,7 @@ fn the_three_myths_are_each_answered_by_a_check() {
     assert!(simple["found"]
         .as_str()
         .expect("a finding")
-        .starts_with("15 of 17 one-line slips break safety"));
+        .starts_with("17 of 19 one-line slips break safety"));
 
     let [two_lead, livelock] = myths[2]["checks"].as_array().expect("checks").as_slice() else {
         panic!("two checks for myth 3: {}", myths[2]);
@@ -1536,6 +1536,8 @@ fn flaws_lists_the_catalogue() {
             ),
             ("forward-renames-request", "cluster", "validity"),
             ("lost-disk-votes", "cluster", "immutability"),
+            ("rejoin-after-majority", "cluster", "immutability"),
+            ("rejoin-ignores-slot-floor", "cluster", "immutability"),
         ]
     );
     assert!(rows.iter().all(|row| row.len() == 4), "{}", run.stdout);
@@ -1552,8 +1554,8 @@ fn flaws_check_catches_every_flaw_and_passes_the_benign_ones() {
 
     assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
     let report = json_report(&run);
-    assert_eq!(report["as_catalogued"], 17);
-    assert_eq!(report["total"], 17);
+    assert_eq!(report["as_catalogued"], 19);
+    assert_eq!(report["total"], 19);
     let flaws = report["flaws"].as_array().expect("a list");
     let verdicts: Vec<(&str, &str, Value)> = flaws
         .iter()
@@ -1586,6 +1588,8 @@ fn flaws_check_catches_every_flaw_and_passes_the_benign_ones() {
             ("acknowledge-before-chosen", "caught", json!(6)),
             ("forward-renames-request", "caught", json!(5)),
             ("lost-disk-votes", "caught", json!(9)),
+            ("rejoin-after-majority", "caught", json!(11)),
+            ("rejoin-ignores-slot-floor", "caught", json!(14)),
         ]
     );
     for flaw in flaws {
@@ -1768,11 +1772,16 @@ fn every_catalogue_flaw_is_reported_alike_by_flaws_and_check() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let check = paxos_check(&args);
         let checked = json_report(&check);
+        // A violation the configuration's faults excuse (a crashed replica forgets the clients
+        // waiting on it, so "every command answered" may fail) is reported with why, and does
+        // not stop the search: only the others count.
         let violated: Vec<&Value> = checked["properties"]
             .as_array()
             .expect("properties")
             .iter()
-            .filter(|property| property["verdict"] == "violated")
+            .filter(|property| {
+                property["verdict"] == "violated" && property["expected_here"].is_null()
+            })
             .collect();
         let Some(found) = flaw["counterexample"].as_object() else {
             assert!(
@@ -1797,7 +1806,18 @@ fn every_catalogue_flaw_is_reported_alike_by_flaws_and_check() {
 /// says so where the property breaks, and `flaws --check` tells the same story.
 #[test]
 fn a_cluster_counterexample_shows_the_answer_to_the_client() {
-    let run = paxos_check(&["check", "cluster", "--flaw", "acknowledge-before-chosen"]);
+    // The catalogue's configuration: every replica a voter from the start (the real start's
+    // probes cut off) and one timer expiry.
+    let run = paxos_check(&[
+        "check",
+        "cluster",
+        "--start",
+        "voters",
+        "--timeouts",
+        "1",
+        "--flaw",
+        "acknowledge-before-chosen",
+    ]);
 
     assert_eq!(exit_status(&run), 1, "{}{}", run.stdout, run.stderr);
     let shown = "    6. n2 -> n1  Promise(b=2.n1, accepted none)\n\

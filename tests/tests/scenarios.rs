@@ -5,9 +5,63 @@
 //!
 //! After a deliberate change of behaviour, regenerate the expected stdout with
 //! `UPDATE_SCENARIOS=1 cargo test -p paxos-e2e --test scenarios` and review the diff.
+//!
+//! A node of a cluster starts by probing its peers under a nonce it draws at random, and votes
+//! once they have answered. A scenario answers for them with `$NONCE` in its input, which the
+//! runner replaces with the nonce of the node's first probe; in the transcript that nonce reads
+//! `$NONCE` too.
 
-use paxos_e2e::{first_difference, run_node, workspace_root};
+use paxos_e2e::faults::LiveNode;
+use paxos_e2e::{first_difference, run_node, workspace_root, Finished};
 use std::fs;
+use std::time::Duration;
+
+/// Where a scenario stands for the nonce of the node's probe.
+const NONCE: &str = "$NONCE";
+
+/// Runs a scenario's input through a fresh node. With `$NONCE` in it, the node is fed line by
+/// line, and the first line that names the nonce waits for the node's probe to learn it.
+fn run_scenario(input: &str) -> Finished {
+    if !input.contains(NONCE) {
+        return run_node(input);
+    }
+    // A long timer, so that no retry the timer makes slips into the transcript.
+    let mut node = LiveNode::start(&["--timeout-ms", "60000"]);
+    let mut stdout = Vec::new();
+    let mut nonce: Option<String> = None;
+    for line in input.lines() {
+        if line.contains(NONCE) && nonce.is_none() {
+            while nonce.is_none() {
+                let written = node
+                    .next_line(Duration::from_secs(10))
+                    .expect("the node probes its peers");
+                nonce = probe_nonce(&written);
+                stdout.push(written);
+            }
+        }
+        node.send(&line.replace(NONCE, nonce.as_deref().unwrap_or(NONCE)));
+    }
+    let ended = node.finish(Duration::from_secs(30));
+    stdout.extend(ended.rest_of_stdout);
+    let mut text: String = stdout.iter().map(|line| format!("{line}\n")).collect();
+    if let Some(nonce) = nonce {
+        text = text.replace(
+            &format!("\"nonce\": {nonce}"),
+            &format!("\"nonce\": {NONCE}"),
+        );
+    }
+    Finished {
+        stdout: text,
+        stderr: ended.stderr,
+        status: ended.status,
+    }
+}
+
+/// The nonce of a `paxos_probe` line.
+fn probe_nonce(line: &str) -> Option<String> {
+    let message: serde_json::Value = serde_json::from_str(line).ok()?;
+    (message["body"]["type"] == "paxos_probe").then(|| message["body"]["nonce"].to_string())
+}
 
 struct Scenario {
     input: String,
@@ -76,7 +130,8 @@ fn every_scenario_matches_its_transcript() {
     for path in &paths {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let scenario = parse(&fs::read_to_string(path).expect("readable"));
-        let finished = run_node(&scenario.input);
+        let finished = run_scenario(&scenario.input);
+        assert!(finished.status.success(), "{name}: {}", finished.stderr);
         if update {
             fs::write(path, render(&scenario, &finished.stdout)).expect("writable");
             continue;

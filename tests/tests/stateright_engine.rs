@@ -303,48 +303,27 @@ fn a_state_limit_stops_stateright_incomplete_with_exit_3() {
     assert!(report["unique_states"].as_u64() < Some(SINGLE_UNCUT_UNIQUE_STATES));
 }
 
-/// A small cluster (three replicas, one ballot round, no timeout): stateright's checker and ours
-/// with every cut off see one state space of 31,069 distinct states, and both agree with our
-/// default (cut) check on every verdict.
+/// The cluster at its default size (three replicas starting fresh, every one probing, no
+/// timer expiry): stateright's checker and ours with every cut off see one state space of
+/// 249,974 distinct states, and both agree with our default (cut) check, 211,803 states, on
+/// every verdict.
 #[test]
-fn stateright_checks_a_small_cluster_as_our_engine_does_with_every_cut_off() {
-    let shape = ["cluster", "--rounds", "1", "--timeouts", "0"];
+fn stateright_checks_the_default_cluster_as_our_engine_does_with_every_cut_off() {
+    let shape = ["cluster"];
     let (status, theirs) = check_json(
         &[&shape[..], &["--engine", "stateright"]].concat(),
-        RUN_LIMIT,
+        CLUSTER_RUN_LIMIT,
     );
-    let (uncut_status, uncut) =
-        check_json(&[&shape[..], &["--reduce", "none"]].concat(), RUN_LIMIT);
-    let (default_status, default) = check_json(&shape, RUN_LIMIT);
-    assert_eq!((status, uncut_status, default_status), (0, 0, 0));
-    assert_eq!(theirs["unique_states"], 31_069);
-    assert_eq!(uncut["unique_states"], 31_069);
-    assert_eq!(verdicts(&theirs), verdicts(&default));
-    assert_eq!(verdicts(&uncut), verdicts(&default));
-}
-
-/// The cluster at its default size: stateright's checker and ours with every cut off see one
-/// state space, and both agree with our default (cut) check on every verdict. With every cut
-/// off that space does not fit in 20 GiB (docs/checker.md gives what was measured), and
-/// stateright's checker has no memory guard: run it on demand, on a machine with far more
-/// memory than that, with
-/// `cargo test --release -p paxos-e2e --test stateright_engine -- --ignored`.
-#[test]
-#[ignore = "more than 20 GiB: the default cluster with every cut off"]
-fn stateright_checks_the_default_cluster_as_our_engine_does_with_every_cut_off() {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .to_string();
-    let run = |extra: &[&str]| {
-        let args = [&["cluster", "--threads", threads.as_str()][..], extra].concat();
-        check_json(&args, CLUSTER_RUN_LIMIT)
-    };
-    let (status, theirs) = run(&["--engine", "stateright"]);
-    let (uncut_status, uncut) = run(&["--reduce", "none"]);
-    let (default_status, default) = run(&[]);
+    let (uncut_status, uncut) = check_json(
+        &[&shape[..], &["--reduce", "none"]].concat(),
+        CLUSTER_RUN_LIMIT,
+    );
+    let (default_status, default) = check_json(&shape, CLUSTER_RUN_LIMIT);
     assert_eq!((status, uncut_status, default_status), (0, 0, 0));
     assert_eq!(theirs["complete"], true);
-    assert_eq!(theirs["unique_states"], uncut["unique_states"]);
+    assert_eq!(theirs["unique_states"], 249_974);
+    assert_eq!(uncut["unique_states"], 249_974);
+    assert_eq!(default["unique_states"], 211_803);
     assert_eq!(verdicts(&theirs), verdicts(&default));
     assert_eq!(verdicts(&uncut), verdicts(&default));
 }

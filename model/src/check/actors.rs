@@ -701,19 +701,24 @@ where
     }
 }
 
-/// Crashes that lose the disk: at most `max` in a run; `empty` is what an actor that lost its
-/// disk finds at its restart (its `on_start` must tell it from a first start, which finds
-/// nothing).
+/// Crashes that lose the disk: at most `max` in a run; `empty(n)` is what an actor that lost
+/// its disk in the run's `n`-th such crash (from 1) finds at its restart (its `on_start` must
+/// tell it from a first start, which finds nothing, and may tell one loss from another), and
+/// `is_empty` tells such a disk. An actor restarts on an empty disk only once no message it
+/// sent before the loss is still in flight: a model whose recovery from a lost disk assumes that
+/// of its environment (the cluster's rejoin rule does) is checked under that assumption.
 pub struct DiskLoss<A: Actor> {
     pub max: usize,
-    pub empty: A::Storage,
+    pub empty: fn(u8) -> A::Storage,
+    pub is_empty: fn(&A::Storage) -> bool,
 }
 
 impl<A: Actor> Clone for DiskLoss<A> {
     fn clone(&self) -> Self {
         DiskLoss {
             max: self.max,
-            empty: self.empty.clone(),
+            empty: self.empty,
+            is_empty: self.is_empty,
         }
     }
 }
@@ -1122,6 +1127,42 @@ where
         next
     }
 
+    /// Whether crashed `actor` may restart now: unless its disk was lost, at once; if it was,
+    /// once every message it sent before has been delivered or lost (see `DiskLoss`). A message
+    /// whose delivery would change nothing (a stale answer, say) counts as delivered: the engine
+    /// takes no such step, and it may be taken at any moment.
+    fn may_recover(&self, state: &SystemState<A, H>, actor: usize) -> bool {
+        let lost = self.disk_loss.as_ref().is_some_and(|loss| {
+            state.storage[actor]
+                .as_deref()
+                .is_some_and(|storage| (loss.is_empty)(storage))
+        });
+        !lost
+            || state
+                .network
+                .iter()
+                .filter(|packet| usize::from(packet.src) == actor)
+                .all(|packet| self.delivery_changes_nothing(state, packet))
+    }
+
+    /// Whether delivering `packet` now would change nothing: its recipient is up and ignores it.
+    fn delivery_changes_nothing(&self, state: &SystemState<A, H>, packet: &Packet<A::Msg>) -> bool {
+        let recipient = usize::from(packet.dst);
+        if state.is_crashed(recipient) {
+            return false;
+        }
+        let mut actor_state = Cow::Borrowed(&**state.actors[recipient]);
+        let mut out = Out::new();
+        self.actors[recipient].on_msg(
+            Self::id(recipient),
+            &mut actor_state,
+            Self::id(usize::from(packet.src)),
+            (*packet.msg).clone(),
+            &mut out,
+        );
+        is_no_op(&actor_state, &out)
+    }
+
     fn crashed_count(state: &SystemState<A, H>) -> usize {
         state.crashed.count_ones() as usize
     }
@@ -1206,7 +1247,7 @@ where
             }
         }
         for actor in 0..self.actors.len() {
-            if state.is_crashed(actor) {
+            if state.is_crashed(actor) && self.may_recover(state, actor) {
                 actions.push(SystemAction::Recover(small(actor)));
             }
         }
@@ -1319,8 +1360,8 @@ where
                     .as_ref()
                     .expect("offered only with disk loss");
                 let mut next = self.crash(last, actor);
-                next.storage[usize::from(actor)] = Some(Arc::new(loss.empty.clone()));
                 next.disks_lost += 1;
+                next.storage[usize::from(actor)] = Some(Arc::new((loss.empty)(next.disks_lost)));
                 next
             }
             SystemAction::Recover(actor) => {

@@ -13,7 +13,7 @@
 //! chosen (the acceptance that contradicts the chosen value comes before the majority for it). A
 //! benign entry is checked exhaustively: only a complete run that violates nothing confirms it.
 
-use crate::check::cluster::{cluster_model, ClusterConfig};
+use crate::check::cluster::{cluster_model, ClusterConfig, ClusterStart};
 use crate::check::describe_path;
 use crate::check::engine::{explore, Goal, SearchOptions, Strategy};
 use crate::check::paxos::{
@@ -166,11 +166,34 @@ fn multi(flaw: Flaw, slots: usize, rounds: u32) -> Setting {
     })
 }
 
-/// The default cluster: three replicas, two clients (a write and a read), ballots up to round
-/// 2 and one timer expiry. Every replica flaw shows in it.
+/// Three replicas, two clients (a write and a read), ballots up to round 2 and one timer
+/// expiry, every replica a voter from the start. That start is a sub-case of the real one (see
+/// `ClusterStart::Voters`): a counterexample from it is one from the real start with the probes
+/// cut off, which the story of these flaws does not need. Every replica flaw shows in it.
 fn cluster(flaw: Flaw) -> Setting {
     Setting::Cluster(ClusterConfig {
         flaw,
+        timeouts: 1,
+        start: ClusterStart::Voters,
+        ..ClusterConfig::default()
+    })
+}
+
+/// The same with `clients` and `timeouts`, where one replica may crash and lose its disk once
+/// in the run. The rejoin flaws need no timer, and without one their search stays at a few
+/// hundred thousand states (with one, millions).
+fn cluster_losing_a_disk(flaw: Flaw, clients: usize, timeouts: usize) -> Setting {
+    Setting::Cluster(ClusterConfig {
+        clients,
+        faults: Faults {
+            crashes: 1,
+            ..Faults::default()
+        },
+        disk_losses: 1,
+        crashes_in_run: Some(1),
+        flaw,
+        timeouts,
+        start: ClusterStart::Voters,
         ..ClusterConfig::default()
     })
 }
@@ -286,20 +309,26 @@ fn entry(flaw: Flaw) -> Entry {
              for, under their ids, so that each command is applied once and answered",
         ),
         Flaw::LostDiskVotes => (
-            Setting::Cluster(ClusterConfig {
-                flaw,
-                faults: Faults {
-                    crashes: 1,
-                    ..Faults::default()
-                },
-                disk_losses: 1,
-                crashes_in_run: Some(1),
-                ..ClusterConfig::default()
-            }),
+            cluster_losing_a_disk(flaw, 2, 1),
             Breaks("immutability"),
             "a vote, once given, must be remembered for good: a replica that lost its disk may \
-             have promised or accepted and forgotten it, so it must not vote until no other \
-             replica holds state",
+             have promised or accepted and forgotten it, so it must not vote until the others \
+             have told it what it may have voted for",
+        ),
+        Flaw::RejoinAfterMajority => (
+            cluster_losing_a_disk(flaw, 3, 0),
+            Breaks("immutability"),
+            "what the lost disk held (an acceptance that helped choose a value, or a promise \
+             still in flight to a node that started a ballot above every one the answering \
+             majority knows) may be known to the one node that did not answer: only the answer \
+             of every other node bounds what the replica may have voted for",
+        ),
+        Flaw::RejoinIgnoresSlotFloor => (
+            cluster_losing_a_disk(flaw, 2, 0),
+            Breaks("immutability"),
+            "a promise reports what the acceptor accepted; a replica that lost its disk cannot \
+             report what it forgot, so it must not promise a Phase 1 reaching slots it may have \
+             accepted in until it has learned them",
         ),
         Flaw::None => unreachable!("Paxos itself is not a flaw"),
     };

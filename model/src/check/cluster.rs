@@ -6,6 +6,12 @@
 //! filling holes with no-ops, catching up from peers, taking over after a timeout) is a path
 //! the checker explores.
 //!
+//! Every replica starts as the node starts with an empty data directory, or without one: with
+//! no state, probing every other replica, and voting only once every other replica has answered
+//! (`ClusterStart::Fresh`, see `Actor::on_start` below for why that also covers any order and
+//! delay of the nodes' `init`). A replica may crash and come back from its disk, or lose the
+//! disk too (`--disk-losses`) and start without state again, probing as at the start.
+//!
 //! Replicas are actors `n1..nN` (ids 0..N), clients `c1..cK` after them. Client `ci` talks to
 //! replica `n((i-1) mod N + 1)`, submits its commands one at a time, and hears the answer from
 //! that replica. The retry timer is a nondeterministic timeout, which may expire at any moment
@@ -35,7 +41,9 @@ use crate::protocol::durable::{DurableState, Membership};
 use crate::protocol::entry::{Entry, RequestId};
 use crate::protocol::flaw::Flaw;
 use crate::protocol::kv::{KvOp, KvResult, KvStore};
-use crate::protocol::replica::{NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep};
+use crate::protocol::replica::{
+    NodeIndex, PeerMessage, Replica, ReplicaConfig, ReplicaStep, Settled, Voting,
+};
 use crate::protocol::rules::TimerChange;
 use crate::protocol::slots::Slot;
 use crate::ConfigError;
@@ -52,8 +60,9 @@ pub const CLIENTS_MAX: usize = 3;
 pub const COMMANDS_MAX: usize = 3;
 pub const ROUNDS_MAX: u32 = 4;
 pub const TIMEOUTS_MAX: usize = 3;
-/// At most one disk is lost in a run: every probe then belongs to the one life that started
-/// without its disk (or to a restart of it), which lets the model give every probe one nonce.
+/// At most one disk is lost in a run. The rejoin rule assumes losses that do not overlap,
+/// which one loss (after a start where no replica had voted yet) cannot break; see
+/// `protocol::replica`'s header for what a second loss would need of the network.
 pub const DISK_LOSSES_MAX: usize = 1;
 /// The most crashes a run may be bounded to (`--crashes-in-run`).
 pub const CRASHES_IN_RUN_MAX: usize = 4;
@@ -68,10 +77,39 @@ pub const CRASHES_IN_RUN_WITH_DISK_LOSS: usize = 2;
 /// The cluster's cuts: no symmetry (each replica tags its own ballots, each client talks to its
 /// own replica) and no dead requests (the replica's acceptor answers from its log what a
 /// Paxos acceptor would refuse).
-const CLUSTER_CUTS: [Cut; 2] = [Cut::StaleMessages, Cut::CoalescedProbes];
+const CLUSTER_CUTS: [Cut; 4] = [
+    Cut::StaleMessages,
+    Cut::CoalescedProbes,
+    Cut::HeldRequests,
+    Cut::QuietProbers,
+];
 
 /// The key every client works on: one key is where linearizability can fail.
 const KEY: i64 = 0;
+
+/// How the replicas start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ClusterStart {
+    /// As the node starts without state: every replica probes, and votes once every other
+    /// replica has answered. The real start, and the default.
+    #[default]
+    Fresh,
+    /// Every replica a voter from the first state, with that on its disk: the state the fresh
+    /// start reaches when every probe and answer is delivered before anything else happens
+    /// (each replica then votes with empty floors and has persisted that, and its timer is
+    /// cancelled), so every run from it is a run of the fresh start with that prefix cut off. A
+    /// sub-case, for shorter stories of flaws that have nothing to do with starting.
+    Voters,
+}
+
+impl ClusterStart {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClusterStart::Fresh => "fresh",
+            ClusterStart::Voters => "voters",
+        }
+    }
+}
 
 /// A cluster of replicas and the clients that use it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -92,8 +130,11 @@ pub struct ClusterConfig {
     /// crashed at once).
     #[serde(default)]
     pub crashes_in_run: Option<usize>,
+    /// How the replicas start.
+    #[serde(default)]
+    pub start: ClusterStart,
     pub flaw: Flaw,
-    /// The cuts of the state space a run may use (`--reduce`): stale, coalesce.
+    /// The cuts of the state space a run may use (`--reduce`): stale, coalesce, hold, quiet.
     #[serde(default)]
     pub reductions: Reductions,
     /// The most commands a leader puts in one slot (`ReplicaConfig::batch_max`). Above 1, a
@@ -113,10 +154,16 @@ impl Default for ClusterConfig {
             clients: 2,
             commands: 1,
             rounds: 2,
-            timeouts: 1,
+            // The fresh start (every replica probing) multiplies the space about twelvefold
+            // (185,601 states against 15,263 from voters, without timeouts): with one timer
+            // expiry it is more than 3.7 million states (where a 6 GiB memory guard stopped it),
+            // against 2.5 million from voters. `ClusterStart::Voters` with one timeout explores
+            // the timer's paths from the state the fresh start reaches.
+            timeouts: 0,
             faults: Faults::default(),
             disk_losses: 0,
             crashes_in_run: None,
+            start: ClusterStart::Fresh,
             flaw: Flaw::None,
             reductions: Reductions::ALL,
             batch_max: 1,
@@ -177,7 +224,37 @@ impl ClusterConfig {
                 Cut::CoalescedProbes,
                 use_of(&self.reductions, Cut::CoalescedProbes, coalesce_holds).map_err(error)?,
             ),
+            (
+                Cut::HeldRequests,
+                use_of(&self.reductions, Cut::HeldRequests, self.hold_holds()).map_err(error)?,
+            ),
+            (
+                Cut::QuietProbers,
+                use_of(&self.reductions, Cut::QuietProbers, self.quiet_holds()).map_err(error)?,
+            ),
         ])
+    }
+
+    /// Where the cut `hold` (`ClusterActor::on_msg`) holds: not on FIFO links, where a delivery
+    /// that changes nothing consumes the message.
+    fn hold_holds(&self) -> Result<(), &'static str> {
+        if self.faults.network == NetworkKind::Ordered {
+            Err("on an ordered network a request cannot wait in flight behind later messages")
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Where the cut `quiet` (`ClusterActor::on_timeout`) holds: on a network that loses
+    /// nothing and need not keep order.
+    fn quiet_holds(&self) -> Result<(), &'static str> {
+        if self.faults.network == NetworkKind::Ordered {
+            Err("on an ordered network a first probe cannot be held back behind later messages")
+        } else if self.faults.losses > 0 {
+            Err("where messages may be lost, a probe or its answer may need the timer to be sent again")
+        } else {
+            Ok(())
+        }
     }
 
     /// The `index`-th command (from 0) of client `client` (from 0): the first client writes,
@@ -212,6 +289,17 @@ impl ClusterConfig {
         client % self.replicas
     }
 
+    /// Whether the cut `hold` is on: asked for, and possible on this
+    /// network.
+    pub fn requests_wait(&self) -> bool {
+        self.reductions.allows(Cut::HeldRequests) && self.hold_holds().is_ok()
+    }
+
+    /// Whether the cut `quiet` is on: asked for, and sound under these faults.
+    pub fn probers_skip_their_timer(&self) -> bool {
+        self.reductions.allows(Cut::QuietProbers) && self.quiet_holds().is_ok()
+    }
+
     fn replica_config(&self, index: NodeIndex) -> ReplicaConfig {
         ReplicaConfig {
             flaw: self.flaw,
@@ -244,6 +332,9 @@ impl ModelConfig for ClusterConfig {
         }
         if self.batch_max > 1 {
             disks += &format!(", up to {} in a slot", counted(self.batch_max, "command"));
+        }
+        if self.start == ClusterStart::Voters {
+            disks += ", every replica a voter from the start";
         }
         format!(
             "{}, {} with {} each, ballots up to round {}, at most {} in all, {}{disks}",
@@ -284,6 +375,9 @@ impl ModelConfig for ClusterConfig {
         }
         if self.batch_max > 1 {
             flags.push(("batch", self.batch_max.to_string()));
+        }
+        if self.start != ClusterStart::Fresh {
+            flags.push(("start", self.start.name().to_owned()));
         }
         flags
     }
@@ -336,9 +430,9 @@ pub enum Observation {
     },
     /// A replica learned chosen entries from a peer's answer to its catch-up request.
     CaughtUp,
-    /// A replica that started without its disk found that another holds state, and will never
-    /// vote again.
-    BecameLearner,
+    /// A replica that lost its disk votes again, with floors another replica vouched for (the
+    /// cluster held state when it asked).
+    Rejoined,
     /// A client's request reached its replica.
     Invoked { id: RequestId, op: KvOp },
 }
@@ -353,7 +447,13 @@ pub enum ClusterTimer {
 pub enum ClusterActor {
     Replica {
         config: ReplicaConfig,
-        /// It may crash and restart, forgetting all but its disk.
+        /// How it starts the first time.
+        start: ClusterStart,
+        /// The cut `hold`, where it is on (`requests_wait`).
+        requests_wait_for_the_vote: bool,
+        /// The cut `quiet`, where it is on (`probers_skip_their_timer`).
+        probers_skip_their_timer: bool,
+        /// It may crash and restart, forgetting all but its disk (or that too).
         restarts: bool,
         /// A crash may take its disk too.
         loses_disk: bool,
@@ -392,6 +492,23 @@ fn replica_words(replica: &Replica) -> String {
     use crate::protocol::proposer::Status;
     let node = |index: NodeIndex| format!("n{}", index + 1);
     let mut parts = Vec::new();
+    if let Voting::Probing {
+        answered, floors, ..
+    } = &replica.voting
+    {
+        let answered: Vec<String> = answered.iter().map(node).collect();
+        parts.push(format!(
+            "probing (answered: {}; floors: {})",
+            if answered.is_empty() {
+                "none".to_owned()
+            } else {
+                answered.join(", ")
+            },
+            floors.describe()
+        ));
+    } else if let Some(floor) = replica.slot_floor.filter(|_| !replica.caught_up()) {
+        parts.push(format!("votes, catching up to slot {floor}"));
+    }
     parts.push(match &replica.proposer.status {
         Status::Idle => match replica.known_leader {
             Some(leader) if leader != replica.index() => format!("follows {}", node(leader)),
@@ -472,22 +589,41 @@ impl Actor for ClusterActor {
         }
     }
 
+    /// A replica's first start is the node's start without state: it probes every other
+    /// replica, each of which answers (`ClusterStart::Voters` starts later, argued there). The
+    /// node is started by its `init`, which Maelstrom sends in any order and after any delay,
+    /// and a peer message that reaches a node before its `init` is kept and handled after it
+    /// (client requests before it are refused, and the client tries again). A run where a node
+    /// gets its `init` late is therefore a run of this model in which every message to that
+    /// replica is delivered after that moment, its own probes arrive after it, and its timer
+    /// does not fire before it: the network's delays are arbitrary, so no separate `init` step
+    /// is needed. (Were the node to drop such messages, that would be a loss, which the lossy
+    /// configurations explore.)
+    ///
+    /// A restart keeps only what is on disk, as the node does. The probe's nonce is the number
+    /// of disks lost so far in the run: one for the first start of every replica, another after
+    /// each loss, so that an answer to an earlier life's probe is never counted, which is all
+    /// `Replica::on_probe_reply` asks of it. A restart while probing (its disk intact) asks
+    /// under the same one: its answers were all given after the same loss. (The node draws a
+    /// fresh nonce at every start, and so counts fewer answers, never more.)
     fn on_start(&self, _id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         match self {
-            ClusterActor::Replica { config, .. } => {
-                // A restart keeps only what is on disk, as the node does. The model starts
-                // the cluster as new, so a replica that saved nothing never voted. The nonce
-                // is one for the run: at most one disk is lost in a run, so every probe is
-                // asked after that loss, which is all `Replica::on_probe_reply` needs of the
-                // answers it counts. (The node draws a fresh nonce at each start and so counts
-                // fewer answers: an earlier life's are dropped.)
-                let mut replica = match storage {
-                    None => Replica::new(*config),
-                    Some(Disk::Kept(state)) => Replica::recover(*config, state.clone(), 0),
-                    Some(Disk::Lost) => Replica::without_state(*config, 0),
+            ClusterActor::Replica { config, start, .. } => {
+                let mut replica = match (storage, start) {
+                    (None, ClusterStart::Fresh) => Replica::without_state(*config, 0),
+                    (None, ClusterStart::Voters) => {
+                        let replica = Replica::new(*config);
+                        o.save(Disk::of(&replica));
+                        replica
+                    }
+                    (Some(Disk::Kept { state, nonce }), _) => {
+                        Replica::recover(*config, state.clone(), *nonce)
+                    }
+                    (Some(Disk::Lost { nonce }), _) => Replica::without_state(*config, *nonce),
                 };
+                let lost_its_disk = probes_after_a_loss(&replica);
                 let step = replica.start();
-                self.apply(&mut replica, step, o);
+                self.apply(&mut replica, step, lost_its_disk, o);
                 ClusterState::Replica(replica)
             }
             ClusterActor::Client { commands, replica } => {
@@ -507,7 +643,13 @@ impl Actor for ClusterActor {
         o: &mut Out<Self>,
     ) {
         match (self, &**state) {
-            (ClusterActor::Replica { .. }, ClusterState::Replica(current)) => {
+            (
+                ClusterActor::Replica {
+                    requests_wait_for_the_vote,
+                    ..
+                },
+                ClusterState::Replica(current),
+            ) => {
                 // No copy of the replica is needed to know that an ignored message changes
                 // nothing; debug builds run it anyway, so that `on_peer` checks the claim.
                 if let ClusterMsg::Peer(message) = &msg {
@@ -515,7 +657,34 @@ impl Actor for ClusterActor {
                         return;
                     }
                 }
+                // The cut `hold`: a client's request stays in flight until
+                // its replica votes (a delivery that changes nothing is no step). Sound under
+                // every fault setting. A replica that does not vote keeps a request and does
+                // nothing with it but hold it (it may not campaign, and it knows no leader to
+                // forward it to: it learns one only as it settles, `Replica::settle`), and on
+                // settling it does what it would do with a request that arrives right then:
+                // so a run that delivers it earlier reaches the states of the run that delivers
+                // it at the vote, with the operation invoked earlier. An earlier invocation
+                // only makes the history less strict (a linearizable history stays so when an
+                // operation may take effect over a longer interval), and a request lost with a
+                // crash of the replica is, to every property, a request never delivered. The
+                // node behaves alike: it answers `init` only once it votes, and Maelstrom's
+                // clients wait for that. One more thing a held request does: where a probing
+                // replica's timer may fire (`quiet` off), a timeout that finds
+                // its log unmoved sends `CatchUp` (`Replica::waits_without_a_vote`), and the
+                // replies teach it chosen entries before it votes. That only learns earlier
+                // what the leader's `Chosen` messages, or the replica's own catch-up once it
+                // votes, teach it later: entries already chosen, which change no acceptor, and
+                // its own clients' commands are not among them (it forwards nothing before it
+                // votes). `--reduce` without `hold` turns the cut off, to compare.
+                if *requests_wait_for_the_vote
+                    && matches!(msg, ClusterMsg::Request { .. })
+                    && !current.votes()
+                {
+                    return;
+                }
                 let mut next = current.clone();
+                let lost_its_disk = probes_after_a_loss(current);
                 let learned_before = next.log.len();
                 let step = match msg {
                     ClusterMsg::Request { id, op } => {
@@ -539,7 +708,7 @@ impl Actor for ClusterActor {
                     }
                     ClusterMsg::Reply { .. } | ClusterMsg::Observed(_) => return,
                 };
-                self.apply(&mut next, step, o);
+                self.apply(&mut next, step, lost_its_disk, o);
                 if next != *current {
                     *state.to_mut() = ClusterState::Replica(next);
                 }
@@ -573,9 +742,31 @@ impl Actor for ClusterActor {
         let ClusterState::Replica(current) = &**state else {
             return;
         };
+        // The cut `quiet`: on a network that loses nothing and may reorder, a
+        // replica's timer does not fire while it probes (an expiry that changes nothing is no
+        // step). Everything such an expiry does is done anyway, and the run keeps its timeout
+        // for what needs one. It asks again the peers that have not answered: on such a
+        // network each first probe, or its answer, is still on its way (a crashed peer keeps
+        // what reaches it), and delivering the first probe at the moment the second would
+        // have been delivered draws the very answer the second draws. And it asks its peers
+        // for the slots it misses (a prober has no requests to place: they wait for its vote,
+        // and it knows no leader to forward one to): every slot a leader decides is announced
+        // to every peer (`Chosen`), and those announcements are on their way too. Off on FIFO
+        // links, where the first probe cannot be held back behind later messages, and wherever
+        // messages may be lost.
+        if let ClusterActor::Replica {
+            probers_skip_their_timer: true,
+            ..
+        } = self
+        {
+            if !current.votes() {
+                return;
+            }
+        }
         let mut next = current.clone();
+        let lost_its_disk = probes_after_a_loss(current);
         let step = next.on_timeout();
-        self.apply(&mut next, step, o);
+        self.apply(&mut next, step, lost_its_disk, o);
         if next != *current {
             *state.to_mut() = ClusterState::Replica(next);
         }
@@ -583,29 +774,21 @@ impl Actor for ClusterActor {
 }
 
 /// The `coalesce` cut: a probe or an answer to one, of which a second copy in flight adds
-/// nothing, is not sent again while one is in flight. Without it the state space grows with
-/// every crash a run allows: a replica that restarts while it probes probes again.
+/// nothing, is not sent while one is in flight. Without it the state space is infinite where
+/// crashes are unbounded: a replica that restarts while it probes probes again. Why dropping
+/// the copy loses no violation, on an unordered or duplicating network:
+/// - Answering a probe changes nothing at the node that answers, and a prober counts the first
+///   answer from each node to its life's nonce and ignores the others
+///   (`Replica::on_probe_reply`). So of two copies of one probe, the one whose answer reaches
+///   the prober first is the only one that matters: the run is the run in which the single
+///   copy was delivered at that moment, plus an answer that is ignored (and collected, as
+///   `ignores` says).
+/// - Two identical answers in flight: the first one delivered counts, the second is ignored;
+///   a loss spent on one of them only leaves the run fewer losses for the rest.
 ///
-/// It holds where, as `assert_probe_arguments_hold` checks when the model is built, a run
-/// loses at most one disk and no replica probes at the start, so that every probe of a run is
-/// made by the replica that lost that disk, in one of the lives after the loss, all with the
-/// one nonce the model gives them; and it is off on an ordered network (`ClusterConfig::cuts`),
-/// for the reason the second point gives. Why dropping the copy loses no violation:
-/// - A second probe only draws a second answer. An answer of "no state" from a peer counts
-///   that peer again, which changes nothing. An answer of "holds state" makes a prober that is
-///   still probing a learner; a learner does nothing a prober may not also do (neither votes
-///   nor campaigns; both learn, forward and answer; the prober's timer need never fire), so
-///   every state the second answer leads to has a counterpart, with the replica still
-///   probing, that the properties judge alike (they look at acceptances, logs and answers,
-///   never at whether a replica probes). No one else probes.
-/// - A second identical answer does, to the prober as it is when it arrives, what the first
-///   does. What a prober counted lasts until it settles (for good: settled, it ignores every
-///   answer) or restarts (and then it counts again from nothing, the same nonce accepting the
-///   old answers). So where the first copy's arrival settled the probe, the one copy
-///   delivered then does what both did; where it did not, the count it added feeds nothing
-///   before the next arrival or restart, and the one copy, delivered at the later of the two
-///   moments, does what both did. On an ordered network the one copy cannot wait for the
-///   later moment: it would have to overtake the messages sent to the prober in between.
+/// Off on an ordered network (`ClusterConfig::cut_uses`): there the single copy cannot be
+/// delivered at the later copy's moment, for it would overtake the messages sent to the same
+/// node in between.
 fn repeated_probe(message: &ClusterMsg) -> bool {
     matches!(
         message,
@@ -613,14 +796,42 @@ fn repeated_probe(message: &ClusterMsg) -> bool {
     )
 }
 
+/// Whether the replica is probing after a lost disk (its first start's probe has nonce 0).
+fn probes_after_a_loss(replica: &Replica) -> bool {
+    matches!(replica.voting, Voting::Probing { nonce, .. } if nonce > 0)
+}
+
 /// What a replica's disk holds.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Disk {
-    /// What its records rebuild, as the node persists them.
-    Kept(DurableState),
-    /// Nothing: the disk was lost in a crash (`--disk-losses`). The replica cannot tell this
-    /// from a new cluster's first start, and so, as the node does, it probes its peers.
-    Lost,
+    /// What its records rebuild, as the node persists them, and (for a replica that is probing)
+    /// the nonce of its probe, which a restart keeps (see `Actor::on_start`).
+    Kept { state: DurableState, nonce: u64 },
+    /// Nothing: the disk was lost in the run's `nonce`-th lost disk. The replica cannot tell
+    /// this from a new cluster's first start, and so, as the node does, it probes its peers.
+    Lost { nonce: u64 },
+}
+
+impl Disk {
+    /// What `replica` has persisted, as its disk holds it.
+    fn of(replica: &Replica) -> Disk {
+        let nonce = match replica.voting {
+            Voting::Probing { nonce, .. } => nonce,
+            Voting::Voter => 0,
+        };
+        Disk::Kept {
+            state: replica.durable_state(),
+            nonce,
+        }
+    }
+
+    /// Whether a replica that restarts from this disk votes.
+    fn votes(&self) -> bool {
+        match self {
+            Disk::Kept { state, .. } => state.membership.is_none_or(Membership::votes),
+            Disk::Lost { .. } => false,
+        }
+    }
 }
 
 /// The messages the `stale` cut collects. A replica ignores for good what `Replica::ignores`
@@ -664,8 +875,16 @@ fn observed(observation: Observation) -> ClusterMsg {
 
 impl ClusterActor {
     /// What the node's event loop does with a step, in its order: persist the acceptor's
-    /// changes, then send to peers, then answer clients; then set the timer.
-    fn apply(&self, replica: &mut Replica, step: ReplicaStep, o: &mut Out<Self>) {
+    /// changes, then send to peers, then answer clients; then set the timer. `lost_its_disk`:
+    /// the replica was probing after a lost disk when it took the step (so a step that settles
+    /// its probe is a rejoin).
+    fn apply(
+        &self,
+        replica: &mut Replica,
+        step: ReplicaStep,
+        lost_its_disk: bool,
+        o: &mut Out<Self>,
+    ) {
         let ReplicaStep {
             persist,
             send,
@@ -675,18 +894,21 @@ impl ClusterActor {
             timer,
             rejected,
             settled,
+            caught_up_past: _,
         } = step;
         debug_assert!(slot_replies.is_empty(), "no client here names a slot");
         // A rejected message (one that contradicts what the replica learned) happens only
         // under a flaw; the properties judge the flaw by what it does to the log.
         let _ = rejected;
         if !persist.is_empty() {
-            o.save(Disk::Kept(replica.durable_state()));
+            o.save(Disk::of(replica));
         }
-        if settled.is_some_and(|settled| settled.membership() == Membership::Learner) {
+        // A replica that lost its disk votes again, with floors another replica vouched for.
+        let rejoined = matches!(settled, Some(Settled::Answered(floors)) if !floors.is_empty());
+        if rejoined && lost_its_disk {
             o.send(
                 Id::from(usize::from(OBSERVER)),
-                observed(Observation::BecameLearner),
+                observed(Observation::Rejoined),
             );
         }
         for (slot, proposal) in acceptances {
@@ -739,8 +961,8 @@ pub struct ClusterGhost {
     pub forwarded: bool,
     /// Some replica learned chosen entries from a peer's catch-up answer.
     pub caught_up: bool,
-    /// Some replica that lost its disk found it must not vote.
-    pub learner: bool,
+    /// Some replica that lost its disk votes again.
+    pub rejoined: bool,
 }
 
 impl ClusterGhost {
@@ -752,7 +974,7 @@ impl ClusterGhost {
             answered: BTreeMap::new(),
             forwarded: false,
             caught_up: false,
-            learner: false,
+            rejoined: false,
         }
     }
 }
@@ -810,10 +1032,10 @@ fn record(
             next.caught_up = true;
         }
         ClusterMsg::Observed(Observation::CaughtUp) => return None,
-        ClusterMsg::Observed(Observation::BecameLearner) if !ghost.learner => {
-            next.learner = true;
+        ClusterMsg::Observed(Observation::Rejoined) if !ghost.rejoined => {
+            next.rejoined = true;
         }
-        ClusterMsg::Observed(Observation::BecameLearner) => return None,
+        ClusterMsg::Observed(Observation::Rejoined) => return None,
     }
     Some(next)
 }
@@ -851,6 +1073,9 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
     cfg.validate().expect("a valid configuration");
     let replicas = (0..cfg.replicas).map(|index| ClusterActor::Replica {
         config: cfg.replica_config(index),
+        start: cfg.start,
+        requests_wait_for_the_vote: cfg.requests_wait(),
+        probers_skip_their_timer: cfg.probers_skip_their_timer(),
         restarts: cfg.faults.crashes > 0,
         loses_disk: cfg.disk_losses > 0,
     });
@@ -867,7 +1092,10 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         .collect();
     let disk_loss = (cfg.disk_losses > 0).then_some(DiskLoss {
         max: cfg.disk_losses,
-        empty: Disk::Lost,
+        empty: |losses| Disk::Lost {
+            nonce: u64::from(losses),
+        },
+        is_empty: |disk| matches!(disk, Disk::Lost { .. }),
     });
     let used = |wanted: Cut| {
         cfg.cuts()
@@ -879,7 +1107,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         coalesce: used(Cut::CoalescedProbes),
         ..Reductions::NONE
     };
-    let model = ActorSystem {
+    ActorSystem {
         disk_loss,
         cuts,
         coalesce: Some(repeated_probe),
@@ -896,35 +1124,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         dead: None,
         narrate: Some(narrate),
         ignores: Some(ignores),
-    };
-    assert_probe_arguments_hold(&model);
-    model
-}
-
-/// What the arguments about probes (`repeated_probe`, and the answer to a settled probe in
-/// `Replica::ignores_for_good`) take for granted: a run loses at most one disk, and no replica
-/// probes at the start, so that a replica probes only in the life after that loss, and every
-/// probe of a run carries the one nonce the model gives them.
-fn assert_probe_arguments_hold(model: &ClusterModel) {
-    const {
-        assert!(
-            DISK_LOSSES_MAX == 1,
-            "the probe arguments count on one lost disk"
-        )
-    };
-    assert!(model.cfg.disk_losses <= DISK_LOSSES_MAX);
-    let init = stateright::Model::init_states(model);
-    let probing = init.iter().flat_map(replicas).any(|replica| {
-        matches!(
-            replica.voting,
-            crate::protocol::replica::Voting::Probing { .. }
-        )
-    });
-    assert!(
-        !probing,
-        "a replica probes at the start: the arguments of `repeated_probe` and \
-         `Replica::ignores_for_good` about probe answers no longer hold"
-    );
+    }
 }
 
 fn replicas(state: &State) -> impl Iterator<Item = &Replica> {
@@ -973,6 +1173,24 @@ fn no_acknowledged_write_lost(state: &State) -> bool {
     ghost.answered.iter().all(|(id, result)| {
         !matches!(result, KvResult::WriteOk | KvResult::CasOk) || is_chosen(&ghost.acceptances, id)
     })
+}
+
+/// Every replica votes, or, crashed, will vote when it restarts from its disk. Only a lost disk
+/// makes a voter stop voting, and it is a fault, not progress: so this holds at the end of every
+/// run in which every replica started without state (the first start, a lost disk) got to vote
+/// again, which is what the engine asks of an `eventually` property under faults.
+fn every_replica_votes(state: &State) -> bool {
+    state
+        .actors
+        .iter()
+        .enumerate()
+        .all(|(index, actor)| match &***actor {
+            ClusterState::Replica(_) if state.is_crashed(index) => {
+                state.storage[index].as_deref().is_some_and(Disk::votes)
+            }
+            ClusterState::Replica(replica) => replica.votes(),
+            ClusterState::Client { .. } => true,
+        })
 }
 
 fn every_command_answered(model: &ClusterModel, state: &State) -> bool {
@@ -1048,17 +1266,20 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
             |_, state: &State| state.history.forwarded,
         ));
     }
-    // A replica that lost its disk hears from a peer that holds state (every write puts some
-    // there) and stays out of the votes.
+    // A replica that lost its disk hears every other's floors and votes again.
     if cfg.replicas >= 2 && cfg.disk_losses > 0 {
         properties.push(Property::sometimes(
-            "lost disk kept out of the votes",
-            |_, state: &State| state.history.learner,
+            "lost disk votes again",
+            |_, state: &State| state.history.rejoined,
         ));
     }
     properties.push(Property::eventually(
         "every command answered",
         every_command_answered,
+    ));
+    properties.push(Property::eventually(
+        "every replica votes",
+        |_, state: &State| every_replica_votes(state),
     ));
     properties
 }

@@ -19,6 +19,12 @@
 //!   flight (`cluster::repeated_probe`). The cluster; not on an ordered network, where the copy
 //!   cannot be delivered "at the later moment"; at most one lost disk in a run.
 //!
+//! - `hold`: a client's request stays in flight until its replica votes
+//!   (`cluster::ClusterActor::on_msg`). The cluster; not on an ordered network, where a delivery
+//!   that changes nothing consumes the message.
+//! - `quiet`: a probing replica's timer does not fire (`cluster::ClusterActor::on_timeout`). The
+//!   cluster; only on a network that loses nothing and need not keep order.
+//!
 //! The differential suite (`model/tests/differential.rs`) runs every model with every cut on,
 //! with every cut off, and stateright's own checker on the latter, and compares them.
 
@@ -32,14 +38,18 @@ pub enum Cut {
     DeadRequests,
     StaleMessages,
     CoalescedProbes,
+    HeldRequests,
+    QuietProbers,
 }
 
 impl Cut {
-    pub const ALL: [Cut; 4] = [
+    pub const ALL: [Cut; 6] = [
         Cut::Symmetry,
         Cut::DeadRequests,
         Cut::StaleMessages,
         Cut::CoalescedProbes,
+        Cut::HeldRequests,
+        Cut::QuietProbers,
     ];
 
     /// The name in `--reduce` lists and in reports.
@@ -49,6 +59,8 @@ impl Cut {
             Cut::DeadRequests => "dead",
             Cut::StaleMessages => "stale",
             Cut::CoalescedProbes => "coalesce",
+            Cut::HeldRequests => "hold",
+            Cut::QuietProbers => "quiet",
         }
     }
 
@@ -61,6 +73,10 @@ impl Cut {
             }
             Cut::StaleMessages => "messages their recipient will ignore for good are dropped",
             Cut::CoalescedProbes => "a second copy of a probe or its answer in flight is not sent",
+            Cut::HeldRequests => {
+                "a client's request reaches its replica only once the replica votes"
+            }
+            Cut::QuietProbers => "a replica's timer does not fire while it probes",
         }
     }
 
@@ -85,6 +101,8 @@ pub struct Reductions {
     pub dead: bool,
     pub stale: bool,
     pub coalesce: bool,
+    pub hold: bool,
+    pub quiet: bool,
     /// The cuts were listed by name (`--reduce stale,dead`), not taken as "all of them but":
     /// a model refuses a listed cut it does not have, or one that does not hold in its settings.
     #[serde(skip)]
@@ -103,6 +121,8 @@ impl Reductions {
         dead: true,
         stale: true,
         coalesce: true,
+        hold: true,
+        quiet: true,
         listed: false,
     };
 
@@ -111,6 +131,8 @@ impl Reductions {
         dead: false,
         stale: false,
         coalesce: false,
+        hold: false,
+        quiet: false,
         listed: false,
     };
 
@@ -131,6 +153,8 @@ impl Reductions {
             dead,
             stale,
             coalesce,
+            hold,
+            quiet,
             listed: _,
         } = *self;
         match cut {
@@ -138,6 +162,8 @@ impl Reductions {
             Cut::DeadRequests => dead,
             Cut::StaleMessages => stale,
             Cut::CoalescedProbes => coalesce,
+            Cut::HeldRequests => hold,
+            Cut::QuietProbers => quiet,
         }
     }
 
@@ -148,6 +174,8 @@ impl Reductions {
             Cut::DeadRequests => &mut self.dead,
             Cut::StaleMessages => &mut self.stale,
             Cut::CoalescedProbes => &mut self.coalesce,
+            Cut::HeldRequests => &mut self.hold,
+            Cut::QuietProbers => &mut self.quiet,
         };
         *switch = on;
         self
@@ -279,7 +307,7 @@ mod tests {
     fn reduce_lists_parse_and_spell_back() {
         assert_eq!(Reductions::parse("all"), Ok(Reductions::ALL));
         assert_eq!(Reductions::parse("none"), Ok(Reductions::NONE));
-        assert!(Reductions::parse("symmetry,dead,stale,coalesce")
+        assert!(Reductions::parse("symmetry,dead,stale,coalesce,hold,quiet")
             .expect("every cut")
             .is_all());
         let two = Reductions::parse("stale, symmetry").expect("two cuts");
@@ -290,7 +318,10 @@ mod tests {
         assert_eq!(Reductions::NONE.spelled(), "none");
         let error = Reductions::parse("symmetry,ignores").unwrap_err();
         assert!(error.contains("'ignores' is no cut"), "{error}");
-        assert!(error.contains("symmetry, dead, stale, coalesce"), "{error}");
+        assert!(
+            error.contains("symmetry, dead, stale, coalesce, hold, quiet"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //!   it again, its proposer's Phase 1 starts above it, and its acceptor may drop the acceptances
 //!   it holds for those slots (see `Replica::learn` for why that is safe);
 //! - whether the acceptor votes (`Membership`), which a node that started without any state
-//!   settles by asking the others (see `replica`'s module header).
+//!   settles by asking the others (see `replica`'s module header), and the floors it took from
+//!   their answers (`BallotFloor`, `SlotFloor`): what an earlier life of it may have voted for
+//!   and forgotten.
 //!
 //! Replaying a replica's records in the order its steps made them gives back exactly this state:
 //! records are facts, and applying one twice changes nothing (a promise is a maximum, an
@@ -16,6 +18,7 @@
 //! snapshot need not know which records the snapshot already holds.
 
 use crate::protocol::acceptor::{Acceptor, Change};
+use crate::protocol::ballot::Ballot;
 use crate::protocol::entry::Entry;
 use crate::protocol::slots::{Slot, SlotMap};
 use serde::{Deserialize, Serialize};
@@ -23,23 +26,38 @@ use serde::{Deserialize, Serialize};
 /// Whether a replica's acceptor takes part in the votes, as its durable state records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Membership {
-    /// It promises and accepts: its acceptor's state is intact, or the cluster was new when it
-    /// joined.
+    /// It promises and accepts: its acceptor's state is intact, or it has heard every other
+    /// node's floors since it started without state and took them (see `Replica::settle`).
     Voter,
     /// It started without state and has not yet heard from every other node: it promises and
     /// accepts nothing yet. A restart asks again.
     Probing,
-    /// It started without state while another node held some: it may have promised or accepted
-    /// before and forgotten it, so it never votes again; it learns, forwards and answers.
+    /// Written by an earlier version, whose node never voted again after it started without
+    /// state. Such a node probes again, as one that has just lost its disk: it may vote once
+    /// every other node has answered.
     Learner,
+}
+
+impl Membership {
+    /// Whether the acceptor takes part in the votes.
+    pub fn votes(self) -> bool {
+        self == Membership::Voter
+    }
 }
 
 /// One fact to make durable before the step's messages leave.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Record {
     Acceptor(Change<Entry>),
-    Learned { slot: Slot, entry: Entry },
+    Learned {
+        slot: Slot,
+        entry: Entry,
+    },
     Membership(Membership),
+    /// The floors of a replica that started without state (see `Replica::ballot_floor` and
+    /// `Replica::slot_floor`).
+    BallotFloor(Ballot),
+    SlotFloor(Slot),
 }
 
 /// What replaying a replica's records gives back.
@@ -50,6 +68,13 @@ pub struct DurableState {
     pub membership: Option<Membership>,
     pub acceptor: Acceptor<Entry>,
     pub learned: SlotMap<Entry>,
+    /// The highest ballot an earlier life of this replica may have promised, and the highest
+    /// slot it may have accepted in, and forgotten, if it ever started without state in a
+    /// cluster that held some.
+    #[serde(default)]
+    pub ballot_floor: Option<Ballot>,
+    #[serde(default)]
+    pub slot_floor: Option<Slot>,
 }
 
 impl DurableState {
@@ -60,6 +85,8 @@ impl DurableState {
                 self.learned.insert(*slot, entry.clone());
             }
             Record::Membership(membership) => self.membership = Some(*membership),
+            Record::BallotFloor(ballot) => self.ballot_floor = self.ballot_floor.max(Some(*ballot)),
+            Record::SlotFloor(slot) => self.slot_floor = self.slot_floor.max(Some(*slot)),
         }
     }
 
@@ -70,10 +97,12 @@ impl DurableState {
     }
 
     /// The fewest records that rebuild this state, in an order that replays to it: the
-    /// membership, the promise, each acceptance, each learned entry. A caller rewrites its log
+    /// membership, the floors, the promise, each acceptance, each learned entry. A caller rewrites its log
     /// as these (a snapshot) when the log has grown long.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
         let membership = self.membership.map(Record::Membership);
+        let ballot_floor = self.ballot_floor.map(Record::BallotFloor);
+        let slot_floor = self.slot_floor.map(Record::SlotFloor);
         let promised = self
             .acceptor
             .promised
@@ -90,6 +119,8 @@ impl DurableState {
         });
         membership
             .into_iter()
+            .chain(ballot_floor)
+            .chain(slot_floor)
             .chain(promised)
             .chain(accepted)
             .chain(learned)
@@ -99,7 +130,7 @@ impl DurableState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::ballot::{Ballot, Proposal};
+    use crate::protocol::ballot::Proposal;
 
     #[test]
     fn replaying_a_snapshot_after_the_records_it_holds_changes_nothing() {
@@ -117,12 +148,14 @@ mod tests {
                 entry: Entry::Noop,
             },
             Record::Acceptor(Change::Promised(Ballot::new(3, 1))),
+            Record::BallotFloor(Ballot::new(2, 2)),
+            Record::SlotFloor(4),
         ];
         let mut state = DurableState::default();
         assert!(state.is_empty());
         records.iter().for_each(|record| state.apply(record));
         let snapshot: Vec<Record> = state.records().collect();
-        assert_eq!(snapshot.len(), 4, "one promise, the highest: {snapshot:?}");
+        assert_eq!(snapshot.len(), 6, "one promise, the highest: {snapshot:?}");
         let mut replayed = DurableState::default();
         for record in snapshot.iter().chain(&records) {
             replayed.apply(record);

@@ -56,6 +56,12 @@ pub enum Flaw {
     ForwardRenamesRequest,
     /// A replica that starts without its disk votes at once, as a member of a new cluster would.
     LostDiskVotes,
+    /// A replica that starts without its disk votes again once a majority (itself included) has
+    /// answered its probe, not every other node.
+    RejoinAfterMajority,
+    /// A replica that starts without its disk takes its peers' ballot floor but not their slot
+    /// floor: it promises a Phase 1 that reaches slots it may have accepted in and forgotten.
+    RejoinIgnoresSlotFloor,
 }
 
 /// Which model a flaw is meant to be shown in.
@@ -70,7 +76,7 @@ pub enum FlawScope {
 
 impl Flaw {
     /// Every flaw, `None` first, in catalogue order.
-    pub const ALL: [Flaw; 18] = [
+    pub const ALL: [Flaw; 20] = [
         Flaw::None,
         Flaw::AcceptBelowPromise,
         Flaw::PromiseHidesAccepted,
@@ -89,6 +95,8 @@ impl Flaw {
         Flaw::AcknowledgeBeforeChosen,
         Flaw::ForwardRenamesRequest,
         Flaw::LostDiskVotes,
+        Flaw::RejoinAfterMajority,
+        Flaw::RejoinIgnoresSlotFloor,
     ];
 
     /// The name used on the command line and in reports.
@@ -112,6 +120,8 @@ impl Flaw {
             Flaw::AcknowledgeBeforeChosen => "acknowledge-before-chosen",
             Flaw::ForwardRenamesRequest => "forward-renames-request",
             Flaw::LostDiskVotes => "lost-disk-votes",
+            Flaw::RejoinAfterMajority => "rejoin-after-majority",
+            Flaw::RejoinIgnoresSlotFloor => "rejoin-ignores-slot-floor",
         }
     }
 
@@ -157,6 +167,13 @@ impl Flaw {
             Flaw::LostDiskVotes => {
                 "a replica that lost its disk votes again at once, as if the cluster were new"
             }
+            Flaw::RejoinAfterMajority => {
+                "a replica that lost its disk votes again once a majority has answered its probe"
+            }
+            Flaw::RejoinIgnoresSlotFloor => {
+                "a replica that lost its disk promises Phase 1s reaching slots it may have \
+                 accepted in, before it has learned them"
+            }
         }
     }
 
@@ -170,7 +187,9 @@ impl Flaw {
             | Flaw::CatchUpFromAccepted
             | Flaw::AcknowledgeBeforeChosen
             | Flaw::ForwardRenamesRequest
-            | Flaw::LostDiskVotes => FlawScope::Replica,
+            | Flaw::LostDiskVotes
+            | Flaw::RejoinAfterMajority
+            | Flaw::RejoinIgnoresSlotFloor => FlawScope::Replica,
             _ => FlawScope::SingleDecree,
         }
     }

@@ -33,14 +33,26 @@
 //! that is safe): the log stays, and answers catch-ups, while the acceptor's state stays as
 //! small as the slots still open.
 //!
-//! A node that finds no state where it keeps its state cannot tell a new cluster from a lost
-//! disk, and a node that lost its disk may have promised or accepted and forgotten it; voting
-//! again, it could help choose a second value for a slot. So it starts without a vote
-//! (`Replica::without_state`): it neither promises nor accepts, and asks every other node
-//! whether it holds any state (`Probe`). If none does, no ballot can have got this node's vote
-//! (see `on_probe_reply` for the argument) and it votes; as soon as one does, it stays a learner
-//! for good: it learns, catches up, forwards and answers, but never votes. Peers count quorums
-//! as before: a node that does not vote simply never answers a Prepare or an Accept.
+//! A node that finds no state where it keeps its state (an empty data directory, or none at
+//! all: one case) cannot tell a new cluster from a lost disk, and a node that lost its disk may
+//! have promised or accepted and forgotten it; voting at once, it could break a promise or hide
+//! an acceptance, and help choose a second value for a slot. So it starts without a vote
+//! (`Replica::without_state`): it neither promises nor accepts, and asks every other node for
+//! its floors (`Probe`): the highest ballot it has promised and the highest slot it has
+//! accepted in or learned. Once every other node has answered, it votes again with those floors
+//! (`settle`): it promises and accepts nothing below the highest ballot, so no promise of an earlier
+//! life is broken, and it promises no Phase 1 that reaches the highest slot until it has learned
+//! that far, so no acceptance of an earlier life is hidden (`on_probe_reply` argues both). A new
+//! cluster is the case where every answer is empty. Until it votes (and, for its own campaigns,
+//! until it has caught up), it learns, catches up, forwards and answers; a Prepare or an Accept
+//! that it may not answer yet it keeps, and answers once it may (`defers`), as if the network
+//! had delayed it: in a new cluster a node's first campaign reaches peers that are still
+//! probing, and would otherwise wait for its timer.
+//!
+//! The rule assumes that losses of state do not overlap: a node that lost its state has voted
+//! again and caught up past its slot floor, and no message its earlier life sent is still in
+//! flight, before another node loses its state. Two overlapping losses can take a chosen value
+//! with them, which no rule that only asks the survivors can bring back.
 
 use crate::protocol::acceptor::{Acceptor, Change};
 use crate::protocol::ballot::{Ballot, Proposal};
@@ -89,16 +101,57 @@ pub enum PeerMessage {
     CatchUpReply {
         entries: Vec<(Slot, Entry)>,
     },
-    /// A node that started without state asks whether the recipient holds any. `nonce` is the
+    /// A node that started without state asks for the recipient's floors. `nonce` is the
     /// asker's own for this start, so that an answer to an earlier life's probe is not counted.
     Probe {
         nonce: u64,
     },
-    /// The answer: whether the node has promised, accepted or learned anything.
+    /// The answer: the recipient's floors, from its durable state, as they are when it answers.
     ProbeReply {
         nonce: u64,
-        holds_state: bool,
+        floors: Floors,
     },
+}
+
+/// What an earlier life of a node that lost its state may have voted for, as far as one other
+/// node can vouch: the highest ballot it has promised, and the highest slot it has accepted in
+/// or learned (or must itself catch up to). Both come from what the node persisted, so they
+/// only grow while it keeps its disk.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Floors {
+    pub ballot: Option<Ballot>,
+    pub slot: Option<Slot>,
+}
+
+impl Floors {
+    /// The floors of both: the higher ballot and the higher slot.
+    pub fn raised_to(self, other: Floors) -> Floors {
+        Floors {
+            ballot: self.ballot.max(other.ballot),
+            slot: self.slot.max(other.slot),
+        }
+    }
+
+    /// Nothing to vouch for: the node has promised, accepted and learned nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Floors::default()
+    }
+
+    /// `promised 2.n3, slots to 7`, `nothing`.
+    pub fn describe(&self) -> String {
+        if self.is_empty() {
+            return "nothing".into();
+        }
+        let ballot = self.ballot.map_or("nothing promised".to_owned(), |b| {
+            format!("promised {}", b.named('n'))
+        });
+        let slot = self
+            .slot
+            .map_or("no slot".to_owned(), |slot| format!("slots to {slot}"));
+        format!("{ballot}, {slot}")
+    }
 }
 
 impl PeerMessage {
@@ -140,9 +193,8 @@ impl PeerMessage {
                 format!("CatchUpReply([{}])", entries(chosen))
             }
             PeerMessage::Probe { nonce } => format!("Probe({nonce})"),
-            PeerMessage::ProbeReply { nonce, holds_state } => {
-                let state = if *holds_state { "state" } else { "no state" };
-                format!("ProbeReply({nonce}, {state})")
+            PeerMessage::ProbeReply { nonce, floors } => {
+                format!("ProbeReply({nonce}, {})", floors.describe())
             }
         }
     }
@@ -169,46 +221,58 @@ pub struct ReplicaStep {
     pub rejected: Vec<(NodeIndex, String)>,
     /// The probe of a node that started without state settled, and why.
     pub settled: Option<Settled>,
+    /// This node has just learned the log past its slot floor (or settled with a floor it had
+    /// learned past while it probed): it promises any Phase 1 again, and may campaign. The floor
+    /// it passed.
+    pub caught_up_past: Option<Slot>,
 }
 
-/// Why the probe of a node that started without state settled as it did.
+/// How the probe of a node that started without state settled: it votes, with what floors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Settled {
     /// A cluster of one has nobody to ask: it votes.
     ClusterOfOne,
-    /// No other node held state after the probe went out: the cluster is new, and it votes.
-    NewCluster,
-    /// This node holds state: this one may have voted before and forgotten it, and never votes.
-    PeerHoldsState(NodeIndex),
+    /// Every other node answered, with these floors (the highest of each): empty when no node
+    /// held state, as in a new cluster.
+    Answered(Floors),
 }
 
 impl Settled {
-    pub fn membership(self) -> Membership {
-        match self {
-            Settled::ClusterOfOne | Settled::NewCluster => Membership::Voter,
-            Settled::PeerHoldsState(_) => Membership::Learner,
-        }
-    }
-
-    /// The reason in words, for the operator; `name` names a node by its index.
-    pub fn explain(self, name: impl Fn(NodeIndex) -> String) -> String {
+    /// The reason in words, for the operator.
+    pub fn explain(self) -> String {
         match self {
             Settled::ClusterOfOne => "it is a cluster of one".into(),
-            Settled::NewCluster => {
-                "no other node holds state: the cluster is new, and this node votes".into()
+            Settled::Answered(floors) if floors.is_empty() => {
+                "every other node answered and none holds state (a new cluster)".into()
             }
-            Settled::PeerHoldsState(peer) => format!(
-                "{} holds acceptor state, so this node, started without any, may have promised \
-                 or accepted before and forgotten it: it will never vote (it learns, forwards \
-                 and answers); restore its disk, or start a fresh cluster",
-                name(peer)
-            ),
+            Settled::Answered(Floors { ballot, slot }) => {
+                let mut why = "every other node answered, so it votes again with their floors: \
+                               it may have voted before and forgotten it"
+                    .to_owned();
+                if let Some(ballot) = ballot {
+                    why += &format!(
+                        "; it promises and accepts nothing below ballot {}",
+                        ballot.named('n')
+                    );
+                }
+                if let Some(slot) = slot {
+                    why += &format!(
+                        "; it promises no Phase 1 that reaches slot {slot}, nor campaigns, until \
+                         it has learned that far"
+                    );
+                }
+                why
+            }
         }
     }
 }
 
 /// How far beyond its applied log a node accepts a named slot.
 pub const SLOT_WINDOW: Slot = 1_000;
+
+/// The most requests a node keeps for its acceptor until it may answer them (`Replica::defers`);
+/// beyond, a request is dropped, as a network may drop it, and its proposer asks again.
+pub const DEFERRED_MAX: usize = 1_024;
 
 /// The most entries one catch-up answer carries: a node far behind catches up batch by batch,
 /// and no single message grows with the log.
@@ -314,13 +378,13 @@ impl ReplicaConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Voting {
     Voter,
-    /// Asking every other node whether it holds state; `without_state` are those that said it
-    /// holds none, in answer to a probe with this start's `nonce`.
+    /// Asking every other node for its floors: `answered` are those that answered the probe of
+    /// this start (`nonce`), and `floors` the highest of their answers.
     Probing {
         nonce: u64,
-        without_state: AcceptorSet,
+        answered: AcceptorSet,
+        floors: Floors,
     },
-    Learner,
 }
 
 impl Voting {
@@ -328,7 +392,14 @@ impl Voting {
         match self {
             Voting::Voter => Membership::Voter,
             Voting::Probing { .. } => Membership::Probing,
-            Voting::Learner => Membership::Learner,
+        }
+    }
+
+    fn probing(nonce: u64) -> Self {
+        Voting::Probing {
+            nonce,
+            answered: AcceptorSet::new(),
+            floors: Floors::default(),
         }
     }
 }
@@ -368,10 +439,21 @@ pub struct Replica {
     /// A slot a peer said is chosen, too far beyond the applied log to be taken in
     /// (`PEER_SLOT_WINDOW`): this node is behind and catches up until it passes it.
     pub chosen_beyond_window: Option<Slot>,
-    /// Per peer, the probe this node last answered with "no state" (its nonce). The peer may
-    /// ask again in the same life (the answer was lost, or it restarted while probing), and
-    /// is told "no state" again even if this node has state by then (see `answer_probe`).
-    pub probes_answered_empty: BTreeMap<NodeIndex, u64>,
+    /// The highest ballot an earlier life of this node may have promised and forgotten (it
+    /// started without state, and took this floor from its peers' answers; durable). Its
+    /// acceptor refuses every request below it, as if it had promised it (see
+    /// `refusal_below_the_ballot_floor`); a Prepare at it is promised, as an acceptor may
+    /// promise the ballot it promised before.
+    pub ballot_floor: Option<Ballot>,
+    /// Requests for the acceptor that it may not answer yet, in the order they came, each with
+    /// its sender (see `defers`); not durable: a restart loses them, as a crash loses messages.
+    pub deferred: Vec<(NodeIndex, Message<Entry>)>,
+    /// The highest slot an earlier life of this node may have accepted in and forgotten (it
+    /// started without state, and took this floor from its peers' answers; durable). Until it
+    /// has applied past it, it promises no Phase 1 that reaches it and does not campaign (see
+    /// `promise_could_hide_a_forgotten_acceptance`); then `answers_from_the_log` answers any
+    /// Phase 1 from down there, and the floor no longer matters.
+    pub slot_floor: Option<Slot>,
 }
 
 impl Replica {
@@ -384,16 +466,14 @@ impl Replica {
     /// A restart from what the replica persisted: its acceptor as it was, minus acceptances in
     /// slots it had learned (see `learn`), and its learned log replayed, so that the store is
     /// rebuilt and Phase 1 starts above every slot known chosen. A replica that was still
-    /// probing when it stopped probes again, under `nonce`.
+    /// probing when it stopped probes again, under `nonce` (a learner of an earlier version
+    /// too: it has not voted since it lost its state).
     pub fn recover(config: ReplicaConfig, state: DurableState, nonce: u64) -> Self {
         let voting = match state.membership {
             None | Some(Membership::Voter) => Voting::Voter,
-            Some(Membership::Probing) => Voting::Probing {
-                nonce,
-                without_state: AcceptorSet::new(),
-            },
-            Some(Membership::Learner) => Voting::Learner,
+            Some(Membership::Probing | Membership::Learner) => Voting::probing(nonce),
         };
+        let (ballot_floor, slot_floor) = (state.ballot_floor, state.slot_floor);
         // The acceptances below the learned log's gapless prefix go in one sweep, before the
         // replay: `learn` would drop them slot by slot, each time shifting all the rest, which
         // is quadratic in a long log.
@@ -406,6 +486,9 @@ impl Replica {
             .count() as Slot;
         acceptor.accepted.remove_below(prefix_end);
         let mut replica = Replica::with_acceptor(config, acceptor, voting);
+        replica.ballot_floor = ballot_floor;
+        replica.proposer.resume_above(ballot_floor);
+        replica.slot_floor = slot_floor;
         let mut replay = ReplicaStep::default();
         for (slot, entry) in state.learned.iter() {
             replica.learn(slot, entry.clone(), &mut replay);
@@ -414,18 +497,16 @@ impl Replica {
         replica
     }
 
-    /// A node that found no state where it keeps its state: a new cluster, or a lost disk. It
-    /// does not vote until `start`'s probe has settled which; `nonce` must differ from every
-    /// earlier start's (the node draws it at random).
+    /// A node that found no state where it keeps its state: a new cluster, or a lost disk (or,
+    /// without a disk, any start). It does not vote until `start`'s probe has been answered by
+    /// every other node; `nonce` must differ from every earlier start's (the node draws it at
+    /// random).
     pub fn without_state(config: ReplicaConfig, nonce: u64) -> Self {
         let voting = if config.flaw == Flaw::LostDiskVotes {
             // The flaw: it takes the empty disk for a new cluster's, and votes at once.
             Voting::Voter
         } else {
-            Voting::Probing {
-                nonce,
-                without_state: AcceptorSet::new(),
-            }
+            Voting::probing(nonce)
         };
         Replica::with_acceptor(config, Acceptor::new(), voting)
     }
@@ -459,7 +540,9 @@ impl Replica {
             highest_ballot_seen: None,
             timer_armed_at: None,
             chosen_beyond_window: None,
-            probes_answered_empty: BTreeMap::new(),
+            ballot_floor: None,
+            deferred: Vec::new(),
+            slot_floor: None,
         }
     }
 
@@ -487,6 +570,8 @@ impl Replica {
             membership: Some(self.voting.membership()),
             acceptor: self.acceptor.clone(),
             learned: self.log.clone(),
+            ballot_floor: self.ballot_floor,
+            slot_floor: self.slot_floor,
         }
     }
 
@@ -495,11 +580,38 @@ impl Replica {
         self.voting == Voting::Voter
     }
 
-    /// What a probe is answered with: whether this node has promised, accepted or learned
-    /// anything, or knows the cluster has (a learner). A node still probing holds nothing: in
-    /// a new cluster every node probes at once, and each must hear "none" from the others.
-    fn holds_state(&self) -> bool {
-        self.acceptor.promised.is_some() || !self.log.is_empty() || self.voting == Voting::Learner
+    /// Whether this node has applied its log past its slot floor, if it has one.
+    pub fn caught_up(&self) -> bool {
+        self.slot_floor
+            .is_none_or(|floor| self.applied_below > floor)
+    }
+
+    /// Whether this node may start a ballot: it votes, and has caught up past its slot floor.
+    /// A Prepare leaves only once its sender's own acceptor has promised (and persisted) its
+    /// ballot, and the rejoin rule rests on that (see `on_probe_reply`): a node that does not
+    /// vote, or would not promise its own Phase 1 (which starts below its floor), must not
+    /// campaign.
+    pub fn may_campaign(&self) -> bool {
+        self.votes() && self.caught_up()
+    }
+
+    /// What this node vouches for when a node that started without state asks (`Probe`): the
+    /// highest ballot it promised (or took as its own floor), and the highest slot it accepted
+    /// in, learned, or must catch up to itself. Only what it persisted, so that its answers only grow while it keeps its
+    /// disk: an acceptance it dropped had been learned, and the log keeps the slot.
+    pub fn floors(&self) -> Floors {
+        let slot = [
+            self.acceptor.accepted.last_slot(),
+            self.log.last_slot(),
+            self.slot_floor,
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        Floors {
+            ballot: self.acceptor.promised.max(self.ballot_floor),
+            slot,
+        }
     }
 
     /// Requests whose client waits on this node and has not been answered: lin-kv commands, and
@@ -648,12 +760,14 @@ impl Replica {
             PeerMessage::CatchUp { .. } => false,
             // Always answered.
             PeerMessage::Probe { .. } => false,
-            // A probe settles once for the rest of this life, and while it is pending the
-            // peers counted as holding no state only grow.
-            PeerMessage::ProbeReply { nonce, holds_state } => !matches!(
+            // Only the first answer of each node to this life's probe counts
+            // (`on_probe_reply`): a node counted stays counted until the probe settles, after
+            // which every answer is ignored for the rest of this life, and a life's nonce does
+            // not change while it runs.
+            PeerMessage::ProbeReply { nonce, .. } => !matches!(
                 &self.voting,
-                Voting::Probing { nonce: own, without_state }
-                    if own == nonce && (*holds_state || !without_state.contains(from))
+                Voting::Probing { nonce: own, answered, .. }
+                    if own == nonce && !answered.contains(from)
             ),
             PeerMessage::Paxos(message) => self.ignores_paxos(from, message),
         }
@@ -690,13 +804,16 @@ impl Replica {
             return false;
         }
         match message {
-            // Settled for good: how it settled is on disk, and only a node that lost its disk
-            // probes again. So an answer to a settled node's probe is never counted again
-            // where, as in the cluster model, a node probes only in the life that follows the
-            // one disk a run may lose (no node probes at the start): the loss that made it
-            // probe was that one. (The node draws a fresh nonce at each start, which makes
-            // such an answer ignored for good however many disks are lost.)
-            PeerMessage::ProbeReply { .. } => !matches!(self.voting, Voting::Probing { .. }),
+            // An answer to another probe than the one under way, or to a probe that settled,
+            // is never counted again: how a probe settled is on disk (a restart does not probe
+            // again), a restart while probing asks under the same nonce (and counts this
+            // probe's answers again, so a repeated answer to it is not ignored for good), and
+            // a life after a lost disk probes under a nonce no earlier answer carries (the
+            // node draws a fresh one at every start; the cluster model numbers them by the
+            // disks lost so far).
+            PeerMessage::ProbeReply { nonce, .. } => {
+                !matches!(self.voting, Voting::Probing { nonce: own, .. } if own == *nonce)
+            }
             // A lost disk takes the log, the acceptor and the promise that keeps the proposer
             // above its old ballots: nothing else survives it.
             _ if disk_may_be_lost => false,
@@ -762,6 +879,7 @@ impl Replica {
             return step; // behind, or forged: what is chosen there comes by catching up
         }
         match message {
+            PeerMessage::Paxos(message) if self.defers(&message) => self.defer(from, message),
             PeerMessage::Paxos(message) => self.deliver(from, message, &mut step),
             PeerMessage::Forward { id, op } => {
                 if !self.applied.contains_key(&id) && !self.in_log(&id) {
@@ -787,11 +905,49 @@ impl Replica {
                 }
             }
             PeerMessage::Probe { nonce } => self.answer_probe(from, nonce, &mut step),
-            PeerMessage::ProbeReply { nonce, holds_state } => {
-                self.on_probe_reply(from, nonce, holds_state, &mut step)
+            PeerMessage::ProbeReply { nonce, floors } => {
+                self.on_probe_reply(from, nonce, floors, &mut step)
             }
         }
+        self.answer_deferred(&mut step);
         self.finish(step)
+    }
+
+    /// Whether `request` (for the acceptor) must wait: this node does not vote yet, or would
+    /// have to promise a Phase 1 reaching its slot floor before it has caught up (see
+    /// `promise_could_hide_a_forgotten_acceptance`). Answering it later is answering a message
+    /// the network delayed, which Paxos allows; dropping it would leave its proposer to its
+    /// timer, and a new cluster's first campaign, which reaches peers still probing, to it too.
+    pub fn defers(&self, request: &Message<Entry>) -> bool {
+        request.role() == Role::Acceptor
+            && (!self.votes() || self.promise_could_hide_a_forgotten_acceptance(request))
+    }
+
+    /// Keeps a request `defers` holds back, once (a copy is the same request), and up to
+    /// `DEFERRED_MAX`.
+    fn defer(&mut self, from: NodeIndex, request: Message<Entry>) {
+        let kept = self
+            .deferred
+            .iter()
+            .any(|(sender, kept)| *sender == from && *kept == request);
+        if !kept && self.deferred.len() < DEFERRED_MAX {
+            self.deferred.push((from, request));
+        }
+    }
+
+    /// Answers the kept requests that need no longer wait (this node votes now, or has caught
+    /// up), in the order they came.
+    fn answer_deferred(&mut self, step: &mut ReplicaStep) {
+        if self.deferred.is_empty() || !self.votes() {
+            return;
+        }
+        for (from, request) in std::mem::take(&mut self.deferred) {
+            if self.defers(&request) {
+                self.deferred.push((from, request));
+            } else {
+                self.deliver(from, request, step);
+            }
+        }
     }
 
     /// Chosen entries from a peer, which answered a catch-up request or refused a Prepare from
@@ -835,83 +991,123 @@ impl Replica {
             self.proposer.status,
             Status::Preparing { from_slot, .. } if from_slot < self.proposer.first_unchosen_slot()
         );
-        stale && self.votes()
+        stale && self.may_campaign()
     }
 
-    /// Whether this node holds state, for `from`'s probe `nonce`. What the prober needs from this
-    /// node is that it held none at some moment after the prober's life began (see
-    /// `on_probe_reply`). Once told "no state" for a nonce, that stays true of this node: so it
-    /// answers a repeat of the probe the same way even if it has voted since. Without that, a
-    /// new cluster whose first probe answers are lost would lose voters for good: by the time a
-    /// node asks again, the others have started to vote. The memory is not persisted: a node
-    /// that restarts answers from its state, which is never wrong, only less helpful.
+    /// Answers `from`'s probe with this node's floors as they are now. A node that is probing
+    /// itself vouches for what it has (nothing, in a new cluster): every node of a new cluster
+    /// probes at once, and each must hear from all the others.
     fn answer_probe(&mut self, from: NodeIndex, nonce: u64, step: &mut ReplicaStep) {
-        let told_empty = self.probes_answered_empty.get(&from) == Some(&nonce);
-        let holds_state = self.holds_state() && !told_empty;
-        if !holds_state {
-            self.probes_answered_empty.insert(from, nonce);
-        }
+        let floors = self.floors();
         step.send
-            .push((from, PeerMessage::ProbeReply { nonce, holds_state }));
+            .push((from, PeerMessage::ProbeReply { nonce, floors }));
     }
 
-    /// An answer to this node's probe. It votes once every other node has answered that it
-    /// holds no state; it stays a learner for good as soon as one holds some.
+    /// An answer to this node's probe. Once every other node has answered this start's probe,
+    /// it votes again, with the highest floors they reported (`settle`).
     ///
-    /// Why that is safe. Suppose this node, in an earlier life, promised or accepted ballot b,
-    /// and that vote can still be counted (it may even be a message still in flight). The node
-    /// that started b held state before this node restarted: a replica hands its Prepare to its
-    /// own acceptor first and persists that promise before the Prepare leaves, and nothing it
-    /// persisted is ever lost (only this node lost its disk). If this node started b itself, any
-    /// Accept at b needed a majority of promises, some from another node, which holds state;
-    /// and a promise from another node for b is counted by no one but this node's proposer,
-    /// which, were it to start b again, would be counting a real promise for b. So an answer of
-    /// "no state", given after this start's probe went out (the nonce sees to that), from every
-    /// other node, means no earlier vote of this node can be counted, and it may vote anew.
+    /// Why that is safe. Say this node lost its state at time T; its probe left after T, so
+    /// every answer carrying its nonce was given after T.
     ///
-    /// Why every other node, not a majority of them: in a cluster of five, this node promised
-    /// b to n5 before it lost its disk (the promise still in flight); three others, asked, hold
-    /// nothing yet; it votes, and promises and accepts a lower ballot of n4's with two of them,
-    /// choosing a value; then n5 counts the old promise with one of those three and its own,
-    /// leads at b, and this node, having promised nothing it remembers, accepts n5's value too.
-    /// n5 holds state all along: only its answer can tell.
+    /// The ballot floor keeps every promise an earlier life made. That life promised ballot b
+    /// to the node p that started b (perhaps itself; a promise may still be in flight). p's own
+    /// acceptor promised b and persisted it before the Prepare left (`drive` sends a Prepare only
+    /// after that, and a node that would not promise its own Prepare does not campaign:
+    /// `may_campaign`). If p is another node, it kept its disk (losses do not overlap), so its
+    /// answer, given after T, names a promise of at least b, and this node now promises and
+    /// accepts nothing below it (b itself it may promise again: that breaks no promise). If p is
+    /// this node, any Accept at b needed a majority of promises, some from another node, which
+    /// answered likewise; and a promise for b can only be counted by this node's proposer,
+    /// which, were it to start b again, would be counting a real promise.
+    ///
+    /// The slot floor keeps every acceptance an earlier life made from being hidden. That life
+    /// accepted (s, b, v) from the node p that proposed it, and p's own acceptor had accepted it
+    /// and persisted it before the Accept left (`drive` sends an Accept only then), or has since
+    /// learned slot s and keeps it in its log; so p's answer names a slot of at least s. Until
+    /// this node has learned the log past the floor it promises no Phase 1 that reaches the
+    /// floor, so it never reports "nothing accepted" for a slot where it may have forgotten an
+    /// acceptance; afterwards such a Phase 1 is answered from the log (`answers_from_the_log`).
+    /// A Phase 1 from above the floor covers no slot an earlier life accepted in, and taking an
+    /// Accept is safe at any ballot at or above its promise: every promise it ever made is at
+    /// or below the ballot floor, and that is all an Accept must respect.
+    ///
+    /// Why every other node, not a majority. In a cluster of three, this node promised ballot b
+    /// of n3 and lost its disk with the promise still in flight. n2 answers (it knows only
+    /// ballots below b), and this node, counting itself, would have a majority: it votes with
+    /// floors below b. n2 campaigns below b with this node and chooses v; then n3 counts this
+    /// node's old promise with its own, proposes w at b, and this node, having promised nothing
+    /// it remembers above n2's ballot, accepts w: two values chosen. Only n3's answer can tell.
     fn on_probe_reply(
         &mut self,
         from: NodeIndex,
         nonce: u64,
-        holds_state: bool,
+        reported: Floors,
         step: &mut ReplicaStep,
     ) {
+        let cluster_size = self.cluster_size();
+        let flaw = self.config.flaw;
         let Voting::Probing {
             nonce: own,
-            without_state,
+            answered,
+            floors,
         } = &mut self.voting
         else {
             return; // settled already
         };
-        if nonce != *own {
-            return; // an answer to a probe of an earlier life
-        }
-        if holds_state {
-            self.settle(Settled::PeerHoldsState(from), step);
+        if nonce != *own || answered.contains(from) {
+            // An answer to a probe of an earlier life, or a second answer from one node (to a
+            // probe repeated on the timer): any answer given after this start is as good as
+            // another, and counting only the first keeps the second from mattering at all
+            // (which the cluster model's `coalesce` relies on).
             return;
         }
-        without_state.insert(from);
-        if without_state.len() + 1 == self.cluster_size() {
-            self.settle(Settled::NewCluster, step);
+        answered.insert(from);
+        *floors = floors.raised_to(reported);
+        let heard = answered.len() + 1; // itself
+        let enough = if flaw == Flaw::RejoinAfterMajority {
+            // The flaw: a majority, itself included, is taken for enough.
+            heard >= crate::protocol::ballot::majority(cluster_size)
+        } else {
+            heard == cluster_size
+        };
+        if enough {
+            let floors = *floors;
+            self.settle(Settled::Answered(floors), step);
         }
     }
 
-    /// The probe settled: record how, durably, before anything else this node does.
+    /// The probe settled: vote again, with the floors taken durably before anything else this
+    /// node does (`ballot_floor`, `slot_floor`), and its proposer above the ballot floor.
+    ///
+    /// The ballot floor is not made the acceptor's promise, though "nothing below it" is what a
+    /// promise means, because an acceptor also refuses a Prepare at its promise: the node that
+    /// started that ballot, having sent this node its Prepare and heard nothing (this node did
+    /// not vote yet), would be refused with its own ballot, which a proposer takes for an answer
+    /// to a Prepare sent twice, and would wait for a promise that never comes.
     fn settle(&mut self, settled: Settled, step: &mut ReplicaStep) {
         debug_assert!(matches!(self.voting, Voting::Probing { .. }));
-        let membership = settled.membership();
-        self.voting = match membership {
-            Membership::Voter => Voting::Voter,
-            Membership::Learner => Voting::Learner,
-            Membership::Probing => unreachable!("a probe settles as voter or learner"),
-        };
-        step.persist.push(Record::Membership(membership));
+        if let Settled::Answered(floors) = settled {
+            if let Some(ballot) = floors.ballot {
+                if self.ballot_floor < Some(ballot) {
+                    self.ballot_floor = Some(ballot);
+                    step.persist.push(Record::BallotFloor(ballot));
+                }
+                self.saw_ballot(ballot);
+            }
+            let keeps_slot_floor = self.config.flaw != Flaw::RejoinIgnoresSlotFloor;
+            if let Some(slot) = floors.slot.filter(|_| keeps_slot_floor) {
+                if self.slot_floor < Some(slot) {
+                    self.slot_floor = Some(slot);
+                    step.persist.push(Record::SlotFloor(slot));
+                }
+                if self.caught_up() {
+                    // It learned that far while it probed.
+                    step.caught_up_past = self.slot_floor;
+                }
+            }
+        }
+        self.voting = Voting::Voter;
+        step.persist.push(Record::Membership(Membership::Voter));
         step.settled = Some(settled);
     }
 
@@ -975,16 +1171,15 @@ impl Replica {
         // A probe not yet settled is asked again whatever the log did: the log moves on
         // without this node's vote, and an answer lost stays lost.
         if let Voting::Probing {
-            nonce,
-            without_state,
+            nonce, answered, ..
         } = self.voting
         {
-            for peer in self.peers().filter(|peer| !without_state.contains(*peer)) {
+            for peer in self.peers().filter(|peer| !answered.contains(*peer)) {
                 step.send.push((peer, PeerMessage::Probe { nonce }));
             }
         }
         if self.outstanding() && armed_at == Some(self.applied_below) {
-            if self.votes() && self.has_requests_to_place() {
+            if self.may_campaign() && self.has_requests_to_place() {
                 self.retry_or_take_over(&mut step);
             }
             if self.has_hole() || self.waits_without_a_vote() {
@@ -997,14 +1192,17 @@ impl Replica {
         self.finish(step)
     }
 
-    /// A node that does not vote, with requests waiting and a log that did not move over a
-    /// whole timer: it cannot campaign, which is how a voter finds out that it is behind (its
-    /// Prepare from below the log is answered with the log), and the node it forwards to ignores
-    /// a request for a slot or a command it has already decided. So it asks for what it may
-    /// have missed, as a node with a hole does; without this, a learner that missed the news
-    /// of the last decisions waits for them for ever.
+    /// A node that may not campaign, with requests waiting and a log that did not move over a
+    /// whole timer. Campaigning is how a voter finds out that it is behind (its Prepare from
+    /// below the log is answered with the log), and the node it forwards to ignores a request
+    /// for a slot or a command it has already decided; so it asks for what it may have missed,
+    /// as a node with a hole does, or it would wait for those decisions until its probe settles
+    /// and it campaigns. No node is a learner for good any more: the case left is a node that
+    /// started without state and is still probing (a peer not yet up to answer, or its answers
+    /// lost) while clients or peers hand it requests. A voter below its slot floor may not
+    /// campaign either, but `has_hole` already sends it catching up.
     fn waits_without_a_vote(&self) -> bool {
-        !self.votes() && self.has_requests_to_place()
+        !self.may_campaign() && self.has_requests_to_place()
     }
 
     /// A voter's timeout with requests not getting placed: a leader resends its Accepts at its
@@ -1059,13 +1257,15 @@ impl Replica {
                 .any(|(_, entry)| entry.holds_command(id))
     }
 
+    /// Slots this node must learn from its peers: below one it learned, below one a peer said
+    /// is chosen, or up to its slot floor.
     fn has_hole(&self) -> bool {
         let learned_beyond = self
             .log
             .last_slot()
             .is_some_and(|last| last >= self.applied_below)
             && !self.log.contains(self.applied_below);
-        learned_beyond || self.chosen_beyond_window.is_some()
+        learned_beyond || self.chosen_beyond_window.is_some() || !self.caught_up()
     }
 
     /// Requests this node must see chosen: a command not yet applied, a named slot not yet
@@ -1085,8 +1285,9 @@ impl Replica {
 
     /// Without a ballot of its own: forward unplaced commands to the leader it knows, or
     /// campaign if it knows none (or believes it is the leader itself, after a restart). A node
-    /// that does not vote never campaigns: knowing no leader, it forwards to every peer, and
-    /// whichever voter takes the lead places the command (once: commands are applied by id).
+    /// that may not campaign yet (it is probing, or catching up to its slot floor) and knows no
+    /// leader keeps the commands: settling names the leader of the highest ballot its peers
+    /// promised, if any, and catching up lets it campaign; its timer keeps it at both.
     fn forward_or_campaign(&mut self, step: &mut ReplicaStep) {
         if self.unplaced.is_empty() && self.slot_requests.is_empty() {
             return;
@@ -1094,12 +1295,8 @@ impl Replica {
         let leader = self.known_leader.filter(|leader| *leader != self.index());
         match leader {
             Some(leader) => self.forward(&[leader], leader, step),
-            None if !self.votes() => {
-                let peers: Vec<NodeIndex> = self.peers().collect();
-                // Marked as forwarded "to this node": to everyone, until a leader is known.
-                self.forward(&peers, self.index(), step);
-            }
-            None => self.campaign_with_first_request(step),
+            None if self.may_campaign() => self.campaign_with_first_request(step),
+            None => {}
         }
     }
 
@@ -1218,6 +1415,12 @@ impl Replica {
                 if self.answers_from_the_log(from, &message, step) {
                     return vec![];
                 }
+                if self.promise_could_hide_a_forgotten_acceptance(&message) {
+                    return vec![]; // no vote: as if the message were lost
+                }
+                if let Some(refusal) = self.refusal_below_the_ballot_floor(&message) {
+                    return vec![(from, refusal)];
+                }
                 let acceptor_step = self
                     .acceptor
                     .step(message, self.config.flaw)
@@ -1279,6 +1482,39 @@ impl Replica {
         }
     }
 
+    /// A Prepare whose Phase 1 reaches this node's slot floor before it has learned that far:
+    /// an earlier life may have accepted there and forgotten it, and a promise would report
+    /// nothing (see `on_probe_reply`). Not promising is always safe; the other voters promise.
+    fn promise_could_hide_a_forgotten_acceptance(&self, message: &Message<Entry>) -> bool {
+        match (message, self.slot_floor) {
+            (Message::Prepare { from_slot, .. }, Some(floor)) => {
+                !self.caught_up() && *from_slot <= floor
+            }
+            _ => false,
+        }
+    }
+
+    /// A request below this node's ballot floor is refused as its acceptor would refuse one
+    /// below its promise: an earlier life may have promised the floor's ballot (see
+    /// `on_probe_reply`). The refusal names the floor, so that the proposer goes above it.
+    fn refusal_below_the_ballot_floor(&self, request: &Message<Entry>) -> Option<Message<Entry>> {
+        let floor = self.ballot_floor?;
+        let promised = self.acceptor.promised.max(Some(floor))?;
+        match *request {
+            Message::Prepare { ballot, .. } if ballot < floor => {
+                Some(Message::PrepareRefused { ballot, promised })
+            }
+            Message::Accept { slot, ref proposal } if proposal.ballot < floor => {
+                Some(Message::AcceptRefused {
+                    slot,
+                    ballot: proposal.ballot,
+                    promised,
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// Applies a proposer step: learns its decisions, and returns its messages per recipient.
     fn proposer_messages(
         &mut self,
@@ -1312,14 +1548,48 @@ impl Replica {
         out
     }
 
-    /// Runs a proposer step started by this node (a campaign, a retry, a proposal).
+    /// Runs a proposer step started by this node (a campaign, a retry, a proposal): its own
+    /// acceptor hears each request first, and a request leaves for the peers only if that
+    /// acceptor stands behind it (`own_acceptor_stands_behind`).
     fn drive(&mut self, proposer_step: ProposerStep<Entry>, step: &mut ReplicaStep) {
-        for (to, message) in self.proposer_messages(proposer_step, step) {
-            if to == self.index() {
-                self.deliver(self.index(), message, step);
-            } else {
+        let (own, peers): (Vec<_>, Vec<_>) = self
+            .proposer_messages(proposer_step, step)
+            .into_iter()
+            .partition(|(to, _)| *to == self.index());
+        for (_, message) in own {
+            self.deliver(self.index(), message, step);
+        }
+        for (to, message) in peers {
+            if self.own_acceptor_stands_behind(&message) {
                 step.send.push((to, PeerMessage::Paxos(message)));
             }
+        }
+    }
+
+    /// Whether this node's own acceptor has promised (for a Prepare) or accepted (for an
+    /// Accept) what its proposer asks of the others, and persisted it in this very step; an
+    /// Accept for a slot since learned is covered by the log, which is durable too. What the
+    /// rejoin rule asks of every node (see `on_probe_reply`): what a node voted for in an
+    /// earlier life can be vouched for by the node that asked. A Prepare always passes (the
+    /// proposer's ballots go above every promise its acceptor made, and only a node that may
+    /// campaign starts one); an Accept fails when the own acceptor promised a rival's higher
+    /// ballot since this one was established, which preempts the proposer: not sending the
+    /// others a proposal that is dead already is always safe.
+    fn own_acceptor_stands_behind(&self, request: &Message<Entry>) -> bool {
+        match request {
+            Message::Prepare { ballot, .. } => {
+                let promised = self.acceptor.promised >= Some(*ballot);
+                debug_assert!(
+                    promised || self.config.flaw != Flaw::None,
+                    "a Prepare at {ballot:?} that its own acceptor did not promise"
+                );
+                promised
+            }
+            Message::Accept { slot, proposal } => {
+                self.acceptor.accepted.get(*slot) == Some(proposal)
+                    || self.log.get(*slot) == Some(&proposal.value)
+            }
+            _ => true,
         }
     }
 
@@ -1359,6 +1629,7 @@ impl Replica {
             let decision = self.slot_decision(slot, entry.clone());
             step.slot_replies.push((id, decision));
         }
+        let applied_from = self.applied_below;
         while let Some(entry) = self.log.get(self.applied_below) {
             // A command in two slots (forwarded to two leaders in turn) is applied at the first
             // and only answered from `applied` at the second; a batch is applied in its order.
@@ -1376,6 +1647,11 @@ impl Replica {
             self.applied_below += 1;
         }
         self.acceptor.accepted.remove_below(self.applied_below);
+        if let Some(floor) = self.slot_floor {
+            if applied_from <= floor && self.applied_below > floor {
+                step.caught_up_past = Some(floor);
+            }
+        }
         if self
             .chosen_beyond_window
             .is_some_and(|beyond| beyond < self.applied_below)
@@ -1859,9 +2135,8 @@ mod tests {
         assert!(replicas[2].proposer.is_leading());
     }
 
-    #[test]
-    fn a_node_without_state_votes_only_when_no_other_node_holds_any() {
-        // A new cluster: every node probes, every node answers "none", every node votes.
+    /// Three replicas started without state, every probe and answer delivered.
+    fn new_cluster() -> Vec<Replica> {
         let mut replicas: Vec<Replica> = (0..3)
             .map(|i| Replica::without_state(config(i, 3), 100 + i as u64))
             .collect();
@@ -1872,61 +2147,222 @@ mod tests {
             pending.extend(sent_by(node, step));
         }
         settle(&mut replicas, pending);
-        assert!(replicas.iter().all(Replica::votes));
-        // n3 loses its disk once the cluster holds state: it never votes again.
+        replicas
+    }
+
+    /// Delivers every message until quiet, except those `lost` says the network loses.
+    fn settle_losing(
+        replicas: &mut [Replica],
+        mut pending: Vec<(NodeIndex, NodeIndex, PeerMessage)>,
+        lost: impl Fn(&(NodeIndex, NodeIndex, PeerMessage)) -> bool,
+    ) {
+        while let Some(delivery) = pending.pop() {
+            if lost(&delivery) {
+                continue;
+            }
+            let (from, to, message) = delivery;
+            let step = replicas[to].on_peer(from, message);
+            pending.extend(sent_by(to, step));
+        }
+    }
+
+    #[test]
+    fn a_new_cluster_votes_whatever_order_its_nodes_start_in() {
+        // Every node probes; each votes once both others answered, and they had nothing.
+        let replicas = new_cluster();
+        for replica in &replicas {
+            assert!(replica.votes() && replica.slot_floor.is_none());
+            assert_eq!(replica.acceptor, Acceptor::new());
+        }
+        // n3 starts late: n1 and n2 voted and chose a write before n3's probe reaches them.
+        let mut replicas: Vec<Replica> = (0..3)
+            .map(|i| Replica::without_state(config(i, 3), 100 + i as u64))
+            .collect();
+        let steps: Vec<ReplicaStep> = replicas.iter_mut().map(Replica::start).collect();
+        let mut late = Vec::new();
+        let mut early = Vec::new();
+        for (node, step) in steps.into_iter().enumerate() {
+            for sent in sent_by(node, step) {
+                if sent.0 == 2 {
+                    late.push(sent);
+                } else {
+                    early.push(sent);
+                }
+            }
+        }
+        settle(&mut replicas, early);
+        assert!(replicas[0].votes() && replicas[1].votes() && !replicas[2].votes());
+        let (id, op) = write("c1", 1, 7);
+        let step = replicas[0].on_request(id, op);
+        settle_losing(&mut replicas, sent_by(0, step), |(_, to, _)| *to == 2);
+        assert_eq!(replicas[0].applied_below, 1);
+        // n3's probes now find state: it votes with n1's and n2's floors, never as a learner.
+        settle(&mut replicas, late);
+        let n3 = &replicas[2];
+        assert!(n3.votes(), "no start order leaves a node out of the votes");
+        assert_eq!(n3.ballot_floor, replicas[0].acceptor.promised);
+        assert_eq!(n3.slot_floor, Some(0));
+    }
+
+    #[test]
+    fn a_node_that_lost_its_disk_votes_again_with_the_floors_of_every_other_node() {
+        let mut replicas = new_cluster();
+        for seq in 1..=2 {
+            let (id, op) = write("c1", seq, seq as i64);
+            let step = replicas[0].on_request(id, op);
+            settle(&mut replicas, sent_by(0, step));
+        }
+        let promised = replicas[0].acceptor.promised.expect("n1 leads");
+        // n3 loses its disk. Until both others answer, it does not vote.
+        replicas[2] = Replica::without_state(config(2, 3), 7);
+        let probes = sent_by(2, replicas[2].start());
+        assert_eq!(probes.len(), 2);
+        let mut answers = Vec::new();
+        for (from, to, message) in probes {
+            answers.extend(sent_by(to, replicas[to].on_peer(from, message)));
+        }
+        let (from, to, first) = answers.remove(0);
+        let step = replicas[to].on_peer(from, first);
+        assert!(
+            step.settled.is_none() && !replicas[2].votes(),
+            "one answer of two"
+        );
+        let (from, to, second) = answers.remove(0);
+        let step = replicas[to].on_peer(from, second);
+        let floors = Floors {
+            ballot: Some(promised),
+            slot: Some(1),
+        };
+        assert_eq!(step.settled, Some(Settled::Answered(floors)));
+        assert_eq!(
+            step.persist,
+            [
+                Record::BallotFloor(promised),
+                Record::SlotFloor(1),
+                Record::Membership(Membership::Voter),
+            ],
+            "the floors are durable before the vote"
+        );
+        let why = Settled::Answered(floors).explain();
+        assert!(why.contains("nothing below ballot 1.n1"), "{why}");
+        // Not caught up: no promise for a Phase 1 that reaches slot 1, and no campaign; but an
+        // Accept at the promised ballot is taken.
+        let low = PeerMessage::Paxos(Message::Prepare {
+            ballot: Ballot::new(5, 1),
+            from_slot: 0,
+        });
+        assert_eq!(replicas[2].on_peer(1, low).send, []);
+        assert!(!replicas[2].may_campaign());
+        let accept = Message::Accept {
+            slot: 2,
+            proposal: Proposal::new(promised, Entry::Noop),
+        };
+        let step = replicas[2].on_peer(0, PeerMessage::Paxos(accept));
+        assert!(matches!(
+            step.send[..],
+            [(0, PeerMessage::Paxos(Message::Accepted { slot: 2, .. }))]
+        ));
+        // Its timer asks for the slots it has not learned; then it may campaign.
+        let step = replicas[2].on_timeout();
+        settle(&mut replicas, sent_by(2, step));
+        assert_eq!(replicas[2].log, replicas[0].log);
+        assert!(replicas[2].caught_up() && replicas[2].may_campaign());
+        let high = PeerMessage::Paxos(Message::Prepare {
+            ballot: Ballot::new(5, 1),
+            from_slot: 2,
+        });
+        let step = replicas[2].on_peer(1, high);
+        assert!(matches!(
+            step.send[..],
+            [(1, PeerMessage::Paxos(Message::Promise { .. }))]
+        ));
+    }
+
+    #[test]
+    fn a_promise_in_flight_when_the_disk_was_lost_is_kept_by_the_ballot_floor() {
+        // The story of `on_probe_reply`: n1 promised n3's ballot, and lost its disk with the
+        // promise in flight. n2 knows nothing of it; n3's answer is the one that tells.
+        let mut replicas = new_cluster();
+        let (id, op) = write("c3", 1, 9);
+        let campaign = replicas[2].on_request(id, op);
+        let ballot = replicas[2].proposer.current_ballot().expect("n3 campaigns");
+        let to_n1 = campaign
+            .send
+            .iter()
+            .find(|(to, _)| *to == 0)
+            .cloned()
+            .expect("a Prepare for n1");
+        replicas[0].on_peer(2, to_n1.1); // promised; the Promise is in flight, and stays so
+        replicas[0] = Replica::without_state(config(0, 3), 7);
+        let probes = sent_by(0, replicas[0].start());
+        let (n2_probe, n3_probe): (Vec<_>, Vec<_>) =
+            probes.into_iter().partition(|(_, to, _)| *to == 1);
+        settle(&mut replicas, n2_probe);
+        assert!(
+            !replicas[0].votes(),
+            "a majority has answered, not every node"
+        );
+        settle(&mut replicas, n3_probe);
+        assert!(replicas[0].votes());
+        assert_eq!(replicas[0].ballot_floor, Some(ballot));
+        // n2 campaigns below n3's ballot: n1 does not promise it.
+        let below = PeerMessage::Paxos(Message::Prepare {
+            ballot: Ballot::new(ballot.round, 1),
+            from_slot: 0,
+        });
+        let step = replicas[0].on_peer(1, below);
+        assert!(matches!(
+            step.send[..],
+            [(1, PeerMessage::Paxos(Message::PrepareRefused { .. }))]
+        ));
+    }
+
+    #[test]
+    fn an_accept_its_own_acceptor_refused_never_leaves_the_leader() {
+        let mut replicas = new_cluster();
         let (id, op) = write("c1", 1, 7);
         let step = replicas[0].on_request(id, op);
         settle(&mut replicas, sent_by(0, step));
-        replicas[2] = Replica::without_state(config(2, 3), 7);
-        let step = replicas[2].start();
-        let mut settled = None;
-        let mut pending = sent_by(2, step);
-        while let Some((from, to, message)) = pending.pop() {
-            let step = replicas[to].on_peer(from, message);
-            if to == 2 && step.settled.is_some() {
-                settled = step.settled;
-                assert!(step
-                    .persist
-                    .contains(&Record::Membership(Membership::Learner)));
-            }
-            pending.extend(sent_by(to, step));
-        }
-        let settled = settled.expect("the probe settled");
-        assert!(
-            matches!(settled, Settled::PeerHoldsState(0 | 1)),
-            "{settled:?}"
-        );
-        let why = Settled::PeerHoldsState(1).explain(|index| format!("n{}", index + 1));
-        assert!(why.starts_with("n2 holds acceptor state"), "{why}");
-        // The learner answers no Prepare, yet forwards its client's write and learns it.
+        assert!(replicas[0].proposer.is_leading());
+        // n1's acceptor promises n2's higher ballot; n1's proposer does not know yet.
+        let rival = Ballot::new(9, 1);
         let prepare = PeerMessage::Paxos(Message::Prepare {
-            ballot: Ballot::new(9, 1),
+            ballot: rival,
             from_slot: 1,
         });
-        assert_eq!(replicas[2].on_peer(1, prepare).send, []);
-        let (id, op) = write("c3", 1, 8);
-        let step = replicas[2].on_request(id.clone(), op);
-        assert!(step
-            .send
-            .iter()
-            .all(|(_, m)| matches!(m, PeerMessage::Forward { .. })));
-        settle(&mut replicas, sent_by(2, step));
-        // n1's quorum was n1 and n3, which no longer votes: its Accept waits for the timer,
-        // which sends it to every node, and n2 accepts.
-        assert!(!replicas[0].applied.contains_key(&id));
-        let step = replicas[0].on_timeout();
-        settle(&mut replicas, sent_by(0, step));
-        assert!(replicas[0].applied.contains_key(&id));
-        // The learner heard of slot 1; its timer asks for the slot 0 it missed.
-        assert!(replicas[2].has_hole());
-        let step = replicas[2].on_timeout();
-        settle(&mut replicas, sent_by(2, step));
+        replicas[0].on_peer(1, prepare);
+        assert!(replicas[0].proposer.is_leading());
+        let (id, op) = write("c1", 2, 8);
+        let step = replicas[0].on_request(id, op);
         assert!(
-            replicas[2].applied.contains_key(&id),
-            "the learner caught up"
+            !step
+                .send
+                .iter()
+                .any(|(_, m)| matches!(m, PeerMessage::Paxos(Message::Accept { .. }))),
+            "an Accept its own acceptor refused would be vouched for by nobody: {step:?}"
         );
-        assert_eq!(replicas[2].log, replicas[0].log);
-        assert_eq!(replicas[2].acceptor, Acceptor::new(), "it never voted");
+        assert!(
+            !replicas[0].proposer.is_leading(),
+            "preempted by its own acceptor"
+        );
+    }
+
+    #[test]
+    fn a_probe_answered_twice_counts_the_first_answer() {
+        let mut replicas = new_cluster();
+        replicas[2] = Replica::without_state(config(2, 3), 7);
+        replicas[2].start();
+        let probe = PeerMessage::Probe { nonce: 7 };
+        let early = sent_by(0, replicas[0].on_peer(2, probe.clone()));
+        let (id, op) = write("c1", 1, 7);
+        let step = replicas[0].on_request(id, op);
+        settle_losing(&mut replicas, sent_by(0, step), |(_, to, _)| *to == 2);
+        let later = sent_by(0, replicas[0].on_peer(2, probe));
+        assert_ne!(early, later, "n1 holds state by the second answer");
+        let (from, _, message) = later[0].clone();
+        replicas[2].on_peer(from, message);
+        let (from, _, message) = early[0].clone();
+        assert!(replicas[2].ignores(from, &message), "n1 is counted already");
     }
 
     #[test]
@@ -1948,41 +2384,6 @@ mod tests {
         let again = replica.on_request(read.clone(), KvOp::Read { key: 1 });
         assert_eq!(again.replies, [(read, KvResult::ReadOk { value: 7 })]);
         assert_eq!(replica.log.len(), 3, "nothing proposed for the repeat");
-    }
-
-    #[test]
-    fn a_new_cluster_whose_first_probe_answer_is_lost_keeps_every_voter() {
-        // n1 and n2 settle and start to vote; n3's probe reached n1, but n1's answer was lost.
-        let mut replicas: Vec<Replica> = (0..3)
-            .map(|i| Replica::without_state(config(i, 3), 100 + i as u64))
-            .collect();
-        let mut pending = Vec::new();
-        for (node, replica) in replicas.iter_mut().enumerate() {
-            pending.extend(sent_by(node, replica.start()));
-        }
-        let lost = |(from, to, message): &(NodeIndex, NodeIndex, PeerMessage)| {
-            *from == 0 && *to == 2 && matches!(message, PeerMessage::ProbeReply { .. })
-        };
-        while let Some(delivery) = pending.pop() {
-            let (from, to, message) = delivery.clone();
-            let step = replicas[to].on_peer(from, message);
-            pending.extend(sent_by(to, step).into_iter().filter(|sent| !lost(sent)));
-        }
-        assert!(replicas[0].votes() && replicas[1].votes() && !replicas[2].votes());
-        let (id, op) = write("c1", 1, 7);
-        let step = replicas[0].on_request(id, op);
-        settle(&mut replicas, sent_by(0, step));
-        assert!(replicas[0].holds_state());
-        // n3's timer asks n1 again, under the same nonce: n1 had no state when it first
-        // answered, after n3 started, which is all n3 needs to know; so it says so again.
-        let step = replicas[2].on_timeout();
-        settle(&mut replicas, sent_by(2, step));
-        assert!(replicas[2].votes(), "the new cluster keeps its third voter");
-        // A later life of n3 (a new nonce) hears the truth: n1 holds state now.
-        replicas[2] = Replica::without_state(config(2, 3), 7);
-        let step = replicas[2].start();
-        settle(&mut replicas, sent_by(2, step));
-        assert_eq!(replicas[2].voting, Voting::Learner);
     }
 
     #[test]
@@ -2077,14 +2478,15 @@ mod tests {
     }
 
     #[test]
-    fn a_learner_that_missed_the_last_decisions_asks_for_the_log_on_its_timer() {
+    fn a_node_still_probing_that_missed_the_last_decisions_asks_for_the_log_on_its_timer() {
         let mut replicas: Vec<Replica> = (0..3).map(|i| Replica::new(config(i, 3))).collect();
         let (id, op) = write("c1", 1, 7);
         let step = replicas[0].on_request(id, op);
         settle(&mut replicas, sent_by(0, step));
-        // n3 is a learner that heard nothing; its client asks for slot 0, decided long ago.
-        replicas[2] = Replica::new(config(2, 3));
-        replicas[2].voting = Voting::Learner;
+        // n3 lost its disk and restarted; its probes were lost, so it does not vote yet. Its
+        // client asks for slot 0, decided long ago.
+        replicas[2] = Replica::without_state(config(2, 3), 7);
+        assert!(!replicas[2].may_campaign());
         let step = replicas[2]
             .on_propose(request("c3", 1), 0, "\"x\"".into())
             .expect("within the window");
@@ -2109,6 +2511,10 @@ mod tests {
         }
         assert_eq!(answers.len(), 1, "the client is answered: {answers:?}");
         assert!(matches!(answers[0].1.entry, Entry::Command { .. }));
+        assert!(
+            replicas[2].may_campaign(),
+            "its probe, asked again, was answered"
+        );
     }
 
     #[test]

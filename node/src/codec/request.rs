@@ -341,14 +341,6 @@ impl<'a> Fields<'a> {
         ))
     }
 
-    pub fn bool(&self, field: &str) -> Result<bool, RequestError> {
-        match self.required(field)? {
-            "true" => Ok(true),
-            "false" => Ok(false),
-            _ => Err(self.must_be(field, "true or false")),
-        }
-    }
-
     pub fn string(&self, field: &str) -> Result<JsonStr<'a>, RequestError> {
         string(self.required(field)?).ok_or_else(|| self.must_be(field, "a string"))
     }

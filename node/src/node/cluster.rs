@@ -9,7 +9,6 @@
 
 use super::{log_entry, wire, Node, ServeError, Stop};
 use crate::codec::{Fields, JsonValue, Object, Reply, RequestError, Serialized, WriteJson};
-use paxos_model::protocol::durable::Membership;
 use paxos_model::protocol::entry::{Entry, RequestId};
 use paxos_model::protocol::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
 use paxos_model::protocol::replica::{Pending, Replica, ReplicaStep, SLOT_WINDOW};
@@ -133,6 +132,7 @@ impl Node {
             timer,
             rejected,
             settled,
+            caught_up_past,
         } = step;
         for (from, note) in rejected {
             let peer = self.peer_name(from);
@@ -146,8 +146,13 @@ impl Node {
         }
         let mut out = Vec::with_capacity(send.len() + replies.len() + 1);
         if let Some(settled) = settled {
-            let why = settled.explain(|index| self.peer_name(index));
-            out.extend(self.on_settled(settled.membership(), &why));
+            out.extend(self.on_settled(&settled.explain()));
+        }
+        if let Some(floor) = caught_up_past {
+            self.log(format!(
+                "learned the log past slot {floor}, the highest an earlier life may have accepted \
+                 in: it promises any Phase 1 again, and may campaign"
+            ));
         }
         let ids = &self.membership.as_ref().expect("initialised").ids;
         for (to, message) in send {
@@ -167,17 +172,10 @@ impl Node {
         Ok(out)
     }
 
-    /// A probe settled: say so (a node that will never vote says why, for its operator), and
-    /// answer the `init` that waited for it.
-    fn on_settled(&mut self, membership: Membership, why: &str) -> Option<(String, Reply)> {
-        let verdict = match membership {
-            Membership::Voter => "votes",
-            Membership::Learner => "is a non-voting learner",
-            Membership::Probing => unreachable!("a probe settles as voter or learner"),
-        };
-        self.log(format!(
-            "started without state under --data-dir; this node {verdict}: {why}"
-        ));
+    /// A probe settled: say so, with the floors the node took, for its operator, and answer the
+    /// `init` that waited for it.
+    fn on_settled(&mut self, why: &str) -> Option<(String, Reply)> {
+        self.log(format!("started without state; this node votes: {why}"));
         let (client, msg_id) = self.init_waiting.take()?;
         Some((client, Reply::new("init_ok", msg_id)))
     }

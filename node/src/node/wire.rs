@@ -20,7 +20,7 @@
 //! | `paxos_catch_up` | `from_slot` |
 //! | `paxos_catch_up_reply` | `entries`: `[{"slot","entry"}, ...]` |
 //! | `paxos_probe` | `nonce` |
-//! | `paxos_probe_reply` | `nonce`, `holds_state` |
+//! | `paxos_probe_reply` | `nonce`, `promised` (a ballot or `null`), `highest_slot` (or `null`) |
 //!
 //! Decoding is strict: a missing or mistyped field, or a ballot naming a node outside the
 //! cluster, is an error naming the field, and the node logs and drops the message.
@@ -30,7 +30,7 @@ use paxos_model::protocol::ballot::{Ballot, Proposal};
 use paxos_model::protocol::entry::{Entry, RequestId};
 use paxos_model::protocol::kv::KvOp;
 use paxos_model::protocol::message::Message;
-use paxos_model::protocol::replica::PeerMessage;
+use paxos_model::protocol::replica::{Floors, PeerMessage};
 use paxos_model::protocol::slots::Slot;
 
 /// The `type` of each peer message.
@@ -138,9 +138,10 @@ pub fn encode(message: &PeerMessage, ids: &[JsonStr<'static>]) -> Reply {
             reply.with("entries", entries)
         }
         PeerMessage::Probe { nonce } => reply.with("nonce", *nonce),
-        PeerMessage::ProbeReply { nonce, holds_state } => reply
+        PeerMessage::ProbeReply { nonce, floors } => reply
             .with("nonce", *nonce)
-            .with("holds_state", *holds_state),
+            .with("promised", floors.ballot.as_ref().map(ballot))
+            .with("highest_slot", floors.slot),
     }
 }
 
@@ -223,7 +224,10 @@ pub fn decode(
         },
         "paxos_probe_reply" => PeerMessage::ProbeReply {
             nonce: body.u64("nonce")?,
-            holds_state: body.bool("holds_state")?,
+            floors: Floors {
+                ballot: nullable(body, "promised", |field| ballot(body, field))?,
+                slot: nullable(body, "highest_slot", |field| body.u64(field))?,
+            },
         },
         other => {
             return Err(RequestError::malformed(format!(
@@ -232,6 +236,19 @@ pub fn decode(
         }
     };
     Ok(message)
+}
+
+/// A field that must be there, and may be `null`.
+fn nullable<T>(
+    fields: &Fields<'_>,
+    field: &str,
+    decode: impl FnOnce(&str) -> Result<T, RequestError>,
+) -> Result<Option<T>, RequestError> {
+    match fields.raw(field) {
+        None => Err(RequestError::malformed(format!("field {field} is missing"))),
+        Some("null") => Ok(None),
+        Some(_) => decode(field).map(Some),
+    }
 }
 
 /// `[round, "node id"]`.

@@ -458,7 +458,9 @@ pub struct ReduceArg {
     /// The cuts of the state space to make: all (the default), none, or a comma list of those
     /// the model has: symmetry (single, multi: one state per renaming of acceptors), dead
     /// (single, multi: requests that can no longer matter), stale (messages their recipient
-    /// ignores for good), coalesce (cluster: repeated probes). Each is argued sound, and one
+    /// ignores for good), coalesce (cluster: repeated probes), hold (cluster: a request waits
+    /// in flight until its replica votes), quiet (cluster: a probing replica's timer does not
+    /// fire). Each is argued sound (docs/reductions.md), and one
     /// that does not hold under the chosen faults is off (or refused, if named); verdicts and
     /// shortest counterexamples are the same with any of them, `none` checks the model as it is.
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = Reductions::parse)]

@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests in `tests/tests/`: they build and run the real
 //! binaries, exactly as a user would.
 
+pub mod http;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;

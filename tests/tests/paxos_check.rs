@@ -7,9 +7,10 @@
 //! Runs stay small: the default configuration (62,907 unique states, about 2 s) and smaller ones.
 //! The large configurations belong to the model crate's tests and the README.
 
+use paxos_e2e::http::{free_address, http_get};
 use paxos_e2e::{binary, run_with_input, Finished};
 use serde_json::{json, Map, Value};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -888,35 +889,6 @@ fn bad_flags_exit_2_naming_the_flag() {
         "{}",
         crashes.stderr
     );
-}
-
-/// An address nobody listens on right now, from the operating system.
-fn free_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binds an ephemeral port");
-    listener.local_addr().expect("has an address")
-}
-
-/// `GET path` over HTTP/1.0, returning the status code and body; bounded by timeouts.
-fn http_get(address: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no end of headers in {response:?}")))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status in {head:?}")))?;
-    Ok((status, body.to_string()))
 }
 
 /// A running `paxos-check explore single`, killed when dropped so that no test leaves one behind,

@@ -7,10 +7,10 @@
 //! our default check gives, finds a flaw's violation with a counterexample as long as ours, and
 //! is refused, by name, what it cannot do.
 
+use paxos_e2e::http::{free_address, http_get};
 use paxos_e2e::{binary, run_with_input, Finished};
 use serde_json::{Map, Value};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -326,34 +326,6 @@ fn stateright_checks_the_default_cluster_as_our_engine_does_with_every_cut_off()
     assert_eq!(default["unique_states"], 211_803);
     assert_eq!(verdicts(&theirs), verdicts(&default));
     assert_eq!(verdicts(&uncut), verdicts(&default));
-}
-
-/// An address nobody listens on right now, from the operating system.
-fn free_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binds an ephemeral port");
-    listener.local_addr().expect("has an address")
-}
-
-/// `GET path` over HTTP/1.0: the status code and the body.
-fn http_get(address: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response)?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no end of headers in {response:?}")))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("no status in {head:?}")))?;
-    Ok((status, body.to_string()))
 }
 
 /// A running `paxos-check explore ... --ui stateright`, killed when dropped.

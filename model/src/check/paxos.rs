@@ -15,7 +15,7 @@
 //! so a crash loses only what Paxos allows. Every acceptance goes into a ghost record of what
 //! was chosen (`protocol::chosen`), which the safety properties judge.
 
-use crate::check::actors::{ActorSystem, Symmetry, SystemState};
+use crate::check::actors::{ActorIndex, ActorSystem, Relabel, Symmetry, SystemState};
 use crate::check::cuts::{only_cuts_of, use_of, Cut, CutUse, Reductions};
 use crate::check::settings::{
     actor_name, ballots, chosen_words, counted, fault_flags, faults_summary, Faults, ModelConfig,
@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use stateright::actor::{model_timeout, Actor, Id, Out};
 use stateright::Property;
 use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 
 /// Values and commands are letters, so traces stay readable.
 pub type Value = char;
@@ -1062,4 +1063,100 @@ fn all_slots_chosen(model: &MultiPaxosModel, state: &State) -> bool {
     let mut slots: Vec<Slot> = state.history.chosen().map(|(slot, _)| slot).collect();
     slots.dedup();
     slots.len() == model.cfg.slots
+}
+
+// The symmetry (`check::symmetry`) over the models' own actor states: the protocol's types are
+// renamed there; these two only dispatch to them, so the runtime layer does not import a model.
+
+impl Relabel for ProposerState {
+    fn relabel(&self, map: &[ActorIndex]) -> Self {
+        let ProposerState {
+            proposer,
+            log,
+            next_command,
+            skipped_phase1,
+            adopted,
+        } = self;
+        ProposerState {
+            proposer: proposer.relabel(map),
+            log: log.clone(),
+            next_command: *next_command,
+            skipped_phase1: *skipped_phase1,
+            adopted: *adopted,
+        }
+    }
+
+    fn hash_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        self.hash_unnamed(state);
+        self.hash_names_relabeled(map, state);
+    }
+
+    fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
+        let ProposerState {
+            proposer,
+            log,
+            next_command,
+            skipped_phase1,
+            adopted,
+        } = self;
+        proposer.hash_unnamed(state);
+        log.hash(state);
+        next_command.hash(state);
+        skipped_phase1.hash(state);
+        adopted.hash(state);
+    }
+
+    fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        let ProposerState {
+            proposer,
+            log: _,
+            next_command: _,
+            skipped_phase1: _,
+            adopted: _,
+        } = self;
+        proposer.hash_names_relabeled(map, state);
+    }
+
+    fn about(&self, actor: ActorIndex) -> u64 {
+        self.proposer.about(actor)
+    }
+}
+
+impl Relabel for PaxosState {
+    fn relabel(&self, map: &[ActorIndex]) -> Self {
+        match self {
+            PaxosState::Acceptor(acceptor) => PaxosState::Acceptor(acceptor.relabel(map)),
+            PaxosState::Proposer(proposer) => PaxosState::Proposer(proposer.relabel(map)),
+        }
+    }
+
+    fn hash_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        self.hash_unnamed(state);
+        self.hash_names_relabeled(map, state);
+    }
+
+    fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            PaxosState::Acceptor(acceptor) => acceptor.hash(state),
+            PaxosState::Proposer(proposer) => proposer.hash_unnamed(state),
+        }
+    }
+
+    fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
+        if let PaxosState::Proposer(proposer) = self {
+            proposer.hash_names_relabeled(map, state);
+        }
+    }
+
+    fn about(&self, actor: ActorIndex) -> u64 {
+        match self {
+            PaxosState::Acceptor(_) => 0,
+            PaxosState::Proposer(proposer) => proposer.about(actor),
+        }
+    }
+
+    fn names_actors(&self) -> bool {
+        matches!(self, PaxosState::Proposer(_))
+    }
 }

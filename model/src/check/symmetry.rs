@@ -14,7 +14,6 @@
 
 use crate::check::actors::{ActorIndex, Relabel};
 use crate::check::engine::fingerprint_hasher;
-use crate::check::paxos::{PaxosState, ProposerState};
 use crate::protocol::acceptor::Acceptor;
 use crate::protocol::ballot::AcceptorIndex;
 use crate::protocol::chosen::ChosenTracker;
@@ -274,99 +273,6 @@ impl<V: Clone + Hash> Relabel for InFlight<V> {
         } = self;
         source.relabel(map).hash(state);
         votes.renamed(rename(map)).hash(state);
-    }
-}
-
-impl Relabel for ProposerState {
-    fn relabel(&self, map: &[ActorIndex]) -> Self {
-        let ProposerState {
-            proposer,
-            log,
-            next_command,
-            skipped_phase1,
-            adopted,
-        } = self;
-        ProposerState {
-            proposer: proposer.relabel(map),
-            log: log.clone(),
-            next_command: *next_command,
-            skipped_phase1: *skipped_phase1,
-            adopted: *adopted,
-        }
-    }
-
-    fn hash_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
-        self.hash_unnamed(state);
-        self.hash_names_relabeled(map, state);
-    }
-
-    fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
-        let ProposerState {
-            proposer,
-            log,
-            next_command,
-            skipped_phase1,
-            adopted,
-        } = self;
-        proposer.hash_unnamed(state);
-        log.hash(state);
-        next_command.hash(state);
-        skipped_phase1.hash(state);
-        adopted.hash(state);
-    }
-
-    fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
-        let ProposerState {
-            proposer,
-            log: _,
-            next_command: _,
-            skipped_phase1: _,
-            adopted: _,
-        } = self;
-        proposer.hash_names_relabeled(map, state);
-    }
-
-    fn about(&self, actor: ActorIndex) -> u64 {
-        self.proposer.about(actor)
-    }
-}
-
-impl Relabel for PaxosState {
-    fn relabel(&self, map: &[ActorIndex]) -> Self {
-        match self {
-            PaxosState::Acceptor(acceptor) => PaxosState::Acceptor(acceptor.relabel(map)),
-            PaxosState::Proposer(proposer) => PaxosState::Proposer(proposer.relabel(map)),
-        }
-    }
-
-    fn hash_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
-        self.hash_unnamed(state);
-        self.hash_names_relabeled(map, state);
-    }
-
-    fn hash_unnamed<H: Hasher>(&self, state: &mut H) {
-        std::mem::discriminant(self).hash(state);
-        match self {
-            PaxosState::Acceptor(acceptor) => acceptor.hash(state),
-            PaxosState::Proposer(proposer) => proposer.hash_unnamed(state),
-        }
-    }
-
-    fn hash_names_relabeled<H: Hasher>(&self, map: &[ActorIndex], state: &mut H) {
-        if let PaxosState::Proposer(proposer) = self {
-            proposer.hash_names_relabeled(map, state);
-        }
-    }
-
-    fn about(&self, actor: ActorIndex) -> u64 {
-        match self {
-            PaxosState::Acceptor(_) => 0,
-            PaxosState::Proposer(proposer) => proposer.about(actor),
-        }
-    }
-
-    fn names_actors(&self) -> bool {
-        matches!(self, PaxosState::Proposer(_))
     }
 }
 

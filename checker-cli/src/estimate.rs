@@ -68,9 +68,9 @@ const MEASURED: &[Measured] = &[
     Measured {
         model: "cluster",
         changed: &[("timeouts", "1"), ("start", "voters")],
-        unique_states: 2_538_541,
-        seconds: 48.7,
-        peak_mib: 1_982,
+        unique_states: 6_055_921,
+        seconds: 89.9,
+        peak_mib: 4_446,
     },
     Measured {
         model: "cluster",

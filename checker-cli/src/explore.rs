@@ -4,7 +4,7 @@
 
 use crate::args::{ExplorerArgs, Strategy, Ui};
 use crate::run::RunSettings;
-use paxos_model::check::settings::Checkable;
+use paxos_model::check::checkable::Checkable;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -39,8 +39,9 @@ fn serve_stateright<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode
         model.summary()
     );
     println!("serving on http://{address}/ (Ctrl-C to stop)");
-    // Serves until the process ends.
+    // Serves until the process ends; with the drawings its page shows beside each path.
     model
+        .with_drawings()
         .checker()
         .threads(explorer.threads as usize)
         .serve(address);

@@ -8,7 +8,8 @@ use crate::report::{
     config_json, explore_command, explorer_url, numbered_steps, wrapped, STORY_WIDTH,
 };
 use crate::run::{Outcome, Verdict};
-use paxos_model::check::catalogue::{self, catalogue, examine, Consequence, Entry, Finding};
+use paxos_model::check::catalogue::{self, catalogue, Consequence, Entry};
+use paxos_model::check::examine::{examine, Finding};
 use paxos_model::Flaw;
 use serde_json::{json, Value};
 use std::fmt::Write;

@@ -17,10 +17,10 @@ mod stateright_engine;
 
 use args::{CheckModel, Cli, Command, Engine, ExploreModel, Format, RunArgs};
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use paxos_model::check::checkable::Checkable;
 use paxos_model::check::cluster::cluster_model;
 use paxos_model::check::cuts::Reductions;
 use paxos_model::check::paxos::{multi_paxos_model, single_decree_model};
-use paxos_model::check::settings::Checkable;
 use paxos_model::ConfigError;
 use report::RunDescription;
 use run::RunSettings;

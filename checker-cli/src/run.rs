@@ -3,9 +3,8 @@
 //! of any particular model beyond `Checkable`.
 
 use crate::args::Strategy;
-use paxos_model::check::describe_path;
+use paxos_model::check::checkable::{counted_violations, describe_path, Checkable, ModelPath};
 use paxos_model::check::engine::{self, Exploration, Goal, Limits, SearchOptions, Stop};
-use paxos_model::check::settings::{counted_violations, Checkable, ModelPath};
 use paxos_model::check::story::TraceStep;
 use paxos_model::check::svg::DiagramMarks;
 use stateright::{Expectation, Model};

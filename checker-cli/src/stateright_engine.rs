@@ -9,8 +9,8 @@
 
 use crate::args::Strategy;
 use crate::run::{self, Outcome, Progress, RunSettings};
+use paxos_model::check::checkable::{counted_violations, Checkable, ModelPath};
 use paxos_model::check::engine::{self, Discovery, Exploration, Stop};
-use paxos_model::check::settings::{counted_violations, Checkable, ModelPath};
 use stateright::{Checker, HasDiscoveries, Model, Path};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};

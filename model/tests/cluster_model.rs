@@ -15,9 +15,10 @@
 
 mod support;
 
+use paxos_model::check::checkable::Checkable;
 use paxos_model::check::cluster::{cluster_model, ClusterConfig, ClusterStart};
 use paxos_model::check::engine::Strategy;
-use paxos_model::check::settings::{Checkable, Faults, NetworkKind};
+use paxos_model::check::settings::{Faults, NetworkKind};
 use support::{check_both, exhaust, shortest_trace, verdicts};
 
 /// Every safety property of the cluster holds.

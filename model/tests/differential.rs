@@ -28,6 +28,7 @@
 
 use paxos_model::check::actors::ActorSystem;
 use paxos_model::check::catalogue::{catalogue, Consequence, Entry, Setting};
+use paxos_model::check::checkable::Checkable;
 use paxos_model::check::cluster::{
     self, cluster_model, ClusterActor, ClusterConfig, ClusterModel, ClusterMsg, ClusterStart,
     ClusterState,
@@ -38,7 +39,7 @@ use paxos_model::check::paxos::{
     multi_paxos_model, single_decree_model, MultiPaxosConfig, MultiPaxosModel, SingleDecreeConfig,
     SingleDecreeModel,
 };
-use paxos_model::check::settings::{Checkable, Faults, NetworkKind, Presentation};
+use paxos_model::check::settings::{Faults, NetworkKind, Presentation};
 use paxos_model::protocol::proposer::Status;
 use paxos_model::protocol::replica::PeerMessage;
 use paxos_model::Flaw;

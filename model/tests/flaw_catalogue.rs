@@ -4,7 +4,8 @@
 //! flaw passes an exhaustive check. A change to the protocol or the models that changes any of
 //! these shows up here, in review.
 
-use paxos_model::check::catalogue::{catalogue, entry_for, examine, Consequence, Finding};
+use paxos_model::check::catalogue::{catalogue, entry_for, Consequence};
+use paxos_model::check::examine::{examine, Finding};
 use paxos_model::Flaw;
 
 fn examined(flaw: Flaw) -> Finding {

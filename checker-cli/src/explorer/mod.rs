@@ -16,8 +16,8 @@ pub mod views;
 
 use crate::run::{self, expectation_name, Outcome, RunSettings};
 use http::{Request, Response};
+use paxos_model::check::checkable::Checkable;
 use paxos_model::check::engine::Progress;
-use paxos_model::check::settings::Checkable;
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};

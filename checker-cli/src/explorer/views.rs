@@ -7,7 +7,7 @@
 //! (`#/steps/0/3/1`) open here. Steps are numbered as in the text report: the initial state is
 //! step 0, the first action step 1.
 
-use paxos_model::check::settings::{Checkable, ModelPath};
+use paxos_model::check::checkable::{Checkable, ModelPath};
 use paxos_model::check::svg::DiagramMarks;
 use serde_json::{json, Value};
 use stateright::{Expectation, Path};

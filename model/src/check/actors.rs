@@ -25,9 +25,9 @@
 //! message it calls ignored (or dead) stays so whatever the step did to its parties, a restart
 //! and a lost disk included, and that delivering it changes nothing (`check_claims`).
 
-use crate::check::cuts::{Cut, CutUse, Reductions};
+use crate::check::cuts::Reductions;
 use crate::check::engine::{fingerprint, fingerprint_hasher, Explorable, Fingerprint};
-use crate::check::settings::{Checkable, Faults, ModelConfig, NetworkKind, Presentation};
+use crate::check::settings::{Faults, NetworkKind, Presentation};
 use smallvec::SmallVec;
 use stateright::actor::{is_no_op, is_no_op_with_timer, Actor, Command, Id, Out};
 use stateright::{Model, Path, Property};
@@ -729,6 +729,9 @@ pub type DeadMessage<M, A, H> = fn(&M, &SystemState<A, H>, &Packet<<A as Actor>:
 /// What a step from one state to the next decided, in words.
 pub type Narrate<C, A, H> = fn(&C, &SystemState<A, H>, &SystemState<A, H>) -> Vec<String>;
 
+/// A path drawn as an SVG sequence diagram.
+pub type Draw<A, C, H> = fn(&ActorSystem<A, C, H>, &SystemPath<A, H>) -> String;
+
 /// Whether `actor`, in `state`, would ignore `message` from actor `src`.
 pub type Ignores<A> = fn(&A, &<A as Actor>::State, usize, &<A as Actor>::Msg) -> bool;
 
@@ -783,6 +786,11 @@ where
     /// lost disk, where the model has them) included. A no that could have been a yes costs
     /// only reduction. Without a test, nothing is collected.
     pub ignores: Option<Ignores<A>>,
+    /// How a path is drawn for stateright's own Explorer (`Model::as_svg`). Drawing is the
+    /// presentation layer's (`check::svg`), which sits above this runtime; it fills this in
+    /// (`Checkable::with_drawings`) where a tool hands the model to stateright. `None`: no
+    /// drawing.
+    pub draw: Option<Draw<A, C, H>>,
 }
 
 impl<A, C, H> Clone for ActorSystem<A, C, H>
@@ -810,6 +818,7 @@ where
             symmetry: self.symmetry.clone(),
             dead: self.dead,
             narrate: self.narrate,
+            draw: self.draw,
             ignores: self.ignores,
         }
     }
@@ -1278,7 +1287,7 @@ where
     }
 
     fn as_svg(&self, path: Path<Self::State, Self::Action>) -> Option<String> {
-        Some(crate::check::svg::sequence_diagram(self, &path))
+        self.draw.map(|draw| draw(self, &path))
     }
 }
 
@@ -1434,80 +1443,6 @@ where
             action,
             SystemAction::Crash(_) | SystemAction::CrashLosingDisk(_)
         )
-    }
-}
-
-impl<A, C, H> Checkable for ActorSystem<A, C, H>
-where
-    A: Actor + Clone + Send + Sync + 'static,
-    A::Msg: Ord + Debug + Send + Sync,
-    A::Timer: Ord + Send + Sync,
-    A::State: Send + Sync,
-    A::Storage: Send + Sync,
-    A::Random: Send + Sync,
-    H: Clone + Debug + Hash + Eq + Send + Sync + 'static,
-    C: ModelConfig + Presentation<A::Msg> + Clone + Send + Sync + 'static,
-{
-    fn name(&self) -> &'static str {
-        C::NAME
-    }
-
-    fn title(&self) -> &'static str {
-        C::TITLE
-    }
-
-    fn summary(&self) -> String {
-        self.cfg.summary()
-    }
-
-    fn faults(&self) -> Faults {
-        self.cfg.faults()
-    }
-
-    fn flaw(&self) -> crate::Flaw {
-        self.cfg.flaw()
-    }
-
-    fn flags(&self) -> Vec<(&'static str, String)> {
-        self.cfg.flags()
-    }
-
-    fn liveness_caveat(&self) -> Option<&'static str> {
-        self.cfg.liveness_caveat()
-    }
-
-    fn cuts(&self) -> Vec<(Cut, CutUse)> {
-        self.cfg.cuts()
-    }
-
-    fn trace(&self, path: &SystemPath<A, H>) -> Vec<crate::check::story::TraceStep> {
-        self.trace_of(path)
-    }
-
-    fn story(&self, path: &SystemPath<A, H>, property: &str) -> Vec<String> {
-        self.story_of(path, property, self.cfg.flaw())
-    }
-
-    fn describe_state(&self, state: &SystemState<A, H>) -> Vec<String> {
-        self.describe(state)
-    }
-
-    fn step_notes(&self, before: &SystemState<A, H>, after: &SystemState<A, H>) -> Vec<String> {
-        self.notes(before, after)
-    }
-
-    fn ballot_notation(&self) -> String {
-        crate::check::settings::ballot_notation(self.cfg.ballot_owner())
-    }
-
-    fn diagram(
-        &self,
-        path: &SystemPath<A, H>,
-        marks: &crate::check::svg::DiagramMarks,
-    ) -> Option<String> {
-        Some(crate::check::svg::marked_sequence_diagram(
-            self, path, marks,
-        ))
     }
 }
 

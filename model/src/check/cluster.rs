@@ -1124,6 +1124,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         dead: None,
         narrate: Some(narrate),
         ignores: Some(ignores),
+        draw: None,
     }
 }
 

@@ -34,8 +34,9 @@ use crate::check::engine::{fingerprint, Fingerprint};
 use crate::check::paxos::{
     ignores_reply, message_fields, PaxosActor, PaxosState, ProposerState, Value,
 };
-use crate::check::settings::{actor_name, chosen_words, counted, Faults, Presentation};
-use crate::check::story::MessageFields;
+use crate::check::settings::{
+    actor_name, chosen_words, counted, Faults, MessageFields, Presentation,
+};
 use crate::protocol::acceptor::Acceptor;
 use crate::protocol::ballot::{Ballot, Proposal};
 use crate::protocol::chosen::ChosenTracker;
@@ -188,6 +189,7 @@ pub fn duel_model(cfg: DuelConfig) -> DuelModel {
         dead: Some(dead_request),
         narrate: Some(newly_chosen),
         ignores: Some(ignores_reply),
+        draw: None,
     }
 }
 

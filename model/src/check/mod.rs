@@ -1,46 +1,34 @@
 //! The stateright side of the workbench: the models built on the protocol, and how they are
-//! searched.
+//! searched and shown. Its modules form layers, and imports run one way, down:
 //!
-//! - `settings`: the faults a check explores, and how models name things for people;
-//! - `cuts`: the cuts of the state space, each switchable (`--reduce`);
-//! - `actors`: a compact actor system that runs stateright actors for exhaustive search;
-//! - `engine`: the bounded search (breadth-first, depth-first, random walks);
-//! - `symmetry`: renaming acceptors, for the search's symmetry reduction;
-//! - `paxos`: the single-decree and Multi-Paxos models;
-//! - `cluster`: the lin-kv cluster of replicas, exactly as the node runs them;
-//! - `catalogue`: the flaw catalogue, borne out by the checker;
-//! - `story`, `svg`: runs for people: traces, states in protocol words, counterexamples told as
-//!   stories and drawn as sequence diagrams;
-//! - `livelock`: duelling proposers with unbounded ballots, and the lasso that shows they can
-//!   keep each other from choosing forever.
+//! 1. the search: `engine` (breadth-first, depth-first, random walks over any `Explorable`) and
+//!    `cuts` (the cuts of the state space, each switchable with `--reduce`);
+//! 2. the actor runtime: `settings` (the faults a check explores, what a model's configuration
+//!    says, how a model names its actors and messages), `actors` (a compact actor system that
+//!    runs stateright actors for exhaustive search) and `symmetry` (renaming acceptors);
+//! 3. the models: `paxos` (single-decree and Multi-Paxos), `cluster` (the lin-kv cluster of
+//!    replicas, exactly as the node runs them) and `livelock` (duelling proposers with unbounded
+//!    ballots, and the lasso that shows they can keep each other from choosing forever); then
+//!    `catalogue`, the flaws and the configuration each is shown in;
+//! 4. the presentation: `story` (traces, states in the protocol's words, counterexamples told as
+//!    stories), `svg` (sequence diagrams), `checkable` (a model as the tools see it) and
+//!    `examine` (the catalogue borne out by the checker).
+//!
+//! `model/tests/layers.rs` holds the code to this order.
 
 pub mod actors;
 pub mod catalogue;
+pub mod checkable;
 pub mod cluster;
 pub mod cuts;
 pub mod engine;
+pub mod examine;
 pub mod livelock;
 pub mod paxos;
 pub mod settings;
 pub mod story;
 pub mod svg;
 pub mod symmetry;
-
-use stateright::{Model, Path};
-
-/// A path as its steps in the model's words (`format_action`).
-pub fn describe_path<M>(model: &M, path: &Path<M::State, M::Action>) -> Vec<String>
-where
-    M: Model,
-    M::State: Clone,
-    M::Action: Clone + std::fmt::Debug,
-{
-    path.clone()
-        .into_actions()
-        .iter()
-        .map(|action| model.format_action(action))
-        .collect()
-}
 
 /// The key-value store is the sequential specification that stateright's linearizability tester
 /// replays client histories against.

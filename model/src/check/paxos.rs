@@ -18,10 +18,9 @@
 use crate::check::actors::{ActorIndex, ActorSystem, Relabel, Symmetry, SystemState};
 use crate::check::cuts::{only_cuts_of, use_of, Cut, CutUse, Reductions};
 use crate::check::settings::{
-    actor_name, ballots, chosen_words, counted, fault_flags, faults_summary, Faults, ModelConfig,
-    Presentation,
+    actor_name, ballots, chosen_words, counted, fault_flags, faults_summary, Faults, MessageFields,
+    ModelConfig, Presentation,
 };
-use crate::check::story::MessageFields;
 use crate::protocol::acceptor::Acceptor;
 use crate::protocol::ballot::Proposal;
 use crate::protocol::chosen::ChosenTracker;
@@ -874,6 +873,7 @@ fn system<C: Presentation<Message<Value>>>(
         dead: Some(dead_request::<C>),
         narrate: Some(newly_chosen::<C>),
         ignores: Some(ignores_reply),
+        draw: None,
     }
 }
 

@@ -2,12 +2,11 @@
 //! traces, and what a report needs to know about a model's configuration.
 
 use crate::check::cuts::{Cut, CutUse};
-use crate::check::story::{MessageFields, TraceStep};
-use crate::check::svg::DiagramMarks;
+use crate::protocol::ballot::{Ballot, Proposal};
 use crate::protocol::flaw::Flaw;
+use crate::protocol::slots::Slot;
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
-use stateright::{Model, Path};
 use std::fmt;
 use std::str::FromStr;
 
@@ -95,6 +94,21 @@ impl Faults {
         self.lossy()
             .then_some("messages can be lost, and the proposers' retries are bounded")
     }
+}
+
+/// A message's fields in protocol terms.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MessageFields {
+    /// `Prepare`, `Promise`, `PrepareRefused`, `Accept`, `Accepted`, `AcceptRefused`.
+    pub kind: &'static str,
+    pub slot: Option<Slot>,
+    pub ballot: Option<Ballot>,
+    /// The value an Accept or Accepted carries.
+    pub value: Option<String>,
+    /// What a Promise reported: the acceptor's acceptances, per slot.
+    pub reported: Vec<(Slot, Proposal<String>)>,
+    /// The higher promise a refusal names.
+    pub promised: Option<Ballot>,
 }
 
 /// How a model names its actors and messages for people: `a1`, `p2`, `l1`, and
@@ -238,83 +252,4 @@ pub fn fault_flags(faults: &Faults, flaw: Flaw) -> Vec<(&'static str, String)> {
     flags.push(("crashes", faults.crashes.to_string()));
     flags.push(("flaw", flaw.to_string()));
     flags
-}
-
-/// A model that `paxos-check` can check, explore and report on, whatever its protocol. The
-/// bounds are what stateright's checkers and Explorer need, stated once.
-pub trait Checkable: crate::check::engine::Explorable + Clone + 'static {
-    /// The model's name on the command line: `single` or `multi`.
-    fn name(&self) -> &'static str;
-    fn title(&self) -> &'static str;
-    fn summary(&self) -> String;
-    fn faults(&self) -> Faults;
-    fn flaw(&self) -> Flaw;
-    fn flags(&self) -> Vec<(&'static str, String)>;
-    /// Why the liveness property is not promised here, if it is not: its counterexample is
-    /// then reported as expected and does not fail the run.
-    fn liveness_caveat(&self) -> Option<&'static str>;
-    /// The model's cuts of the state space, and whether this run uses each (`check::cuts`).
-    fn cuts(&self) -> Vec<(Cut, CutUse)> {
-        Vec::new()
-    }
-
-    // How a model shows its runs to people. Each has a plain default, so that a model is
-    // checkable before it is readable; the actor systems override every one.
-
-    /// `path` step by step: who sent what to whom, as fields and as the text report's line.
-    fn trace(&self, path: &ModelPath<Self>) -> Vec<TraceStep> {
-        path.clone()
-            .into_actions()
-            .iter()
-            .enumerate()
-            .map(|(index, action)| TraceStep::plain(index + 1, self.format_action(action)))
-            .collect()
-    }
-
-    /// `path`, which discovered `property`, told as a short story: when a value was chosen,
-    /// the step that broke the property and why. Empty where the model cannot tell.
-    fn story(&self, _path: &ModelPath<Self>, _property: &str) -> Vec<String> {
-        Vec::new()
-    }
-
-    /// A state in the protocol's words, one line per actor, then the network and the rest.
-    fn describe_state(&self, state: &Self::State) -> Vec<String> {
-        vec![format!("{state:#?}")]
-    }
-
-    /// What the step from `before` to `after` decided, in words ("A chosen at 1.p1 by a1, a2").
-    fn step_notes(&self, _before: &Self::State, _after: &Self::State) -> Vec<String> {
-        Vec::new()
-    }
-
-    /// How the model's ballots are written, once, for reports and the Explorer.
-    fn ballot_notation(&self) -> String {
-        String::new()
-    }
-
-    /// `path` as an SVG sequence diagram, with `marks` drawn on it.
-    fn diagram(&self, path: &ModelPath<Self>, _marks: &DiagramMarks) -> Option<String> {
-        self.as_svg(path.clone())
-    }
-}
-
-/// A path through a model.
-pub type ModelPath<M> = Path<<M as Model>::State, <M as Model>::Action>;
-
-/// The properties whose violation fails a check of `model`: every always-property, and the
-/// eventually-properties unless the model's faults excuse liveness (`liveness_caveat`). A check
-/// stops at the first of these it finds, as TLC does; the flaw catalogue runs the same search,
-/// so that both report one property with one shortest counterexample for a flaw.
-pub fn counted_violations<M: Checkable>(model: &M) -> Vec<&'static str> {
-    let liveness_excused = model.liveness_caveat().is_some();
-    model
-        .properties()
-        .iter()
-        .filter(|property| match property.expectation {
-            stateright::Expectation::Always => true,
-            stateright::Expectation::Eventually => !liveness_excused,
-            stateright::Expectation::Sometimes => false,
-        })
-        .map(|property| property.name)
-        .collect()
 }

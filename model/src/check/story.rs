@@ -12,7 +12,7 @@
 
 use crate::check::actors::{ActorSystem, Packet, SystemAction, SystemPath, SystemState};
 use crate::check::catalogue;
-use crate::check::settings::Presentation;
+use crate::check::settings::{MessageFields, Presentation};
 use crate::protocol::ballot::{majority, Ballot, Proposal};
 use crate::protocol::chosen::ChosenTracker;
 use crate::protocol::flaw::Flaw;
@@ -24,21 +24,6 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::sync::Arc;
-
-/// A message's fields in protocol terms.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MessageFields {
-    /// `Prepare`, `Promise`, `PrepareRefused`, `Accept`, `Accepted`, `AcceptRefused`.
-    pub kind: &'static str,
-    pub slot: Option<Slot>,
-    pub ballot: Option<Ballot>,
-    /// The value an Accept or Accepted carries.
-    pub value: Option<String>,
-    /// What a Promise reported: the acceptor's acceptances, per slot.
-    pub reported: Vec<(Slot, Proposal<String>)>,
-    /// The higher promise a refusal names.
-    pub promised: Option<Ballot>,
-}
 
 /// One step of a path, as a tool (`--format json`) or a story reads it. `from` and `to` are the
 /// sender and recipient of a delivered or lost message; a timeout, crash or recovery has only

@@ -3,9 +3,8 @@
 
 #![allow(dead_code)]
 
-use paxos_model::check::describe_path;
+use paxos_model::check::checkable::{describe_path, Checkable};
 use paxos_model::check::engine::{explore, Exploration, Goal, SearchOptions, Strategy};
-use paxos_model::check::settings::Checkable;
 
 /// An exhaustive search of `model` (every property decided or the space exhausted).
 pub fn exhaust<M: Checkable>(model: &M, strategy: Strategy, threads: usize) -> Exploration<M> {

@@ -21,8 +21,9 @@
 //! - **Symmetry-aware.** States are deduplicated by `Explorable::class_fingerprint`, the
 //!   fingerprint of the state's symmetry class. The search still walks real states, so every
 //!   path it reports is a real run of the model, rebuilt by replaying it from an initial state.
-//! - **Lean.** A discovered state costs one (fingerprint, parent fingerprint) pair; only the
-//!   frontier holds whole states, and a level's states are freed as they are expanded.
+//! - **Lean.** A discovered state costs 24 bytes in its table, two thirds full on average
+//!   (`Visited`): its 128-bit fingerprint and 64 bits of its parent's; only the frontier holds
+//!   whole states, and a level's states are freed as they are expanded.
 //!
 //! Property semantics are stateright's: an `always` property is violated by a reachable state
 //! where it is false, a `sometimes` property has an example in a reachable state where it is
@@ -44,9 +45,9 @@
 
 use foldhash::quality::FixedState;
 use stateright::{Expectation, Model, Path, Property};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt::Debug;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -330,7 +331,8 @@ pub struct Exploration<M: Model> {
     pub stopped_by: Option<Stop>,
     /// The largest resident memory the monitor saw, if it could read it.
     pub peak_memory_bytes: Option<u64>,
-    /// What the visited set (every discovered fingerprint with its parent's) takes at the end:
+    /// What the visited set (every discovered fingerprint with 64 bits of its parent's) takes
+    /// at the end:
     /// the part of the memory that grows with every state, where the frontier comes and goes.
     /// None where another checker searched (stateright's, which does not say).
     pub visited_bytes: Option<u64>,
@@ -481,81 +483,156 @@ struct Found<A> {
     walk: Option<(usize, Vec<A>)>,
 }
 
-/// Fingerprints are hashes already: the table takes 64 bits of one as its hash, no rehashing.
-type NoHash = BuildHasherDefault<FingerprintIsHash>;
-
-#[derive(Default)]
-struct FingerprintIsHash(u64);
-
-impl Hasher for FingerprintIsHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("the visited table hashes fingerprints only")
-    }
-
-    fn write_u128(&mut self, fingerprint: u128) {
-        self.0 = fingerprint as u64;
-    }
+/// Every discovered class fingerprint and 64 bits of the class fingerprint of the state it was
+/// first reached from (its parent tag), in shards so that threads rarely meet.
+///
+/// Each entry is 24 bytes: the 128-bit fingerprint and the parent's low 64 bits. The tag is
+/// enough to walk back to an initial state (`parents_of` finds the entries whose fingerprint
+/// ends in it, where that is more than one, which takes about n²/2⁶⁵ states, `Run::replay` tries
+/// each), and it keeps the table at 24 bytes an entry instead of 32. The shards are open-addressed
+/// tables that grow by doubling at nine tenths full; their first sizes are spread over one
+/// doubling (shard i starts at 2^(i/64) times the smallest), so that they double at different
+/// moments and the table as a whole stays about two thirds full, rather than all of it dropping
+/// to under half full at once.
+struct Visited {
+    shards: Vec<Mutex<Table>>,
 }
 
-/// Every discovered class fingerprint and the class fingerprint of the state it was first
-/// reached from (itself for an initial state), in shards so that threads rarely meet.
-struct Visited {
-    shards: Vec<Mutex<HashMap<Fingerprint, Fingerprint, NoHash>>>,
+/// One shard: linear probing over slots `[low, high, parent tag]`; a slot of zeros is empty.
+struct Table {
+    slots: Vec<[u64; 3]>,
+    len: usize,
+}
+
+/// A fingerprint as the table's key: its low and high 64 bits, never both zero (the empty
+/// slot's mark), so fingerprint 0 is stored as 1, a merge as likely as any other collision of
+/// 128-bit fingerprints.
+fn key_of(fingerprint: Fingerprint) -> [u64; 2] {
+    let fingerprint = fingerprint.max(1);
+    [fingerprint as u64, (fingerprint >> 64) as u64]
+}
+
+fn fingerprint_of([low, high]: [u64; 2]) -> Fingerprint {
+    (u128::from(high) << 64) | u128::from(low)
+}
+
+impl Table {
+    /// Nine tenths full at most: with 128-bit random keys, linear probing stays short.
+    const LOAD_TENTHS: usize = 9;
+
+    fn with_slots(slots: usize) -> Self {
+        Table {
+            slots: vec![[0; 3]; slots.max(8)],
+            len: 0,
+        }
+    }
+
+    /// Where the probe for a fingerprint whose low bits are `low` starts: the top bits of `low`
+    /// scaled to the table (any size, not only powers of two); the shard took the bottom bits.
+    fn home(&self, low: u64) -> usize {
+        ((u128::from(low) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slots from `low`'s home onwards, wrapping, up to the first empty one.
+    fn probe(&self, low: u64) -> impl Iterator<Item = usize> + '_ {
+        let home = self.home(low);
+        (home..self.slots.len()).chain(0..home)
+    }
+
+    fn insert(&mut self, key: [u64; 2], parent_tag: u64) -> bool {
+        if (self.len + 1) * 10 > self.slots.len() * Self::LOAD_TENTHS {
+            self.grow();
+        }
+        let slot = self
+            .probe(key[0])
+            .find(|&index| {
+                let slot = self.slots[index];
+                slot[..2] == key || slot[..2] == [0, 0]
+            })
+            .expect("a table below nine tenths full has an empty slot");
+        if self.slots[slot][..2] == key {
+            return false;
+        }
+        self.slots[slot] = [key[0], key[1], parent_tag];
+        self.len += 1;
+        true
+    }
+
+    fn grow(&mut self) {
+        let mut bigger = Table::with_slots(self.slots.len() * 2);
+        for slot in self.slots.iter().filter(|slot| slot[..2] != [0, 0]) {
+            bigger.insert([slot[0], slot[1]], slot[2]);
+        }
+        *self = bigger;
+    }
+
+    fn parent_tag(&self, key: [u64; 2]) -> Option<u64> {
+        self.probe(key[0])
+            .map(|index| self.slots[index])
+            .take_while(|slot| slot[..2] != [0, 0])
+            .find(|slot| slot[..2] == key)
+            .map(|slot| slot[2])
+    }
+
+    /// The fingerprints in this table whose low 64 bits are `tag`.
+    fn ending_in(&self, tag: u64) -> Vec<Fingerprint> {
+        self.probe(tag)
+            .map(|index| self.slots[index])
+            .take_while(|slot| slot[..2] != [0, 0])
+            .filter(|slot| slot[0] == tag)
+            .map(|slot| fingerprint_of([slot[0], slot[1]]))
+            .collect()
+    }
 }
 
 impl Visited {
     const SHARDS: usize = 64;
+    /// The smallest shard's first size; the others start up to twice as large.
+    const FIRST_SLOTS: f64 = 512.0;
 
     fn new() -> Self {
         Visited {
             shards: (0..Self::SHARDS)
-                .map(|_| Mutex::new(HashMap::default()))
+                .map(|shard| {
+                    let spread = (shard as f64 / Self::SHARDS as f64).exp2();
+                    Mutex::new(Table::with_slots((Self::FIRST_SLOTS * spread) as usize))
+                })
                 .collect(),
         }
     }
 
-    fn shard(&self, fingerprint: Fingerprint) -> &Mutex<HashMap<Fingerprint, Fingerprint, NoHash>> {
-        // The table places entries by the low bits and tags them with the top seven, so the
-        // shard takes bits from the middle.
-        &self.shards[(fingerprint >> 32) as usize % Self::SHARDS]
+    /// The shard of every fingerprint whose low 64 bits are `low`: its bottom bits, which a
+    /// parent tag keeps, so that a tag finds its shard.
+    fn shard(&self, low: u64) -> std::sync::MutexGuard<'_, Table> {
+        self.shards[low as usize % Self::SHARDS]
+            .lock()
+            .expect("no poisoned shard")
     }
 
     /// Records `fingerprint`, reached from `parent`; false if it was known already.
     fn insert(&self, fingerprint: Fingerprint, parent: Fingerprint) -> bool {
-        let mut shard = self.shard(fingerprint).lock().expect("no poisoned shard");
-        match shard.entry(fingerprint) {
-            std::collections::hash_map::Entry::Occupied(_) => false,
-            std::collections::hash_map::Entry::Vacant(entry) => {
-                entry.insert(parent);
-                true
-            }
-        }
+        let key = key_of(fingerprint);
+        self.shard(key[0]).insert(key, key_of(parent)[0])
     }
 
-    /// The memory the tables take: one slot of a (fingerprint, parent) pair and one control
-    /// byte per bucket, whether filled or not (the table grows by doubling, so between half
-    /// and seven eighths of the buckets are filled).
+    /// The memory the tables take: 24 bytes a slot, filled or not.
     fn bytes(&self) -> u64 {
-        let bucket = std::mem::size_of::<(Fingerprint, Fingerprint)>() + 1;
-        let buckets: usize = self
+        let slots: usize = self
             .shards
             .iter()
-            .map(|shard| {
-                let table = shard.lock().expect("no poisoned shard");
-                // `capacity` is seven eighths of the buckets for tables this engine grows to.
-                table.capacity().div_ceil(7) * 8
-            })
+            .map(|shard| shard.lock().expect("no poisoned shard").slots.len())
             .sum();
-        (buckets * bucket) as u64
+        (slots * std::mem::size_of::<[u64; 3]>()) as u64
     }
 
-    fn parent(&self, fingerprint: Fingerprint) -> Option<Fingerprint> {
-        let shard = self.shard(fingerprint).lock().expect("no poisoned shard");
-        shard.get(&fingerprint).copied()
+    /// The fingerprints that may be the parent of `fingerprint`: those ending in its parent tag
+    /// (one, but for a collision of 64-bit tags).
+    fn parents_of(&self, fingerprint: Fingerprint) -> Vec<Fingerprint> {
+        let key = key_of(fingerprint);
+        let Some(tag) = self.shard(key[0]).parent_tag(key) else {
+            return Vec::new();
+        };
+        self.shard(tag).ending_in(tag)
     }
 }
 
@@ -1209,37 +1286,137 @@ impl<'m, M: Explorable> Run<'m, M> {
 
     /// The path to the class `target`: the chain of parents back to an initial state, replayed
     /// forwards from a real initial state, at each step taking the first action whose successor
-    /// lies in the next class of the chain.
+    /// lies in the next class of the chain. A parent is known by 64 bits of its fingerprint
+    /// (`Visited`); where those name more than one class, each is tried, and only a chain that
+    /// replays from an initial state is taken.
     fn replay(&self, target: Fingerprint) -> Path<M::State, M::Action> {
+        let inits = self.model.init_states();
         let mut chain = vec![target];
-        loop {
-            let last = *chain.last().expect("never empty");
-            let parent = self
-                .visited
-                .parent(last)
-                .expect("every discovered class has a parent");
-            if parent == last {
-                break;
+        self.replay_from(&inits, &mut chain)
+            .expect("every discovered class has a chain of parents from an initial state")
+    }
+
+    /// A path through `chain` (target first, reversed ancestry after it), extended back to an
+    /// initial state through the parents the visited table names.
+    fn replay_from(
+        &self,
+        inits: &[M::State],
+        chain: &mut Vec<Fingerprint>,
+    ) -> Option<Path<M::State, M::Action>> {
+        let last = *chain.last().expect("never empty");
+        if let Some(init) = inits
+            .iter()
+            .find(|state| self.model.class_fingerprint(state) == last)
+        {
+            if let Some(path) = self.replay_chain(init, chain) {
+                return Some(path);
+            }
+        }
+        // A chain is never longer than the number of classes; the bound stops a cycle of tag
+        // collisions, which a chain of real parents cannot have.
+        if chain.len() > self.unique.load(Ordering::Relaxed) + 1 {
+            return None;
+        }
+        for parent in self.visited.parents_of(last) {
+            if parent == last || chain.contains(&parent) {
+                continue;
             }
             chain.push(parent);
+            if let Some(path) = self.replay_from(inits, chain) {
+                return Some(path);
+            }
+            chain.pop();
         }
-        chain.reverse();
-        let init = self
-            .model
-            .init_states()
-            .into_iter()
-            .find(|state| self.model.class_fingerprint(state) == chain[0])
-            .expect("the chain starts at an initial state");
+        None
+    }
+
+    /// `chain` (target first) replayed forwards from `init`, if each class is a successor of the
+    /// one before.
+    fn replay_chain(
+        &self,
+        init: &M::State,
+        chain: &[Fingerprint],
+    ) -> Option<Path<M::State, M::Action>> {
         let mut state = init.clone();
         let mut steps = Vec::with_capacity(chain.len());
-        for wanted in &chain[1..] {
-            let (action, next) = self
-                .step_into(&state, *wanted)
-                .expect("each class of the chain is reached from the one before");
+        for wanted in chain.iter().rev().skip(1) {
+            let (action, next) = self.step_into(&state, *wanted)?;
             steps.push(action);
             state = next;
         }
-        Path::from_actions(self.model, init, &steps)
-            .expect("a replayed path is a path of the model")
+        Some(
+            Path::from_actions(self.model, init.clone(), &steps)
+                .expect("a replayed path is a path of the model"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fingerprint with these low and high 64 bits.
+    fn print(low: u64, high: u64) -> Fingerprint {
+        fingerprint_of([low, high])
+    }
+
+    #[test]
+    fn the_visited_table_keeps_each_class_once_with_its_parent_through_growth() {
+        let visited = Visited::new();
+        let classes: Vec<Fingerprint> = (1..=50_000u64).map(|n| fingerprint(&n)).collect();
+        let root = classes[0];
+        assert!(
+            visited.insert(root, root),
+            "an initial class is its own parent"
+        );
+        for pair in classes.windows(2) {
+            assert!(visited.insert(pair[1], pair[0]), "a new class is recorded");
+        }
+        for pair in classes.windows(2) {
+            assert!(
+                !visited.insert(pair[1], root),
+                "a known class is not recorded again"
+            );
+            assert_eq!(
+                visited.parents_of(pair[1]),
+                vec![pair[0]],
+                "the first parent stays"
+            );
+        }
+        assert_eq!(visited.parents_of(root), vec![root]);
+        let slots = visited.bytes() / 24;
+        assert!(
+            slots as f64 >= classes.len() as f64 / 0.9,
+            "no shard is more than nine tenths full"
+        );
+        assert!(
+            visited.parents_of(fingerprint(&0u64)).is_empty(),
+            "an unknown class has no parent"
+        );
+    }
+
+    #[test]
+    fn a_parent_tag_shared_by_two_classes_names_both() {
+        let visited = Visited::new();
+        let (twin_a, twin_b) = (print(7, 1), print(7, 2));
+        let child = print(1_000, 3);
+        assert!(visited.insert(twin_a, twin_a));
+        assert!(visited.insert(twin_b, twin_b));
+        assert!(visited.insert(child, twin_b));
+        let mut parents = visited.parents_of(child);
+        parents.sort();
+        assert_eq!(
+            parents,
+            vec![twin_a, twin_b],
+            "64 bits cannot tell the twins apart"
+        );
+    }
+
+    #[test]
+    fn fingerprint_zero_is_stored_as_one_since_zeros_mark_an_empty_slot() {
+        let visited = Visited::new();
+        assert!(visited.insert(0, 0));
+        assert!(!visited.insert(1, 1), "0 and 1 are one key");
+        assert_eq!(visited.parents_of(0), vec![1]);
     }
 }

@@ -112,8 +112,8 @@ fn main() {
             .unwrap_or_default()
     );
     println!(
-        "{:>2}  {:<44} {:>12} {:>8} {:>9} {:>7} {:>7}  {:<10} target",
-        "#", "paxos-check check ...", "unique", "s", "peak MiB", "B/st", "B/vis", "end"
+        "{:>2}  {:<44} {:>12} {:>8} {:>9} {:>7} {:>7}  {:<24} end",
+        "#", "paxos-check check ...", "unique", "s", "peak MiB", "B/st", "B/vis", "target"
     );
     for (number, row) in ROWS.iter().enumerate().map(|(index, row)| (index + 1, row)) {
         if chosen.as_ref().is_some_and(|rows| !rows.contains(&number)) {
@@ -190,16 +190,18 @@ fn line(number: usize, row: &Row, report: &Value) -> String {
         && seconds <= row.seconds as f64
         && peak as f64 <= row.gib as f64 * 1024.0 * MIB;
     format!(
-        "{number:>2}  {:<44} {:>12} {:>8.1} {:>9.0} {:>7.0} {:>7.1}  {:<10} {} s, {} GiB: {}",
+        "{number:>2}  {:<44} {:>12} {:>8.1} {:>9.0} {:>7.0} {:>7.1}  {:<24} {end}",
         row.args,
         unique,
         seconds,
         peak as f64 / MIB,
         per_state(peak),
         per_state(visited),
-        end,
-        row.seconds,
-        row.gib,
-        if met { "met" } else { "not met" }
+        format!(
+            "{} s, {} GiB: {}",
+            row.seconds,
+            row.gib,
+            if met { "met" } else { "not met" }
+        ),
     )
 }

@@ -17,14 +17,18 @@ use std::path::Path;
 const CHECK_LAYERS: &[&str] = &[
     // the search
     "engine",
-    "cuts", // the actor runtime
+    "cuts",
+    "distributed",
+    // the actor runtime
     "settings",
     "actors",
-    "symmetry", // the models, then the flaws shown in them
+    "symmetry",
+    // the models, then the flaws shown in them
     "paxos",
     "cluster",
     "livelock",
-    "catalogue", // the presentation
+    "catalogue",
+    // the presentation
     "story",
     "svg",
     "checkable",

@@ -414,7 +414,15 @@ fn stateright_explorer_serves_its_page_states_and_the_checks_counterexample() {
         .expect("the counterexample's Explorer path")
         .to_owned();
     let next = explorer.get_json(&format!("/.states/{path}"));
-    assert!(next.as_array().is_some(), "{next}");
+    // Each step's page carries the sequence diagram of its path, drawn by our presentation
+    // layer through the model's `as_svg` (`Checkable::with_drawings`).
+    let steps = next.as_array().unwrap_or_else(|| panic!("{next}"));
+    assert!(
+        steps
+            .iter()
+            .all(|step| step["svg"].as_str().is_some_and(|svg| svg.contains("<svg"))),
+        "every step has its diagram: {next}"
+    );
     let (status, _) = http_get(explorer.address, &format!("/.states/{path}/999")).expect("GET");
     assert_eq!(status, 404, "no 999th step");
 }

@@ -28,14 +28,18 @@ pub fn binary(name: &str) -> PathBuf {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "building the workspace binaries failed");
-        let target = std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target"));
-        target.join(profile_dir())
+        target_root().join(profile_dir())
     });
     let path = target_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(path.exists(), "{} was not built", path.display());
     path
+}
+
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR`, or the workspace's `target/`.
+pub fn target_root() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// The cargo profile these tests were compiled with, so that the binaries match it.

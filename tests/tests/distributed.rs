@@ -5,7 +5,7 @@
 //! `cargo test --release -p paxos-e2e --test distributed -- --ignored`.
 
 use paxos_e2e::http::free_address;
-use paxos_e2e::workspace_root;
+use paxos_e2e::{target_root, workspace_root};
 use paxos_model::check::engine::{explore, Goal, SearchOptions};
 use paxos_model::check::paxos::{single_decree_model, SingleDecreeConfig};
 use paxos_model::protocol::flaw::Flaw;
@@ -33,10 +33,9 @@ fn prototype() -> PathBuf {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building paxos-check-distributed failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    target.join("release").join("paxos-check-distributed")
+    target_root()
+        .join("release")
+        .join("paxos-check-distributed")
 }
 
 /// Runs `flags` as two processes of one computation and returns process 0's report.

@@ -1791,6 +1791,25 @@ impl Replica {
                     if self.clients.remove(id) {
                         step.replies.push((id.clone(), result));
                     }
+                    if self.config.snapshots() {
+                        // The client's older commands now count as applied (`was_applied`):
+                        // none will be placed, so none is held any more.
+                        let first = RequestId {
+                            client: id.client.clone(),
+                            seq: 0,
+                        };
+                        let older: Vec<RequestId> = self
+                            .unplaced
+                            .range(first.clone()..id.clone())
+                            .map(|(older, _)| older.clone())
+                            .chain(self.clients.range(first..id.clone()).cloned())
+                            .collect();
+                        for older in older {
+                            self.unplaced.remove(&older);
+                            self.forwarded.remove(&older);
+                            self.clients.remove(&older);
+                        }
+                    }
                 } else {
                     // Answered at its first slot; or, with snapshots, a command its client
                     // gave up on (`was_applied`), which nobody waits for.

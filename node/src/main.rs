@@ -37,11 +37,12 @@ names the node, once init has named it).
                    while two slots are in flight wait and go together in the next.
   --snapshot-every N
                    once N applied entries sit in the log, snapshot the key-value store
-                   and each client's last answer, and drop those entries (default
-                   10000; 0: never, keeping the whole log in memory and in the state
-                   file). A peer that asks for dropped entries is sent the snapshot.
-                   With snapshots, a client's command older than its last one applied
-                   (a request it gave up on) is not applied.
+                   and the answers of the last 4096 commands, and drop those entries
+                   (default 10000; 0: never, keeping the whole log and every answer in
+                   memory and in the state file). A peer that asks for dropped entries
+                   is sent the snapshot. With snapshots, a client's command overtaken
+                   by a later one of its own by 4096 commands counts as given up and
+                   is not applied.
   -h, --help       print this text
   -V, --version    print the version
 

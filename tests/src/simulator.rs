@@ -65,6 +65,8 @@ pub struct SimConfig {
     /// set lower). Named slots below a snapshot are refused, so a run that snapshots early has
     /// no slot proposers.
     pub snapshot_every: Option<u64>,
+    /// The replicas' `answers_kept` (the node's default unless set lower).
+    pub answers_kept: usize,
 }
 
 impl Default for SimConfig {
@@ -85,6 +87,7 @@ impl Default for SimConfig {
             slot_proposers: 1,
             disk_loss_percent: 0,
             snapshot_every: Some(paxos_model::protocol::replica::SNAPSHOT_EVERY),
+            answers_kept: paxos_model::protocol::replica::ANSWERS_KEPT,
         }
     }
 }
@@ -790,6 +793,7 @@ fn replica_config(cfg: &SimConfig, index: NodeIndex) -> ReplicaConfig {
     ReplicaConfig {
         flaw: cfg.flaw,
         snapshot_every: cfg.snapshot_every,
+        answers_kept: cfg.answers_kept,
         ..ReplicaConfig::node(index, cfg.nodes)
     }
 }

@@ -175,11 +175,13 @@ fn nodes_that_lose_their_disk_vote_again_and_break_nothing() {
 /// Snapshots every 4 applied slots, with crashes that keep or lose the disk: nodes that fall
 /// behind or restart empty are sent snapshots and install them, and every check of every run
 /// holds (one entry per slot, logs agreeing with what was chosen, a linearizable history,
-/// every node voting once healed).
+/// every node voting once healed). Only the last 8 answers are kept, so commands that clients
+/// gave up on and that were overtaken by 8 others are dropped as given up.
 #[test]
 fn snapshots_every_four_slots_keep_every_promise_through_lost_disks() {
     let cfg = SimConfig {
         snapshot_every: Some(4),
+        answers_kept: 8,
         slot_proposers: 0,
         disk_loss_percent: 50,
         crash_percent_per_100ms: 20,

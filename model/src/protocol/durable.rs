@@ -57,10 +57,14 @@ pub struct Snapshot {
     /// The last slot applied to it.
     pub through: Slot,
     pub store: KvStore,
-    /// For each client, its last command applied and the answer it got, in client order: a
-    /// repeat of that command is answered as it was, and an older command of the client counts
-    /// as applied (`Replica::was_applied` says why that is sound).
+    /// The last commands applied (at most `ReplicaConfig::answers_kept`), with their answers,
+    /// in the order they were applied: a repeat of one is answered as it was.
     pub clients: Vec<(RequestId, KvResult)>,
+    /// For each client whose older answers were dropped, the highest of those commands: it and
+    /// every older command of the client count as applied (`Replica::was_applied` says why
+    /// that is sound).
+    #[serde(default)]
+    pub dropped: Vec<RequestId>,
 }
 
 impl Snapshot {
@@ -224,6 +228,7 @@ mod tests {
                 through,
                 store: KvStore::default(),
                 clients: Vec::new(),
+                dropped: Vec::new(),
             })
         };
         let records = [learned(0), learned(1), snapshot(1), learned(2), learned(1)];

@@ -69,6 +69,7 @@ use crate::protocol::rules::TimerChange;
 use crate::protocol::slots::{Slot, SlotMap};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// A node's position in the cluster's `node_ids`; also its acceptor index and ballot tag.
 pub type NodeIndex = usize;
@@ -362,6 +363,10 @@ pub struct ReplicaConfig {
     /// a snapshot of its state machine and drops them (`Replica::compact`); `None`: never, and
     /// the log and the client table keep everything. At least 1.
     pub snapshot_every: Option<u64>,
+    /// With snapshots, how many of the last commands applied keep their answers (so that a
+    /// repeat is answered as it was); an older command's answer is dropped, and it counts as
+    /// applied for good, with every older command of its client (`Replica::was_applied`).
+    pub answers_kept: usize,
 }
 
 /// The most commands a node's leader puts in one slot: enough to carry every request of a few
@@ -378,6 +383,13 @@ pub const IN_FLIGHT_MAX: usize = 2;
 /// a peer this far behind still catches up entry by entry rather than by snapshot.
 pub const SNAPSHOT_EVERY: u64 = 10_000;
 
+/// The answers a node keeps, with snapshots: of the last 4,096 commands applied. A client that
+/// sends a request again hears the same answer if fewer than that many commands were applied
+/// since; one whose pipelined command was overtaken by a later one of its own by that many
+/// commands (about a second at this machine's rate) has it dropped as given up. A snapshot
+/// carries them, some 250 KB.
+pub const ANSWERS_KEPT: usize = 4_096;
+
 impl ReplicaConfig {
     /// A node of a real cluster: no flaw, and ballots up to the highest round a peer may name
     /// (`ROUND_MAX`), so that every ballot this node starts is one its peers take in. No honest
@@ -392,6 +404,7 @@ impl ReplicaConfig {
             batch_max: BATCH_MAX,
             in_flight_max: IN_FLIGHT_MAX,
             snapshot_every: Some(SNAPSHOT_EVERY),
+            answers_kept: ANSWERS_KEPT,
         }
     }
 
@@ -463,9 +476,15 @@ pub struct Replica {
     pub applied_below: Slot,
     pub store: KvStore,
     /// Every command applied, with what it returned: a client that asks again (its answer was
-    /// lost, or it reuses an id) is told the same. With snapshots, only each client's last
-    /// command is kept past a snapshot (see `was_applied`).
+    /// lost, or it reuses an id) is told the same. With snapshots, only the last
+    /// `answers_kept` (see `was_applied`).
     pub applied: BTreeMap<RequestId, KvResult>,
+    /// With snapshots, the commands in `applied`, in the order they were applied: the oldest
+    /// goes first when more than `answers_kept` are.
+    pub applied_order: VecDeque<RequestId>,
+    /// With snapshots, for each client whose older answers were dropped, the highest command of
+    /// theirs dropped: it and every older one count as applied.
+    pub answers_dropped: BTreeMap<Arc<str>, u64>,
     /// Commands this node must see applied: its own clients' and those forwarded to it.
     pub unplaced: BTreeMap<RequestId, KvOp>,
     /// Requests whose client waits on this node for the answer.
@@ -583,6 +602,8 @@ impl Replica {
             applied_below: 0,
             store: KvStore::default(),
             applied: BTreeMap::new(),
+            applied_order: VecDeque::new(),
+            answers_dropped: BTreeMap::new(),
             unplaced: BTreeMap::new(),
             clients: BTreeSet::new(),
             known_leader: None,
@@ -643,27 +664,41 @@ impl Replica {
         }
     }
 
-    /// The state machine as the applied log left it: the store, and each client's last command
-    /// with its answer (all that `was_applied` needs of the others). Only with the applied log
-    /// not empty.
+    /// The state machine as the applied log left it: the store, the answers kept, in the order
+    /// their commands were applied, and the answers dropped. Only with snapshots, and the
+    /// applied log not empty.
     pub fn snapshot(&self) -> Snapshot {
         debug_assert!(self.applied_below > 0, "a snapshot covers a slot or more");
-        let mut clients: Vec<(RequestId, KvResult)> = Vec::new();
-        // `applied` is in client order, and each client's commands in `seq` order: the last of
-        // each run is the client's last command.
-        for (id, result) in &self.applied {
-            match clients.last_mut() {
-                Some((last, answer)) if last.client == id.client => {
-                    (*last, *answer) = (id.clone(), result.clone());
-                }
-                _ => clients.push((id.clone(), result.clone())),
-            }
-        }
+        let clients = self
+            .applied_order
+            .iter()
+            .map(|id| (id.clone(), self.applied[id].clone()))
+            .collect();
+        let dropped = self
+            .answers_dropped
+            .iter()
+            .map(|(client, seq)| RequestId {
+                client: client.clone(),
+                seq: *seq,
+            })
+            .collect();
         Snapshot {
             through: self.applied_below - 1,
             store: self.store.clone(),
             clients,
+            dropped,
         }
+    }
+
+    /// Takes `snapshot`'s client table as this node's.
+    fn take_client_table(&mut self, snapshot: &Snapshot) {
+        self.applied = snapshot.clients.iter().cloned().collect();
+        self.applied_order = snapshot.clients.iter().map(|(id, _)| id.clone()).collect();
+        self.answers_dropped = snapshot
+            .dropped
+            .iter()
+            .map(|id| (id.client.clone(), id.seq))
+            .collect();
     }
 
     /// Whether this node's acceptor takes part in the votes.
@@ -739,9 +774,9 @@ impl Replica {
             // Applied already: the request is asked again. It was applied once, and is
             // answered as it was then.
             Some(result) => step.replies.push((id, result.clone())),
-            // Older than the client's last command applied, and its answer dropped with a
-            // snapshot: the client has moved on from it. Applying it now could undo a later
-            // write of the client's; its first answer, if any, was given.
+            // Applied long ago, or given up on by its client, and its answer dropped
+            // (`was_applied`): applying it now could undo a later write of the client's; its
+            // first answer, if any, was given.
             None if self.was_applied(&id) => {}
             None => {
                 self.clients.insert(id.clone());
@@ -1792,27 +1827,41 @@ impl Replica {
                         step.replies.push((id.clone(), result));
                     }
                     if self.config.snapshots() {
-                        // The client's older commands now count as applied (`was_applied`):
-                        // none will be placed, so none is held any more.
-                        let first = RequestId {
-                            client: id.client.clone(),
-                            seq: 0,
-                        };
-                        let older: Vec<RequestId> = self
-                            .unplaced
-                            .range(first.clone()..id.clone())
-                            .map(|(older, _)| older.clone())
-                            .chain(self.clients.range(first..id.clone()).cloned())
-                            .collect();
-                        for older in older {
-                            self.unplaced.remove(&older);
-                            self.forwarded.remove(&older);
-                            self.clients.remove(&older);
+                        self.applied_order.push_back(id.clone());
+                        while self.applied_order.len() > self.config.answers_kept {
+                            let oldest = self.applied_order.pop_front().expect("not empty");
+                            self.applied.remove(&oldest);
+                            let dropped = self
+                                .answers_dropped
+                                .entry(oldest.client.clone())
+                                .or_default();
+                            *dropped = (*dropped).max(oldest.seq);
+                            // The client's commands up to there now count as applied
+                            // (`was_applied`): none will be placed, so none is held any more.
+                            let first = RequestId {
+                                client: oldest.client.clone(),
+                                seq: 0,
+                            };
+                            let last = RequestId {
+                                client: oldest.client,
+                                seq: *dropped,
+                            };
+                            let held: Vec<RequestId> = self
+                                .unplaced
+                                .range(first.clone()..=last.clone())
+                                .map(|(held, _)| held.clone())
+                                .chain(self.clients.range(first..=last).cloned())
+                                .collect();
+                            for held in held {
+                                self.unplaced.remove(&held);
+                                self.forwarded.remove(&held);
+                                self.clients.remove(&held);
+                            }
                         }
                     }
                 } else {
-                    // Answered at its first slot; or, with snapshots, a command its client
-                    // gave up on (`was_applied`), which nobody waits for.
+                    // Answered at its first slot; or, with snapshots, a command whose answer
+                    // was dropped (`was_applied`), which nobody waits for.
                     self.clients.remove(id);
                 }
                 self.unplaced.remove(id);
@@ -1841,8 +1890,7 @@ impl Replica {
     }
 
     /// Once `snapshot_every` applied slots sit in the log, takes a snapshot of the state machine
-    /// (durably) and drops them from the log, and drops from the client table every answer but
-    /// each client's last.
+    /// (durably) and drops them from the log.
     ///
     /// Why the log may forget them. Every slot below `applied_below` is chosen and applied, so
     /// the snapshot is what any replica that applies the same chosen prefix has; the log kept
@@ -1865,7 +1913,6 @@ impl Replica {
         let snapshot = self.snapshot();
         self.log.remove_below(self.applied_below);
         self.log_start = self.applied_below;
-        self.applied = snapshot.clients.iter().cloned().collect();
         self.phase1_skipped = self.phase1_skipped.split_off(&self.applied_below);
         step.persist.push(Record::Snapshot(snapshot));
     }
@@ -1889,7 +1936,7 @@ impl Replica {
         }
         let applied_from = self.applied_below;
         self.store = snapshot.store.clone();
-        self.applied = snapshot.clients.iter().cloned().collect();
+        self.take_client_table(&snapshot);
         self.applied_below = below;
         self.log_start = below;
         self.log.remove_below(below);
@@ -1921,24 +1968,26 @@ impl Replica {
     }
 
     /// Whether the command `id` counts as applied: it is in the client table, or, with
-    /// snapshots, a later command of its client is.
+    /// snapshots, it is no later than the last command of its client whose answer was dropped.
     ///
-    /// Why the second is sound. A client (Maelstrom's) sends one request at a time, each with
-    /// a `seq` (its `msg_id`) above the last; so a client whose later command was applied had
-    /// given up on every earlier one still unapplied (it timed out: an indeterminate operation,
-    /// which may never take effect). Not applying such a command keeps the client's history
-    /// linearizable, where applying it after the later one could undo the later write. Every
-    /// replica decides this from the same log prefix, by the same rule, whether or not a
-    /// snapshot dropped the older answers: so they all apply the same commands. It is what lets
-    /// a snapshot keep one answer per client instead of one per command ever applied.
+    /// Why the second is sound. With snapshots a node keeps the answers of the last
+    /// `answers_kept` commands applied, so that the client table does not grow with history. A
+    /// command whose answer was dropped was applied, and must not be again; and so, by this
+    /// rule, does every older command of its client. Such an older command may not have been
+    /// applied: its client sent it before a later one, which then overtook it by
+    /// `answers_kept` commands. A client (Maelstrom's) sends one request at a time, each with a
+    /// `seq` (its `msg_id`) above the last, so it had given up on that command (an
+    /// indeterminate operation, which may never take effect); a client that pipelines gets no
+    /// answer for it. Not applying it keeps every history linearizable, where applying it
+    /// could undo the client's later write. The answers dropped, and so this rule, are a
+    /// function of the log prefix applied (by count, not by when a node took its snapshots),
+    /// so every replica applies the same commands.
     fn was_applied(&self, id: &RequestId) -> bool {
-        if !self.config.snapshots() {
-            return self.applied.contains_key(id);
-        }
-        self.applied
-            .range(id..)
-            .next()
-            .is_some_and(|(later, _)| later.client == id.client)
+        self.applied.contains_key(id)
+            || self
+                .answers_dropped
+                .get(&id.client)
+                .is_some_and(|dropped| id.seq <= *dropped)
     }
 
     /// Whether `slot` is known chosen here: in the log, or below it (in the snapshot).
@@ -2359,8 +2408,8 @@ mod tests {
         assert_eq!(leader.log.len(), 1, "only slot 4 is still in the log");
         assert_eq!(
             leader.applied.len(),
-            2,
-            "c1's last answer, and slot 4's (c1#5)"
+            5,
+            "the answers of the last 4,096 commands"
         );
         assert_eq!(
             leader.floors().slot,
@@ -2444,24 +2493,44 @@ mod tests {
     }
 
     #[test]
-    fn with_snapshots_a_command_older_than_its_clients_last_applied_one_is_not_applied() {
-        // Rule: `was_applied`. c1's write #1 timed out at the client, which sent #2; #2 is
-        // chosen first, and #1, arriving late, must not undo it.
-        let mut replicas: Vec<Replica> = (0..1)
-            .map(|i| Replica::new(snapshotting(i, 1, 100)))
-            .collect();
-        let replica = &mut replicas[0];
+    fn with_snapshots_a_command_older_than_one_whose_answer_was_dropped_is_not_applied() {
+        // Rule: `was_applied`. One answer kept. c1's write #1 timed out at the client, which
+        // sent #2; #2 is applied, then c2's write, which drops #2's answer; #1, arriving late,
+        // must not undo #2, and a repeat of #2 is not applied again either.
+        let mut replica = Replica::new(ReplicaConfig {
+            answers_kept: 1,
+            ..snapshotting(0, 1, 100)
+        });
         replica.start();
         let (late, op_late) = write("c1", 1, 1);
         let (later, op_later) = write("c1", 2, 2);
-        let step = replica.on_request(later.clone(), op_later);
-        assert_eq!(step.replies, [(later, KvResult::WriteOk)]);
-        let step = replica.on_request(late, op_late);
-        assert!(
-            step.replies.is_empty() && step.persist.is_empty(),
-            "{step:?}"
-        );
+        let step = replica.on_request(later.clone(), op_later.clone());
+        assert_eq!(step.replies, [(later.clone(), KvResult::WriteOk)]);
+        let (other, op_other) = (request("c2", 1), KvOp::Read { key: 1 });
+        replica.on_request(other, op_other);
+        assert_eq!(replica.applied.len(), 1, "c1#2's answer is dropped");
+        for (id, op) in [(late, op_late), (later, op_later)] {
+            let step = replica.on_request(id, op);
+            assert!(
+                step.replies.is_empty() && step.persist.is_empty(),
+                "{step:?}"
+            );
+        }
         assert_eq!(replica.store.entries.get(&1), Some(&2));
+    }
+
+    #[test]
+    fn with_snapshots_a_pipelined_command_overtaken_by_a_later_one_is_still_applied() {
+        // While both answers are kept, order within a client does not matter: a client that
+        // sends #1 and #2 at once gets both applied and answered, in whatever order they come.
+        let mut replica = Replica::new(snapshotting(0, 1, 100));
+        replica.start();
+        let (first, op_first) = write("c1", 1, 1);
+        let (second, op_second) = write("c1", 2, 2);
+        replica.on_request(second, op_second);
+        let step = replica.on_request(first.clone(), op_first);
+        assert_eq!(step.replies, [(first, KvResult::WriteOk)]);
+        assert_eq!(replica.store.entries.get(&1), Some(&1));
     }
 
     #[test]

@@ -537,7 +537,8 @@ mod tests {
             store: KvStore {
                 entries: [(-3, 9), (1, 8)].into_iter().collect(),
             },
-            clients: vec![(id, KvResult::ReadOk { value: 8 })],
+            clients: vec![(id.clone(), KvResult::ReadOk { value: 8 })],
+            dropped: vec![RequestId { seq: 3, ..id }],
         }));
         let mut state = DurableState::default();
         written.iter().for_each(|record| state.apply(record));

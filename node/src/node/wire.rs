@@ -19,7 +19,7 @@
 //! | `paxos_learn` | `slot`, `entry` |
 //! | `paxos_catch_up` | `from_slot` |
 //! | `paxos_catch_up_reply` | `entries`: `[{"slot","entry"}, ...]` |
-//! | `paxos_install_snapshot` | `through`, `store`: `[{"key","value"}, ...]`, `clients`: `[{"client","seq","result"}, ...]`, `entries` |
+//! | `paxos_install_snapshot` | `through`, `store`: `[{"key","value"}, ...]`, `clients`: `[{"client","seq","result"}, ...]`, `dropped`: `[{"client","seq"}, ...]`, `entries` |
 //! | `paxos_probe` | `nonce` |
 //! | `paxos_probe_reply` | `nonce`, `promised` (a ballot or `null`), `highest_slot` (or `null`) |
 //!
@@ -149,10 +149,20 @@ pub fn encode(message: &PeerMessage, ids: &[JsonStr<'static>]) -> Reply {
                         .with("result", WireResult(result))
                 })
                 .collect();
+            let dropped: Vec<Object> = snapshot
+                .dropped
+                .iter()
+                .map(|id| {
+                    Object::new()
+                        .with("client", PrintedString(&id.client))
+                        .with("seq", id.seq)
+                })
+                .collect();
             reply
                 .with("through", snapshot.through)
                 .with("store", store)
                 .with("clients", clients)
+                .with("dropped", dropped)
                 .with("entries", wire_entries(entries))
         }
         PeerMessage::Probe { nonce } => reply.with("nonce", *nonce),
@@ -248,11 +258,18 @@ pub fn decode(
                     Ok((request_id(&element)?, result(&element.nested("result")?)?))
                 })
                 .collect::<Result<Vec<(RequestId, KvResult)>, RequestError>>()?;
+            let dropped = body
+                .array("dropped")?
+                .into_iter()
+                .enumerate()
+                .map(|(index, raw)| request_id(&body.nested_element(raw, "dropped", index)?))
+                .collect::<Result<Vec<RequestId>, RequestError>>()?;
             PeerMessage::InstallSnapshot {
                 snapshot: Snapshot {
                     through,
                     store: KvStore { entries: store },
                     clients,
+                    dropped,
                 },
                 entries: entries(body)?,
             }

@@ -38,11 +38,10 @@ names the node, once init has named it).
   --snapshot-every N
                    once N applied entries sit in the log, snapshot the key-value store
                    and the answers of the last 4096 commands, and drop those entries
-                   (default 10000; 0: never, keeping the whole log and every answer in
-                   memory and in the state file). A peer that asks for dropped entries
-                   is sent the snapshot. With snapshots, a client's command overtaken
-                   by a later one of its own by 4096 commands counts as given up and
-                   is not applied.
+                   (default 10000; 0: never, keeping the whole log in memory and in
+                   the state file). A peer that asks for dropped entries is sent the
+                   snapshot. Either way, a client's command overtaken by a later one
+                   of its own by 4096 commands counts as given up and is not applied.
   -h, --help       print this text
   -V, --version    print the version
 

@@ -116,11 +116,13 @@ struct Case {
 
 fn main() {
     let settings = Settings::from_env();
+    // Built (if need be) before anything is timed.
+    let node = binary("paxos-node");
     let started = Instant::now();
     let mut cases = Vec::new();
     for &snapshot_every in &settings.snapshot_every {
         for &entries in &settings.entries {
-            cases.push(run(&settings, entries, snapshot_every));
+            cases.push(run(&node, &settings, entries, snapshot_every));
         }
     }
     report_cases(&cases);
@@ -218,7 +220,7 @@ fn report_cases(cases: &[Case]) {
 
 /// One run: load `entries` writes into a fresh cluster with `--snapshot-every snapshot_every`,
 /// kill it, restart it, and measure.
-fn run(settings: &Settings, entries: u64, snapshot_every: u64) -> Case {
+fn run(node: &Path, settings: &Settings, entries: u64, snapshot_every: u64) -> Case {
     let started = Instant::now();
     let scratch = std::env::temp_dir().join(format!(
         "paxos-restart-bench-{}-{entries}-{snapshot_every}",
@@ -229,7 +231,6 @@ fn run(settings: &Settings, entries: u64, snapshot_every: u64) -> Case {
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&data_dir).expect("a data directory");
     fs::create_dir_all(&log_dir).expect("a log directory");
-    let node = binary("paxos-node");
     println!(
         "paxos-node restart: 3 release nodes, --data-dir {}, --timeout-ms {}, --snapshot-every \
          {snapshot_every}; {} clients with one write in flight each",
@@ -239,7 +240,7 @@ fn run(settings: &Settings, entries: u64, snapshot_every: u64) -> Case {
     );
 
     let mut cluster = Cluster::new(
-        node,
+        node.to_owned(),
         data_dir.clone(),
         log_dir.clone(),
         settings.timeout_ms,
@@ -1074,14 +1075,23 @@ impl StateContents {
         if self.records == 0 {
             return String::new();
         }
-        format!(
-            "{} records ({} learned, {} acceptor, {} membership, {} snapshot) for a log of {} \
-             slots after the last snapshot: {:.2}x the bytes of those learned entries alone",
+        let counts = format!(
+            "{} records ({} learned, {} acceptor, {} membership, {} snapshot)",
             thousands(self.records),
             thousands(self.learned),
             thousands(self.acceptor),
             thousands(self.membership),
             thousands(self.snapshots),
+        );
+        if self.snapshots > 0 {
+            // The snapshots stand for the rest of the log: no ratio to the entries says much.
+            return format!(
+                "{counts}: snapshots and {} slots learned after them",
+                thousands(self.learned_slots.len() as u64)
+            );
+        }
+        format!(
+            "{counts} for a log of {} slots: {:.2}x the bytes of the learned log alone",
             thousands(self.learned_slots.len() as u64),
             size as f64 / self.log_bytes.max(1) as f64
         )

@@ -363,9 +363,11 @@ pub struct ReplicaConfig {
     /// a snapshot of its state machine and drops them (`Replica::compact`); `None`: never, and
     /// the log and the client table keep everything. At least 1.
     pub snapshot_every: Option<u64>,
-    /// With snapshots, how many of the last commands applied keep their answers (so that a
-    /// repeat is answered as it was); an older command's answer is dropped, and it counts as
-    /// applied for good, with every older command of its client (`Replica::was_applied`).
+    /// How many of the last commands applied keep their answers (so that a repeat is answered
+    /// as it was); an older command's answer is dropped, and it counts as applied for good,
+    /// with every older command of its client (`Replica::was_applied`). Every replica of a
+    /// cluster must keep the same number, whatever their snapshot settings: it decides which
+    /// commands are applied.
     pub answers_kept: usize,
 }
 
@@ -383,11 +385,11 @@ pub const IN_FLIGHT_MAX: usize = 2;
 /// a peer this far behind still catches up entry by entry rather than by snapshot.
 pub const SNAPSHOT_EVERY: u64 = 10_000;
 
-/// The answers a node keeps, with snapshots: of the last 4,096 commands applied. A client that
+/// The answers a node keeps: of the last 4,096 commands applied. A client that
 /// sends a request again hears the same answer if fewer than that many commands were applied
 /// since; one whose pipelined command was overtaken by a later one of its own by that many
 /// commands (about a second at this machine's rate) has it dropped as given up. A snapshot
-/// carries them, some 250 KB.
+/// carries them: about 170 KB of JSON with short client ids (measured by the restart bench).
 pub const ANSWERS_KEPT: usize = 4_096;
 
 impl ReplicaConfig {
@@ -408,7 +410,7 @@ impl ReplicaConfig {
         }
     }
 
-    /// Whether the replica takes snapshots, and so keeps only each client's last answer.
+    /// Whether the replica takes snapshots.
     pub fn snapshots(&self) -> bool {
         self.snapshot_every.is_some()
     }
@@ -476,14 +478,14 @@ pub struct Replica {
     pub applied_below: Slot,
     pub store: KvStore,
     /// Every command applied, with what it returned: a client that asks again (its answer was
-    /// lost, or it reuses an id) is told the same. With snapshots, only the last
-    /// `answers_kept` (see `was_applied`).
+    /// lost, or it reuses an id) is told the same; only the last `answers_kept` (see
+    /// `was_applied`), so that the table does not grow with history.
     pub applied: BTreeMap<RequestId, KvResult>,
-    /// With snapshots, the commands in `applied`, in the order they were applied: the oldest
-    /// goes first when more than `answers_kept` are.
+    /// The commands in `applied`, in the order they were applied: the oldest goes first when
+    /// more than `answers_kept` are.
     pub applied_order: VecDeque<RequestId>,
-    /// With snapshots, for each client whose older answers were dropped, the highest command of
-    /// theirs dropped: it and every older one count as applied.
+    /// For each client whose older answers were dropped, the highest command of theirs
+    /// dropped: it and every older one count as applied.
     pub answers_dropped: BTreeMap<Arc<str>, u64>,
     /// Commands this node must see applied: its own clients' and those forwarded to it.
     pub unplaced: BTreeMap<RequestId, KvOp>,
@@ -665,8 +667,8 @@ impl Replica {
     }
 
     /// The state machine as the applied log left it: the store, the answers kept, in the order
-    /// their commands were applied, and the answers dropped. Only with snapshots, and the
-    /// applied log not empty.
+    /// their commands were applied, and the answers dropped. Only with the applied log not
+    /// empty.
     pub fn snapshot(&self) -> Snapshot {
         debug_assert!(self.applied_below > 0, "a snapshot covers a slot or more");
         let clients = self
@@ -1826,37 +1828,35 @@ impl Replica {
                     if self.clients.remove(id) {
                         step.replies.push((id.clone(), result));
                     }
-                    if self.config.snapshots() {
-                        self.applied_order.push_back(id.clone());
-                        while self.applied_order.len() > self.config.answers_kept {
-                            let oldest = self.applied_order.pop_front().expect("not empty");
-                            self.applied.remove(&oldest);
-                            let dropped = self
-                                .answers_dropped
-                                .entry(oldest.client.clone())
-                                .or_default();
-                            *dropped = (*dropped).max(oldest.seq);
-                            // The client's commands up to there now count as applied
-                            // (`was_applied`): none will be placed, so none is held any more.
-                            let first = RequestId {
-                                client: oldest.client.clone(),
-                                seq: 0,
-                            };
-                            let last = RequestId {
-                                client: oldest.client,
-                                seq: *dropped,
-                            };
-                            let held: Vec<RequestId> = self
-                                .unplaced
-                                .range(first.clone()..=last.clone())
-                                .map(|(held, _)| held.clone())
-                                .chain(self.clients.range(first..=last).cloned())
-                                .collect();
-                            for held in held {
-                                self.unplaced.remove(&held);
-                                self.forwarded.remove(&held);
-                                self.clients.remove(&held);
-                            }
+                    self.applied_order.push_back(id.clone());
+                    while self.applied_order.len() > self.config.answers_kept {
+                        let oldest = self.applied_order.pop_front().expect("not empty");
+                        self.applied.remove(&oldest);
+                        let dropped = self
+                            .answers_dropped
+                            .entry(oldest.client.clone())
+                            .or_default();
+                        *dropped = (*dropped).max(oldest.seq);
+                        // The client's commands up to there now count as applied
+                        // (`was_applied`): none will be placed, so none is held any more.
+                        let first = RequestId {
+                            client: oldest.client.clone(),
+                            seq: 0,
+                        };
+                        let last = RequestId {
+                            client: oldest.client,
+                            seq: *dropped,
+                        };
+                        let held: Vec<RequestId> = self
+                            .unplaced
+                            .range(first.clone()..=last.clone())
+                            .map(|(held, _)| held.clone())
+                            .chain(self.clients.range(first..=last).cloned())
+                            .collect();
+                        for held in held {
+                            self.unplaced.remove(&held);
+                            self.forwarded.remove(&held);
+                            self.clients.remove(&held);
                         }
                     }
                 } else {
@@ -1967,11 +1967,11 @@ impl Replica {
         self.apply_ready(applied_from, step);
     }
 
-    /// Whether the command `id` counts as applied: it is in the client table, or, with
-    /// snapshots, it is no later than the last command of its client whose answer was dropped.
+    /// Whether the command `id` counts as applied: it is in the client table, or it is no later
+    /// than the last command of its client whose answer was dropped.
     ///
-    /// Why the second is sound. With snapshots a node keeps the answers of the last
-    /// `answers_kept` commands applied, so that the client table does not grow with history. A
+    /// Why the second is sound. A node keeps the answers of the last `answers_kept` commands
+    /// applied, so that the client table (and a snapshot of it) does not grow with history. A
     /// command whose answer was dropped was applied, and must not be again; and so, by this
     /// rule, does every older command of its client. Such an older command may not have been
     /// applied: its client sent it before a later one, which then overtook it by
@@ -1980,8 +1980,8 @@ impl Replica {
     /// indeterminate operation, which may never take effect); a client that pipelines gets no
     /// answer for it. Not applying it keeps every history linearizable, where applying it
     /// could undo the client's later write. The answers dropped, and so this rule, are a
-    /// function of the log prefix applied (by count, not by when a node took its snapshots),
-    /// so every replica applies the same commands.
+    /// function of the log prefix applied (by count, not by when or whether a node takes
+    /// snapshots), so every replica applies the same commands.
     fn was_applied(&self, id: &RequestId) -> bool {
         self.applied.contains_key(id)
             || self
@@ -2493,7 +2493,7 @@ mod tests {
     }
 
     #[test]
-    fn with_snapshots_a_command_older_than_one_whose_answer_was_dropped_is_not_applied() {
+    fn a_command_older_than_one_whose_answer_was_dropped_is_not_applied() {
         // Rule: `was_applied`. One answer kept. c1's write #1 timed out at the client, which
         // sent #2; #2 is applied, then c2's write, which drops #2's answer; #1, arriving late,
         // must not undo #2, and a repeat of #2 is not applied again either.
@@ -2520,7 +2520,7 @@ mod tests {
     }
 
     #[test]
-    fn with_snapshots_a_pipelined_command_overtaken_by_a_later_one_is_still_applied() {
+    fn a_pipelined_command_overtaken_by_a_later_one_is_still_applied() {
         // While both answers are kept, order within a client does not matter: a client that
         // sends #1 and #2 at once gets both applied and answered, in whatever order they come.
         let mut replica = Replica::new(snapshotting(0, 1, 100));

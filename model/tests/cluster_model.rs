@@ -396,6 +396,30 @@ fn shortest_catch_up_answers_a_prepare_from_below_the_applied_log() {
 }
 
 #[test]
+fn shortest_snapshot_install_answers_a_prepare_from_below_the_dropped_log() {
+    // The same story with a snapshot at every applied slot: n1 no longer holds slot 0, so it
+    // answers n2's Prepare from below with its snapshot, which n2 installs.
+    let model = cluster_model(ClusterConfig {
+        snapshot_every: 1,
+        ..voters_with_a_timeout()
+    });
+    assert_eq!(
+        shortest_trace(&model, "snapshot installed"),
+        [
+            "c1 -> n1  Request(c1#1 write 0=1)",
+            "n1 -> n3  Prepare(b=1.n1, slots 0..)",
+            "n3 -> n1  Promise(b=1.n1, accepted none)",
+            "n1 -> n3  Accept(slot 0, b=1.n1, c1#1 write 0=1)",
+            "n3 -> n1  Accepted(slot 0, b=1.n1, c1#1 write 0=1)",
+            // n1 applied slot 0 and dropped it with a snapshot; n2 campaigns from slot 0.
+            "c2 -> n2  Request(c2#1 read 0)",
+            "n2 -> n1  Prepare(b=1.n2, slots 0..)",
+            "n1 -> n2  InstallSnapshot(through slot 0, store {0=1}, [])",
+        ]
+    );
+}
+
+#[test]
 #[ignore = "long: about a minute in a release build; cargo test --release -p paxos-model --test cluster_model -- --ignored"]
 fn a_lost_message_breaks_nothing() {
     let cfg = ClusterConfig {

@@ -327,6 +327,11 @@ pub struct ClusterArgs {
     /// back while a slot is in flight, so that waiting commands go together.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=cluster::BATCH_MAX as u64))]
     pub batch: u64,
+    /// Replicas take a snapshot of their key-value store once this many applied slots sit in
+    /// their log, drop those slots, and send the snapshot to a peer that asks for them; 0:
+    /// never.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=cluster::SNAPSHOT_EVERY_MAX as u64))]
+    pub snapshot_every: u64,
     #[command(flatten)]
     pub faults: FaultArgs,
     #[command(flatten)]
@@ -365,6 +370,7 @@ impl ClusterArgs {
             flaw: self.faults.flaw(),
             reductions: self.reduce.reduce,
             batch_max: self.batch as usize,
+            snapshot_every: self.snapshot_every as usize,
         };
         config.validate()?;
         Ok(config)

@@ -430,6 +430,36 @@ fn cluster_with_faults_every_cut_and_stateright_agree() {
     );
 }
 
+/// Snapshots at every applied slot (`--snapshot-every 1`), where a replica is sent a peer's
+/// snapshot: the cuts' claims about what a replica ignores (a `Chosen` below its snapshot is
+/// ignored for good; an `InstallSnapshot` never) are checked on every step of the uncut runs in
+/// debug builds, and the three runs agree. Two replicas and two clients, once with a lost disk.
+#[test]
+fn cluster_with_snapshots_every_cut_and_stateright_agree() {
+    let snapshots_two = ClusterConfig {
+        snapshot_every: 1,
+        ..cluster_of_two()
+    };
+    assert_agree(
+        "cluster --replicas 2 --snapshot-every 1",
+        cluster(snapshots_two),
+        None,
+    );
+    let losing_a_disk = ClusterConfig {
+        replicas: 2,
+        faults: crashing(),
+        disk_losses: 1,
+        crashes_in_run: Some(2),
+        snapshot_every: 1,
+        ..ClusterConfig::default()
+    };
+    assert_agree(
+        "cluster --replicas 2 --crashes 1 --disk-losses 1 --snapshot-every 1",
+        cluster(losing_a_disk),
+        None,
+    );
+}
+
 /// Every flaw of the catalogue, in its own configuration: a flawed entry compared on its first
 /// violation (found by all three, at one shortest length), a benign one on its whole space.
 /// But `lowest-accepted-value`, whose two ballots per proposer make its uncut runs minutes

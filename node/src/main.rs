@@ -15,7 +15,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const USAGE: &str = "\
-usage: paxos-node [--data-dir DIR] [--timeout-ms N] [--batch N]
+usage: paxos-node [--data-dir DIR] [--timeout-ms N] [--batch N] [--snapshot-every N]
        paxos-node --help | --version
 
 A Maelstrom node for the consensus track's Paxos tasks (7-3-1 to 7-3-4), and a replica of a
@@ -35,6 +35,13 @@ names the node, once init has named it).
   --batch N        the most lin-kv commands a leader puts in one slot (default 64, 1 to
                    1024; 1 gives every command a slot of its own): commands that arrive
                    while two slots are in flight wait and go together in the next.
+  --snapshot-every N
+                   once N applied entries sit in the log, snapshot the key-value store
+                   and the answers of the last 4096 commands, and drop those entries
+                   (default 10000; 0: never, keeping the whole log in memory and in
+                   the state file). A peer that asks for dropped entries is sent the
+                   snapshot. Either way, a client's command overtaken by a later one
+                   of its own by 4096 commands counts as given up and is not applied.
   -h, --help       print this text
   -V, --version    print the version
 
@@ -106,6 +113,8 @@ struct Options {
     data_dir: Option<PathBuf>,
     timeout_ms: u64,
     batch_max: usize,
+    /// `None`: never.
+    snapshot_every: Option<u64>,
 }
 
 /// What the command line asks for.
@@ -124,6 +133,7 @@ fn parse_options(arguments: &[String]) -> Result<Command, String> {
         data_dir: None,
         timeout_ms: 200,
         batch_max: paxos_model::protocol::replica::BATCH_MAX,
+        snapshot_every: Some(paxos_model::protocol::replica::SNAPSHOT_EVERY),
     };
     let mut arguments = arguments.iter();
     while let Some(argument) = arguments.next() {
@@ -156,6 +166,15 @@ fn parse_options(arguments: &[String]) -> Result<Command, String> {
                         format!("--batch must be from 1 to {BATCH_FLAG_MAX} (got {value})")
                     })?;
             }
+            "--snapshot-every" => {
+                let value = arguments.next().ok_or("--snapshot-every needs a number")?;
+                let every: u64 = value.parse().map_err(|_| {
+                    format!(
+                        "--snapshot-every must be a number of entries, 0 for never (got {value})"
+                    )
+                })?;
+                options.snapshot_every = (every > 0).then_some(every);
+            }
             other => return Err(format!("unexpected argument '{other}'")),
         }
     }
@@ -183,7 +202,9 @@ fn main() {
             std::process::exit(EXIT_USAGE);
         }
     };
-    let node = node::Node::new(options.data_dir).with_batch_max(options.batch_max);
+    let node = node::Node::new(options.data_dir)
+        .with_batch_max(options.batch_max)
+        .with_snapshot_every(options.snapshot_every);
     let timeout = Duration::from_millis(options.timeout_ms);
     match serve_stdin(node, timeout, io::stdout().lock()) {
         Ok(()) => {}

@@ -154,6 +154,8 @@ pub struct Node {
     stop: Option<Stop>,
     /// The most lin-kv commands this node's leader puts in one slot (`--batch`).
     batch_max: usize,
+    /// How many applied entries the replica keeps before a snapshot (`--snapshot-every`).
+    snapshot_every: Option<u64>,
 }
 
 impl Default for Node {
@@ -181,6 +183,7 @@ impl Node {
             notes: Vec::new(),
             stop: None,
             batch_max: paxos_model::protocol::replica::BATCH_MAX,
+            snapshot_every: Some(paxos_model::protocol::replica::SNAPSHOT_EVERY),
         }
     }
 
@@ -188,6 +191,19 @@ impl Node {
     pub fn with_batch_max(self, batch_max: usize) -> Self {
         assert!(batch_max >= 1, "a slot holds one command or more");
         Node { batch_max, ..self }
+    }
+
+    /// The same node with a snapshot every `snapshot_every` applied entries (`None`: never).
+    pub fn with_snapshot_every(self, snapshot_every: Option<u64>) -> Self {
+        assert_ne!(
+            snapshot_every,
+            Some(0),
+            "a snapshot covers an entry or more"
+        );
+        Node {
+            snapshot_every,
+            ..self
+        }
     }
 
     /// Serves one input line (without its newline), appending the messages it sends to `out`.
@@ -591,6 +607,7 @@ impl Node {
         self.accepted = Some(accepted);
         let config = ReplicaConfig {
             batch_max: self.batch_max,
+            snapshot_every: self.snapshot_every,
             ..ReplicaConfig::node(self.own_index(), acceptor_count)
         };
         // No state found, under --data-dir or without it (memory only): one case.

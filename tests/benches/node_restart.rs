@@ -35,13 +35,26 @@
 //! same point of that cycle; `RESTART_BENCH_ENTRIES=113000` lands just before a snapshot of the
 //! accepting nodes, the slowest restart for a log of about 100,000 entries.
 //!
-//! Run: `cargo bench -p paxos-e2e --bench node_restart` (about 30 s on the 2-core machine, once
-//! built)
-//! Quick: `RESTART_BENCH_ENTRIES=10000 cargo bench -p paxos-e2e --bench node_restart`
+//! **Side by side.** The bench runs all of the above once per history length
+//! (`RESTART_BENCH_ENTRIES`, default 2,000 and 200,000) and per snapshot setting of the nodes
+//! (`RESTART_BENCH_SNAPSHOT_EVERY`, default 0, snapshots off as before them, and 10,000, the
+//! node's default), each on a fresh data directory, and ends with one table: the state files'
+//! size, the slowest node's `init_ok` (its start-up, which replays the state file) and the first
+//! answered write and read after the restart. The target (issue 19): with snapshots, a restart
+//! after 200,000 entries is no slower than after 2,000, and the files do not grow with history.
+//! Set `RESTART_BENCH_BATCH=1` for one entry per write, so that writes and log entries agree.
+//!
+//! Run: `RESTART_BENCH_BATCH=1 cargo bench -p paxos-e2e --bench node_restart` (about 5 minutes
+//! on the 2-core machine, once built)
+//! Quick: `RESTART_BENCH_ENTRIES=2000,10000 cargo bench -p paxos-e2e --bench node_restart`
 //!
 //! Settings (environment variables, `_` allowed as a digit separator):
-//! - `RESTART_BENCH_ENTRIES` (default 100,000): writes before the kill, so entries in the log.
-//! - `RESTART_BENCH_WINDOW` (default 5,000): acknowledged writes per timed window.
+//! - `RESTART_BENCH_ENTRIES` (default `2000,200000`): writes before the kill, so entries in the
+//!   log (with `RESTART_BENCH_BATCH=1`); a comma-separated list, one run each.
+//! - `RESTART_BENCH_SNAPSHOT_EVERY` (default `0,10000`): the nodes' `--snapshot-every`; a list,
+//!   one run each (0: snapshots off).
+//! - `RESTART_BENCH_WINDOW` (default 5,000): acknowledged writes per timed window (at most
+//!   half of what a run writes beyond the first 1,000).
 //! - `RESTART_BENCH_CLIENTS` (default 48): clients, each with one write in flight.
 //! - `RESTART_BENCH_TIMEOUT_MS` (default 200, the node's own default): the nodes' `--timeout-ms`.
 //! - `RESTART_BENCH_OBSERVE_MS` (default 3,000): how long the clients write after the restart,
@@ -84,28 +97,158 @@ const STALL_LIMIT: Duration = Duration::from_secs(60);
 /// The cluster counts as quiet once no peer message has moved for this long.
 const QUIET_FOR: Duration = Duration::from_millis(300);
 
+/// Two restarts of the same state differ by a few milliseconds on a shared machine (the
+/// scheduler, the page cache); a start-up that grows with history grows by far more than this
+/// over a hundredfold longer one (0.47 s at 200,000 entries without snapshots, issue 19).
+const RESTART_NOISE: Duration = Duration::from_millis(5);
+
+/// What one run measured, for the table at the end.
+struct Case {
+    entries: u64,
+    snapshot_every: u64,
+    state_bytes: u64,
+    state_records: u64,
+    /// The slowest node's `init_ok` after the restart: its start-up, state file replayed.
+    init_ok_max: Option<Duration>,
+    first_write: Option<Duration>,
+    first_read: Option<Duration>,
+}
+
 fn main() {
     let settings = Settings::from_env();
+    // Built (if need be) before anything is timed.
+    let node = binary("paxos-node");
     let started = Instant::now();
-    let scratch = std::env::temp_dir().join(format!("paxos-restart-bench-{}", std::process::id()));
+    let mut cases = Vec::new();
+    for &snapshot_every in &settings.snapshot_every {
+        for &entries in &settings.entries {
+            cases.push(run(&node, &settings, entries, snapshot_every));
+        }
+    }
+    report_cases(&cases);
+    if let Some((own, nodes)) = cpu_seconds() {
+        println!(
+            "CPU: nodes {nodes:.1} s, this bench (router and clients) {own:.1} s, over {:.1} s \
+             wall on {} cores",
+            started.elapsed().as_secs_f64(),
+            std::thread::available_parallelism().map_or(1, usize::from)
+        );
+    }
+}
+
+/// The table: for each snapshot setting, each history length side by side.
+fn report_cases(cases: &[Case]) {
+    let show = |time: Option<Duration>| {
+        time.map_or("none".to_owned(), |time| {
+            format!("{:.3} s", time.as_secs_f64())
+        })
+    };
+    println!();
+    println!(
+        "{:<18} {:>9} {:>12} {:>9} {:>14} {:>13} {:>13}",
+        "--snapshot-every",
+        "entries",
+        "state files",
+        "records",
+        "slowest init",
+        "first write",
+        "first read"
+    );
+    for case in cases {
+        println!(
+            "{:<18} {:>9} {:>12} {:>9} {:>14} {:>13} {:>13}",
+            if case.snapshot_every == 0 {
+                "0 (off)".to_owned()
+            } else {
+                thousands(case.snapshot_every)
+            },
+            thousands(case.entries),
+            megabytes(case.state_bytes),
+            thousands(case.state_records),
+            show(case.init_ok_max),
+            show(case.first_write),
+            show(case.first_read)
+        );
+    }
+    // The target, per setting: the longest history restarts no slower than the shortest.
+    for setting in cases
+        .iter()
+        .map(|case| case.snapshot_every)
+        .collect::<BTreeSet<_>>()
+    {
+        let runs: Vec<&Case> = cases
+            .iter()
+            .filter(|c| c.snapshot_every == setting)
+            .collect();
+        let (Some(short), Some(long)) = (
+            runs.iter().min_by_key(|c| c.entries),
+            runs.iter().max_by_key(|c| c.entries),
+        ) else {
+            continue;
+        };
+        if short.entries == long.entries {
+            continue;
+        }
+        let ratio = |long: Option<Duration>, short: Option<Duration>| {
+            long.zip(short).map_or("-".to_owned(), |(long, short)| {
+                format!("{:.2}x", long.as_secs_f64() / short.as_secs_f64())
+            })
+        };
+        let no_slower = long
+            .init_ok_max
+            .zip(short.init_ok_max)
+            .is_some_and(|(long, short)| long <= short + RESTART_NOISE.max(short / 5));
+        println!(
+            "--snapshot-every {}: {} entries against {}: state files {:.1}x, slowest init {} \
+             (first write {}, first read {}); restart no slower (within {} ms or 20%): {}",
+            if setting == 0 {
+                "0 (off)".to_owned()
+            } else {
+                thousands(setting)
+            },
+            thousands(long.entries),
+            thousands(short.entries),
+            long.state_bytes as f64 / short.state_bytes.max(1) as f64,
+            ratio(long.init_ok_max, short.init_ok_max),
+            ratio(long.first_write, short.first_write),
+            ratio(long.first_read, short.first_read),
+            RESTART_NOISE.as_millis(),
+            verdict(no_slower)
+        );
+    }
+}
+
+/// One run: load `entries` writes into a fresh cluster with `--snapshot-every snapshot_every`,
+/// kill it, restart it, and measure.
+fn run(node: &Path, settings: &Settings, entries: u64, snapshot_every: u64) -> Case {
+    let started = Instant::now();
+    let scratch = std::env::temp_dir().join(format!(
+        "paxos-restart-bench-{}-{entries}-{snapshot_every}",
+        std::process::id()
+    ));
     let data_dir = scratch.join("data");
     let log_dir = scratch.join("logs");
     let _ = fs::remove_dir_all(&scratch);
     fs::create_dir_all(&data_dir).expect("a data directory");
     fs::create_dir_all(&log_dir).expect("a log directory");
-    let node = binary("paxos-node");
     println!(
-        "paxos-node restart: 3 release nodes, --data-dir {}, --timeout-ms {}; {} clients with one \
-         write in flight each",
+        "paxos-node restart: 3 release nodes, --data-dir {}, --timeout-ms {}, --snapshot-every \
+         {snapshot_every}; {} clients with one write in flight each",
         data_dir.display(),
         settings.timeout_ms,
         settings.clients
     );
 
-    let mut cluster = Cluster::new(node, data_dir.clone(), log_dir.clone(), settings.timeout_ms);
+    let mut cluster = Cluster::new(
+        node.to_owned(),
+        data_dir.clone(),
+        log_dir.clone(),
+        settings.timeout_ms,
+        snapshot_every,
+    );
     cluster.start_all();
     let mut writers = Writers::new(settings.clients);
-    let (early, late) = load(&mut cluster, &mut writers, &settings);
+    let (early, late) = load(&mut cluster, &mut writers, settings, entries);
     report_rates(&early, &late);
 
     cluster.wait_quiet();
@@ -117,34 +260,36 @@ fn main() {
         before_kill.summary()
     );
     cluster.kill_all();
-    report_files(&data_dir);
+    let (state_bytes, state_records) = report_files(&data_dir);
 
     cluster.tally.lock().expect("tally").below = restored_log;
-    restart(&mut cluster, &mut writers, &settings);
+    let [init_ok_max, first_write, first_read] = restart(&mut cluster, &mut writers, settings);
     let after_restart = cluster.take_tally();
     report_after_restart(&after_restart, restored_log);
     cluster.kill_all();
 
     let log_lines = count_log_lines(&log_dir);
     println!("  nodes' stderr: {log_lines} lines");
-    if let Some((own, nodes)) = cpu_seconds() {
-        println!(
-            "  CPU: nodes {nodes:.1} s, this bench (router and clients) {own:.1} s, over {:.1} s \
-             wall on {} cores",
-            started.elapsed().as_secs_f64(),
-            std::thread::available_parallelism().map_or(1, usize::from)
-        );
-    }
     if std::env::var_os("RESTART_BENCH_KEEP").is_some() {
         println!("  kept: {}", scratch.display());
     } else {
         let _ = fs::remove_dir_all(&scratch);
     }
-    println!("  bench ran {:.1} s", started.elapsed().as_secs_f64());
+    println!("  run took {:.1} s", started.elapsed().as_secs_f64());
+    Case {
+        entries,
+        snapshot_every,
+        state_bytes,
+        state_records,
+        init_ok_max,
+        first_write,
+        first_read,
+    }
 }
 
 struct Settings {
-    entries: u64,
+    entries: Vec<u64>,
+    snapshot_every: Vec<u64>,
     window: u64,
     clients: usize,
     timeout_ms: u64,
@@ -154,20 +299,42 @@ struct Settings {
 impl Settings {
     fn from_env() -> Self {
         let settings = Settings {
-            entries: env_count("RESTART_BENCH_ENTRIES", 100_000),
+            entries: env_counts("RESTART_BENCH_ENTRIES", &[2_000, 200_000]),
+            snapshot_every: env_counts("RESTART_BENCH_SNAPSHOT_EVERY", &[0, 10_000]),
             window: env_count("RESTART_BENCH_WINDOW", 5_000).max(1),
             clients: env_count("RESTART_BENCH_CLIENTS", 48).max(2) as usize,
             timeout_ms: env_count("RESTART_BENCH_TIMEOUT_MS", 200),
             observe: Duration::from_millis(env_count("RESTART_BENCH_OBSERVE_MS", 3_000)),
         };
-        assert!(
-            settings.entries >= EARLY_WINDOW_FROM + 2 * settings.window,
-            "RESTART_BENCH_ENTRIES ({}) must leave room for two windows of RESTART_BENCH_WINDOW \
-             ({}) from entry {EARLY_WINDOW_FROM} on",
-            settings.entries,
-            settings.window
-        );
+        for entries in &settings.entries {
+            assert!(
+                *entries >= EARLY_WINDOW_FROM + 2,
+                "RESTART_BENCH_ENTRIES ({entries}) must leave room for two windows from entry \
+                 {EARLY_WINDOW_FROM} on"
+            );
+        }
         settings
+    }
+
+    /// The writes per timed window in a run of `entries` writes: two must fit after the first
+    /// `EARLY_WINDOW_FROM`.
+    fn window(&self, entries: u64) -> u64 {
+        self.window.min((entries - EARLY_WINDOW_FROM) / 2).max(1)
+    }
+}
+
+/// A comma-separated list of whole numbers from the environment, or `default`.
+fn env_counts(name: &str, default: &[u64]) -> Vec<u64> {
+    match std::env::var(name) {
+        Ok(text) => text
+            .split(',')
+            .map(|count| {
+                count.trim().replace('_', "").parse().unwrap_or_else(|_| {
+                    panic!("{name} must be whole numbers separated by commas, not {text:?}")
+                })
+            })
+            .collect(),
+        Err(_) => default.to_vec(),
     }
 }
 
@@ -316,10 +483,18 @@ struct Cluster {
     generation: u32,
     /// The nodes' `--batch`, if set.
     batch: Option<u64>,
+    /// The nodes' `--snapshot-every`.
+    snapshot_every: u64,
 }
 
 impl Cluster {
-    fn new(node: PathBuf, data_dir: PathBuf, log_dir: PathBuf, timeout_ms: u64) -> Self {
+    fn new(
+        node: PathBuf,
+        data_dir: PathBuf,
+        log_dir: PathBuf,
+        timeout_ms: u64,
+        snapshot_every: u64,
+    ) -> Self {
         let (event_sender, events) = mpsc::channel();
         Cluster {
             node,
@@ -335,6 +510,7 @@ impl Cluster {
             batch: std::env::var("RESTART_BENCH_BATCH")
                 .ok()
                 .map(|_| env_count("RESTART_BENCH_BATCH", 64)),
+            snapshot_every,
         }
     }
 
@@ -356,6 +532,7 @@ impl Cluster {
         let mut child = Command::new(&self.node)
             .args(["--data-dir", self.data_dir.to_str().expect("UTF-8 path")])
             .args(["--timeout-ms", &self.timeout_ms.to_string()])
+            .args(["--snapshot-every", &self.snapshot_every.to_string()])
             .args(
                 self.batch
                     .iter()
@@ -697,14 +874,19 @@ impl Window {
     }
 }
 
-/// Writes until the log holds `settings.entries` entries; returns the early and the late window.
-fn load(cluster: &mut Cluster, writers: &mut Writers, settings: &Settings) -> (Window, Window) {
+/// Writes until the log holds `total` entries; returns the early and the late window.
+fn load(
+    cluster: &mut Cluster,
+    writers: &mut Writers,
+    settings: &Settings,
+    total: u64,
+) -> (Window, Window) {
     wait_init(cluster, Duration::from_secs(10));
-    let total = settings.entries;
+    let window = settings.window(total);
     let bounds = [
         EARLY_WINDOW_FROM,
-        EARLY_WINDOW_FROM + settings.window,
-        total - settings.window,
+        EARLY_WINDOW_FROM + window,
+        total - window,
         total,
     ];
     let progress_every = (total / 10).max(1);
@@ -816,8 +998,8 @@ fn verdict(met: bool) -> &'static str {
 }
 
 /// The data directory's files: their sizes, and for each node's state file, the records it holds
-/// against the log they rebuild.
-fn report_files(data_dir: &Path) {
+/// against the log they rebuild. Returns the state files' bytes and records, all nodes together.
+fn report_files(data_dir: &Path) -> (u64, u64) {
     let mut files: Vec<(String, u64)> = fs::read_dir(data_dir)
         .expect("the data directory")
         .map(|entry| {
@@ -833,6 +1015,7 @@ fn report_files(data_dir: &Path) {
         megabytes(total),
         files.len()
     );
+    let (mut state_bytes, mut state_records) = (0, 0);
     for (name, size) in &files {
         let contents = StateContents::read(&data_dir.join(name));
         println!(
@@ -840,7 +1023,12 @@ fn report_files(data_dir: &Path) {
             megabytes(*size),
             contents.describe(*size)
         );
+        if name.ends_with(".state") {
+            state_bytes += size;
+            state_records += contents.records;
+        }
     }
+    (state_bytes, state_records)
 }
 
 /// What a replica's state file holds, counted line by line.
@@ -850,6 +1038,7 @@ struct StateContents {
     learned: u64,
     acceptor: u64,
     membership: u64,
+    snapshots: u64,
     /// The distinct slots learned, and the bytes of one record each: the learned log alone.
     learned_slots: BTreeSet<u64>,
     log_bytes: u64,
@@ -875,6 +1064,8 @@ impl StateContents {
                 contents.acceptor += 1;
             } else if record.starts_with("{\"Membership\"") {
                 contents.membership += 1;
+            } else if record.starts_with("{\"Snapshot\"") {
+                contents.snapshots += 1;
             }
         }
         contents
@@ -884,21 +1075,36 @@ impl StateContents {
         if self.records == 0 {
             return String::new();
         }
-        format!(
-            "{} records ({} learned, {} acceptor, {} membership) for a log of {} slots: {:.2}x \
-             the bytes of the learned log alone",
+        let counts = format!(
+            "{} records ({} learned, {} acceptor, {} membership, {} snapshot)",
             thousands(self.records),
             thousands(self.learned),
             thousands(self.acceptor),
             thousands(self.membership),
+            thousands(self.snapshots),
+        );
+        if self.snapshots > 0 {
+            // The snapshots stand for the rest of the log: no ratio to the entries says much.
+            return format!(
+                "{counts}: snapshots and {} slots learned after them",
+                thousands(self.learned_slots.len() as u64)
+            );
+        }
+        format!(
+            "{counts} for a log of {} slots: {:.2}x the bytes of the learned log alone",
             thousands(self.learned_slots.len() as u64),
             size as f64 / self.log_bytes.max(1) as f64
         )
     }
 }
 
-/// Starts all three nodes again on the same data directory and times the first answers.
-fn restart(cluster: &mut Cluster, writers: &mut Writers, settings: &Settings) {
+/// Starts all three nodes again on the same data directory and times the first answers; returns
+/// the slowest `init_ok`, the first answered write and the first answered read.
+fn restart(
+    cluster: &mut Cluster,
+    writers: &mut Writers,
+    settings: &Settings,
+) -> [Option<Duration>; 3] {
     // The write goes to n1 as a new client; the read to n2, of client c2's key, whose last
     // value before the kill is known.
     let (write_client, read_client) = (writers.clients.len(), writers.clients.len() + 1);
@@ -992,6 +1198,12 @@ fn restart(cluster: &mut Cluster, writers: &mut Writers, settings: &Settings) {
         (writers.acked - before) as f64 / observing.elapsed().as_secs_f64()
     );
     cluster.wait_quiet();
+    let init_ok_max = init_ok
+        .iter()
+        .copied()
+        .collect::<Option<Vec<Duration>>>()
+        .and_then(|times| times.into_iter().max());
+    [init_ok_max, write_answer, read_time]
 }
 
 fn report_after_restart(tally: &PeerTally, restored_log: u64) {

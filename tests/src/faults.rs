@@ -104,6 +104,8 @@ pub struct WatchedCluster {
     pub cut_links: BTreeSet<(usize, usize)>,
     /// Peer messages routed since the last `take_peer_traffic`.
     peer_traffic: Vec<PeerLine>,
+    /// Flags every node is started with, beyond `--data-dir` and `--timeout-ms`.
+    node_args: Vec<String>,
 }
 
 impl WatchedCluster {
@@ -123,8 +125,27 @@ impl WatchedCluster {
         cluster
     }
 
+    /// `start`, with `node_args` on every node's command line (`--snapshot-every 20`).
+    pub fn start_with(size: usize, data_dir: &Path, timeout_ms: u64, node_args: &[&str]) -> Self {
+        let mut cluster = Self::uninitialised_with(size, Some(data_dir), timeout_ms, node_args);
+        for index in 0..size {
+            cluster.init(index);
+        }
+        cluster.wait_ready(0..size);
+        cluster
+    }
+
     /// `size` processes started but not yet sent their `init` (see `init`).
     pub fn uninitialised(size: usize, data_dir: Option<&Path>, timeout_ms: u64) -> Self {
+        Self::uninitialised_with(size, data_dir, timeout_ms, &[])
+    }
+
+    fn uninitialised_with(
+        size: usize,
+        data_dir: Option<&Path>,
+        timeout_ms: u64,
+        node_args: &[&str],
+    ) -> Self {
         let (line_sender, lines) = mpsc::channel();
         let mut cluster = WatchedCluster {
             nodes: (0..size).map(|_| None).collect(),
@@ -140,6 +161,7 @@ impl WatchedCluster {
             cut_off: BTreeSet::new(),
             cut_links: BTreeSet::new(),
             peer_traffic: Vec::new(),
+            node_args: node_args.iter().map(|arg| (*arg).to_owned()).collect(),
         };
         for index in 0..size {
             cluster.start_process(index);
@@ -168,6 +190,7 @@ impl WatchedCluster {
         }
         let mut child = command
             .args(["--timeout-ms", &self.timeout_ms.to_string()])
+            .args(&self.node_args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -61,6 +61,12 @@ pub struct SimConfig {
     pub disk_loss_percent: u32,
     /// Clients that ask for values in named slots (`multi_paxos_propose`), one at a time each.
     pub slot_proposers: usize,
+    /// The replicas' `snapshot_every` (the node's default, which a run does not reach, unless
+    /// set lower). Named slots below a snapshot are refused, so a run that snapshots early has
+    /// no slot proposers.
+    pub snapshot_every: Option<u64>,
+    /// The replicas' `answers_kept` (the node's default unless set lower).
+    pub answers_kept: usize,
 }
 
 impl Default for SimConfig {
@@ -80,6 +86,8 @@ impl Default for SimConfig {
             flaw: Flaw::None,
             slot_proposers: 1,
             disk_loss_percent: 0,
+            snapshot_every: Some(paxos_model::protocol::replica::SNAPSHOT_EVERY),
+            answers_kept: paxos_model::protocol::replica::ANSWERS_KEPT,
         }
     }
 }
@@ -106,6 +114,8 @@ pub struct SimReport {
     /// Virtual milliseconds from submission to answer, for every answered command.
     pub commit_latencies_ms: Vec<u64>,
     pub longest_log: usize,
+    /// Snapshots a node installed from a peer (its applied log moved past a snapshot's slot).
+    pub snapshots_installed: usize,
 }
 
 /// A failed check, with the seed (and cluster size) that replays it.
@@ -327,7 +337,12 @@ impl Simulation {
         match event {
             Event::Deliver { from, to, message } => {
                 if let Some(replica) = self.replicas[to].as_mut() {
+                    let install = matches!(message, PeerMessage::InstallSnapshot { .. });
+                    let applied_before = replica.applied_below;
                     let step = replica.on_peer(from, message);
+                    if install && replica.applied_below > applied_before {
+                        self.report.snapshots_installed += 1;
+                    }
                     self.apply(to, step)?;
                 }
             }
@@ -777,6 +792,8 @@ impl Simulation {
 fn replica_config(cfg: &SimConfig, index: NodeIndex) -> ReplicaConfig {
     ReplicaConfig {
         flaw: cfg.flaw,
+        snapshot_every: cfg.snapshot_every,
+        answers_kept: cfg.answers_kept,
         ..ReplicaConfig::node(index, cfg.nodes)
     }
 }

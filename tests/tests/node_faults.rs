@@ -332,6 +332,74 @@ fn each_node_in_turn_loses_its_disk_votes_again_and_no_write_is_lost() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// Issue 19, snapshots: a node that was down while the others went past snapshots of their
+/// log (every 20 entries here) asks for slots nobody holds any more, is sent a snapshot
+/// (`paxos_install_snapshot`), and then reads every key's latest value through the log; once
+/// restarted with its disk, and once with its disk wiped (it then votes again by the rejoin rule
+/// first). Without snapshots in the protocol, the others would hold the whole log.
+#[test]
+fn a_node_behind_the_others_snapshots_is_sent_one_and_reads_the_latest_values() {
+    let data_dir = fresh_data_dir("snapshot");
+    let mut cluster =
+        WatchedCluster::start_with(3, &data_dir, TIMEOUT_MS, &["--snapshot-every", "20"]);
+    let mut writer = Writer::new();
+    writer.write(&mut cluster, &[0, 1, 2], 10);
+    let victim = 2;
+    for wiped in [false, true] {
+        cluster.kill(victim);
+        cluster.idle(LAST_WORDS);
+        if wiped {
+            wipe_state(&data_dir, victim);
+        }
+        // The others write 50 entries without it, past two snapshots each.
+        writer.write(&mut cluster, &[0, 1], 50);
+        cluster.take_peer_traffic();
+        cluster.spawn(victim);
+        cluster.wait_ready([victim]);
+        for (key, value) in &writer.latest {
+            let answer = cluster
+                .request(victim, read(*key), ANSWER_LIMIT)
+                .unwrap_or_else(|| panic!("n3 answers a read of key {key} (wiped: {wiped})"));
+            assert_eq!(
+                (&answer["type"], &answer["value"]),
+                (&json!("read_ok"), &json!(value)),
+                "n3 reads key {key} (wiped: {wiped})"
+            );
+        }
+        let installs = cluster
+            .take_peer_traffic()
+            .iter()
+            .filter(|line| {
+                line.to == victim
+                    && !line.dropped
+                    && line.message_type() == "paxos_install_snapshot"
+            })
+            .count();
+        assert!(installs > 0, "n3 was sent a snapshot (wiped: {wiped})");
+        // And its vote counts: with n1 down, n3 and n2 choose the next writes.
+        cluster.kill(0);
+        writer.write(&mut cluster, &[victim, 1], 5);
+        cluster.spawn(0);
+        cluster.wait_ready([0]);
+    }
+    for node in 0..3 {
+        for (key, value) in &writer.latest {
+            let answer = cluster
+                .request(node, read(*key), ANSWER_LIMIT)
+                .unwrap_or_else(|| panic!("n{} answers a read", node + 1));
+            assert_eq!(
+                answer["value"],
+                json!(value),
+                "n{} reads key {key}",
+                node + 1
+            );
+        }
+    }
+    assert_no_node_failed(&cluster, 3);
+    drop(cluster);
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
+
 /// A node without `--data-dir` keeps nothing: killed and started again, it is a node without
 /// state, and votes again only by the same rule as one whose disk was lost. While the third node
 /// cannot hear it (the link is cut), it waits: no `init_ok`, no vote, though it has heard from a

@@ -69,6 +69,9 @@ pub const CRASHES_IN_RUN_MAX: usize = 4;
 /// The most commands per slot the model's leaders may batch (`--batch`): no run has more
 /// commands than clients in flight at once.
 pub const BATCH_MAX: usize = CLIENTS_MAX;
+/// The highest snapshot threshold the model takes (`--snapshot-every`): a run chooses a few
+/// slots, so a higher one would never be reached.
+pub const SNAPSHOT_EVERY_MAX: usize = 3;
 /// Crashes in a run where a disk may be lost, unless set: the crash that loses it and one more
 /// (of the replica while it probes, or of another). Unbounded, a replica that keeps crashing
 /// while it probes makes the state space grow past what fits in memory.
@@ -141,6 +144,11 @@ pub struct ClusterConfig {
     /// leader also holds commands back while a slot is in flight, so that batches form.
     #[serde(default = "one")]
     pub batch_max: usize,
+    /// Replicas take a snapshot once this many applied slots sit in their log
+    /// (`ReplicaConfig::snapshot_every`), and send it to a peer that asks for slots below it;
+    /// 0: never (the default, so that every count pinned before snapshots stays as it was).
+    #[serde(default)]
+    pub snapshot_every: usize,
 }
 
 fn one() -> usize {
@@ -167,6 +175,7 @@ impl Default for ClusterConfig {
             flaw: Flaw::None,
             reductions: Reductions::ALL,
             batch_max: 1,
+            snapshot_every: 0,
         }
     }
 }
@@ -181,6 +190,7 @@ impl ClusterConfig {
         ConfigError::check_range("crashes", self.faults.crashes, 0, self.replicas)?;
         ConfigError::check_range("disk-losses", self.disk_losses, 0, DISK_LOSSES_MAX)?;
         ConfigError::check_range("batch", self.batch_max, 1, BATCH_MAX)?;
+        ConfigError::check_range("snapshot-every", self.snapshot_every, 0, SNAPSHOT_EVERY_MAX)?;
         if let Some(crashes) = self.crashes_in_run {
             ConfigError::check_range("crashes-in-run", crashes, 1, CRASHES_IN_RUN_MAX)?;
             if self.faults.crashes == 0 {
@@ -308,6 +318,7 @@ impl ClusterConfig {
             // One slot in flight at a time: with a few clients, a larger window would place
             // every command before a second one arrived, and no batch would form.
             in_flight_max: if self.batch_max > 1 { 1 } else { usize::MAX },
+            snapshot_every: (self.snapshot_every > 0).then_some(self.snapshot_every as u64),
             ..ReplicaConfig::node(index, self.replicas)
         }
     }
@@ -332,6 +343,12 @@ impl ModelConfig for ClusterConfig {
         }
         if self.batch_max > 1 {
             disks += &format!(", up to {} in a slot", counted(self.batch_max, "command"));
+        }
+        if self.snapshot_every > 0 {
+            disks += &format!(
+                ", a snapshot every {}",
+                counted(self.snapshot_every, "applied slot")
+            );
         }
         if self.start == ClusterStart::Voters {
             disks += ", every replica a voter from the start";
@@ -375,6 +392,9 @@ impl ModelConfig for ClusterConfig {
         }
         if self.batch_max > 1 {
             flags.push(("batch", self.batch_max.to_string()));
+        }
+        if self.snapshot_every > 0 {
+            flags.push(("snapshot-every", self.snapshot_every.to_string()));
         }
         if self.start != ClusterStart::Fresh {
             flags.push(("start", self.start.name().to_owned()));
@@ -430,6 +450,8 @@ pub enum Observation {
     },
     /// A replica learned chosen entries from a peer's answer to its catch-up request.
     CaughtUp,
+    /// A replica installed a peer's snapshot: it had not applied every slot the snapshot covers.
+    SnapshotInstalled,
     /// A replica that lost its disk votes again, with floors another replica vouched for (the
     /// cluster held state when it asked).
     Rejoined,
@@ -686,6 +708,7 @@ impl Actor for ClusterActor {
                 let mut next = current.clone();
                 let lost_its_disk = probes_after_a_loss(current);
                 let learned_before = next.log.len();
+                let applied_before = next.applied_below;
                 let step = match msg {
                     ClusterMsg::Request { id, op } => {
                         let invoked = Observation::Invoked {
@@ -697,11 +720,22 @@ impl Actor for ClusterActor {
                     }
                     ClusterMsg::Peer(message) => {
                         let catch_up = matches!(message, PeerMessage::CatchUpReply { .. });
+                        let install = matches!(message, PeerMessage::InstallSnapshot { .. });
                         let step = next.on_peer(usize::from(src), message);
-                        if catch_up && next.log.len() > learned_before {
+                        // A snapshot taken as the entries come in can shrink the log: what
+                        // was applied counts as learned too.
+                        let learned =
+                            next.log.len() > learned_before || next.applied_below > applied_before;
+                        if catch_up && learned {
                             o.send(
                                 Id::from(usize::from(OBSERVER)),
                                 observed(Observation::CaughtUp),
+                            );
+                        }
+                        if install && learned {
+                            o.send(
+                                Id::from(usize::from(OBSERVER)),
+                                observed(Observation::SnapshotInstalled),
                             );
                         }
                         step
@@ -963,6 +997,8 @@ pub struct ClusterGhost {
     pub caught_up: bool,
     /// Some replica that lost its disk votes again.
     pub rejoined: bool,
+    /// Some replica installed a peer's snapshot.
+    pub snapshot_installed: bool,
 }
 
 impl ClusterGhost {
@@ -975,6 +1011,7 @@ impl ClusterGhost {
             forwarded: false,
             caught_up: false,
             rejoined: false,
+            snapshot_installed: false,
         }
     }
 }
@@ -1036,6 +1073,10 @@ fn record(
             next.rejoined = true;
         }
         ClusterMsg::Observed(Observation::Rejoined) => return None,
+        ClusterMsg::Observed(Observation::SnapshotInstalled) if !ghost.snapshot_installed => {
+            next.snapshot_installed = true;
+        }
+        ClusterMsg::Observed(Observation::SnapshotInstalled) => return None,
     }
     Some(next)
 }
@@ -1272,6 +1313,14 @@ fn properties(cfg: &ClusterConfig) -> Vec<Property<ClusterModel>> {
         properties.push(Property::sometimes(
             "lost disk votes again",
             |_, state: &State| state.history.rejoined,
+        ));
+    }
+    // A replica behind a peer that dropped the slots it misses with a snapshot (it missed the
+    // leader's news, or campaigns from below) is sent the snapshot and installs it.
+    if cfg.snapshot_every > 0 && cfg.replicas >= 2 && commands >= 2 {
+        properties.push(Property::sometimes(
+            "snapshot installed",
+            |_, state: &State| state.history.snapshot_installed,
         ));
     }
     properties.push(Property::eventually(

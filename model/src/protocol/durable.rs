@@ -7,6 +7,9 @@
 //! - the learned log (`Learned`): every entry in it is chosen, so a restarted node need not learn
 //!   it again, its proposer's Phase 1 starts above it, and its acceptor may drop the acceptances
 //!   it holds for those slots (see `Replica::learn` for why that is safe);
+//! - a snapshot (`Snapshot`): the key-value store and the client table as applying every slot
+//!   up to `through` left them. It stands for the learned entries up to there, which it
+//!   subsumes: replaying it drops them, and a learned record at or below it changes nothing;
 //! - whether the acceptor votes (`Membership`), which a node that started without any state
 //!   settles by asking the others (see `replica`'s module header), and the floors it took from
 //!   their answers (`BallotFloor`, `SlotFloor`): what an earlier life of it may have voted for
@@ -19,7 +22,8 @@
 
 use crate::protocol::acceptor::{Acceptor, Change};
 use crate::protocol::ballot::Ballot;
-use crate::protocol::entry::Entry;
+use crate::protocol::entry::{Entry, RequestId};
+use crate::protocol::kv::{KvResult, KvStore};
 use crate::protocol::slots::{Slot, SlotMap};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +49,31 @@ impl Membership {
     }
 }
 
+/// The state machine as applying every slot up to `through` left it: what a replica keeps in
+/// place of those slots of its log (see `Replica::compact`), and sends a peer that asks for
+/// slots it no longer holds (`PeerMessage::InstallSnapshot`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The last slot applied to it.
+    pub through: Slot,
+    pub store: KvStore,
+    /// The last commands applied (at most `ReplicaConfig::answers_kept`), with their answers,
+    /// in the order they were applied: a repeat of one is answered as it was.
+    pub clients: Vec<(RequestId, KvResult)>,
+    /// For each client whose older answers were dropped, the highest of those commands: it and
+    /// every older command of the client count as applied (`Replica::was_applied` says why
+    /// that is sound).
+    #[serde(default)]
+    pub dropped: Vec<RequestId>,
+}
+
+impl Snapshot {
+    /// The first slot it does not cover.
+    pub fn below(&self) -> Slot {
+        self.through + 1
+    }
+}
+
 /// One fact to make durable before the step's messages leave.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Record {
@@ -58,6 +87,8 @@ pub enum Record {
     /// `Replica::slot_floor`).
     BallotFloor(Ballot),
     SlotFloor(Slot),
+    /// Every slot up to the snapshot's is chosen and applied, with this result.
+    Snapshot(Snapshot),
 }
 
 /// What replaying a replica's records gives back.
@@ -75,19 +106,39 @@ pub struct DurableState {
     pub ballot_floor: Option<Ballot>,
     #[serde(default)]
     pub slot_floor: Option<Slot>,
+    /// The highest snapshot written; `learned` then holds only slots above it.
+    #[serde(default)]
+    pub snapshot: Option<Snapshot>,
 }
 
 impl DurableState {
     pub fn apply(&mut self, record: &Record) {
         match record {
             Record::Acceptor(change) => self.acceptor.apply(change),
+            // A slot the snapshot covers is in it already.
+            Record::Learned { slot, .. } if *slot < self.snapshot_below() => {}
             Record::Learned { slot, entry } => {
                 self.learned.insert(*slot, entry.clone());
+            }
+            // A lower snapshot is a fact the higher one already holds: every slot it covers is
+            // covered, with the state applying them gave.
+            Record::Snapshot(snapshot) if snapshot.below() <= self.snapshot_below() => {}
+            Record::Snapshot(snapshot) => {
+                self.learned.remove_below(snapshot.below());
+                // The acceptances there are for chosen slots, which the replica would drop on
+                // recovery anyway (`Replica::learn` argues why).
+                self.acceptor.accepted.remove_below(snapshot.below());
+                self.snapshot = Some(snapshot.clone());
             }
             Record::Membership(membership) => self.membership = Some(*membership),
             Record::BallotFloor(ballot) => self.ballot_floor = self.ballot_floor.max(Some(*ballot)),
             Record::SlotFloor(slot) => self.slot_floor = self.slot_floor.max(Some(*slot)),
         }
+    }
+
+    /// The first slot no snapshot covers (0 without one).
+    pub fn snapshot_below(&self) -> Slot {
+        self.snapshot.as_ref().map_or(0, Snapshot::below)
     }
 
     /// Whether any record was ever applied: a node that finds none where it keeps its state
@@ -97,7 +148,8 @@ impl DurableState {
     }
 
     /// The fewest records that rebuild this state, in an order that replays to it: the
-    /// membership, the floors, the promise, each acceptance, each learned entry. A caller rewrites its log
+    /// membership, the floors, the promise, the snapshot, each acceptance, each learned entry
+    /// (above the snapshot). A caller rewrites its log
     /// as these (a snapshot) when the log has grown long.
     pub fn records(&self) -> impl Iterator<Item = Record> + '_ {
         let membership = self.membership.map(Record::Membership);
@@ -107,6 +159,7 @@ impl DurableState {
             .acceptor
             .promised
             .map(|ballot| Record::Acceptor(Change::Promised(ballot)));
+        let snapshot = self.snapshot.clone().map(Record::Snapshot);
         let accepted = self.acceptor.accepted.iter().map(|(slot, proposal)| {
             Record::Acceptor(Change::Accepted {
                 slot,
@@ -122,6 +175,7 @@ impl DurableState {
             .chain(ballot_floor)
             .chain(slot_floor)
             .chain(promised)
+            .chain(snapshot)
             .chain(accepted)
             .chain(learned)
     }
@@ -160,6 +214,37 @@ mod tests {
         for record in snapshot.iter().chain(&records) {
             replayed.apply(record);
         }
+        assert_eq!(replayed, state);
+    }
+
+    #[test]
+    fn a_snapshot_subsumes_the_learned_records_below_it_in_either_order() {
+        let learned = |slot| Record::Learned {
+            slot,
+            entry: Entry::Noop,
+        };
+        let snapshot = |through| {
+            Record::Snapshot(Snapshot {
+                through,
+                store: KvStore::default(),
+                clients: Vec::new(),
+                dropped: Vec::new(),
+            })
+        };
+        let records = [learned(0), learned(1), snapshot(1), learned(2), learned(1)];
+        let mut state = DurableState::default();
+        records.iter().for_each(|record| state.apply(record));
+        assert_eq!(state.snapshot_below(), 2);
+        assert_eq!(state.learned.slots().collect::<Vec<_>>(), [2]);
+        // A lower snapshot, replayed after (a rewrite that crashed halfway), changes nothing.
+        let before = state.clone();
+        state.apply(&snapshot(0));
+        assert_eq!(state, before);
+        // The fewest records: the snapshot and slot 2; replaying them gives the same state.
+        let rewritten: Vec<Record> = state.records().collect();
+        assert_eq!(rewritten, [snapshot(1), learned(2)]);
+        let mut replayed = DurableState::default();
+        rewritten.iter().for_each(|record| replayed.apply(record));
         assert_eq!(replayed, state);
     }
 }

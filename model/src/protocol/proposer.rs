@@ -110,6 +110,23 @@ impl ChosenSlots {
         true
     }
 
+    /// Records every slot below `below` at once (a snapshot's).
+    pub fn insert_below(&mut self, below: Slot) {
+        if below <= self.below {
+            return;
+        }
+        self.above.retain(|known| *known >= below);
+        self.below = below;
+        let run = self
+            .above
+            .iter()
+            .zip(self.below..)
+            .take_while(|(known, expected)| **known == *expected)
+            .count();
+        self.below += run as Slot;
+        self.above.drain(..run);
+    }
+
     /// The highest chosen slot known, if any.
     pub fn last(&self) -> Option<Slot> {
         self.above
@@ -278,6 +295,17 @@ impl<V: Clone + PartialEq> Proposer<V> {
             reports.remove(slot);
         }
         self.requests.remove(slot)
+    }
+
+    /// Every slot below `below` is chosen (a snapshot of them arrived): `learn` for each, in one
+    /// sweep, so that installing a snapshot costs nothing per slot it covers.
+    pub fn learn_below(&mut self, below: Slot) {
+        self.chosen.insert_below(below);
+        self.in_flight.remove_below(below);
+        if let Status::Preparing { reports, .. } = &mut self.status {
+            reports.remove_below(below);
+        }
+        self.requests.remove_below(below);
     }
 
     /// Phase 1 under way from a slot since learned chosen: an acceptor that keeps no acceptances

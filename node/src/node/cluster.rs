@@ -11,7 +11,7 @@ use super::{log_entry, wire, Node, ServeError, Stop};
 use crate::codec::{Fields, JsonValue, Object, Reply, RequestError, Serialized, WriteJson};
 use paxos_model::protocol::entry::{Entry, RequestId};
 use paxos_model::protocol::kv::{KvOp, KvResult, KEY_DOES_NOT_EXIST};
-use paxos_model::protocol::replica::{Pending, Replica, ReplicaStep, SLOT_WINDOW};
+use paxos_model::protocol::replica::{Pending, Replica, ReplicaStep, SlotRefused, SLOT_WINDOW};
 use paxos_model::protocol::rules::TimerChange;
 
 /// The `lin-kv` client requests.
@@ -224,12 +224,15 @@ impl Node {
         let step = self
             .replica_mut()
             .on_propose(id, slot, value.printed().to_owned())
-            .map_err(|too_far| {
-                RequestError::malformed(format!(
-                    "field slot must be at most {} (this node accepts slots up to {SLOT_WINDOW} \
-                     beyond the log it has applied)",
-                    too_far.slot_max
-                ))
+            .map_err(|refused| match refused {
+                SlotRefused::TooFar { slot_max } => RequestError::malformed(format!(
+                    "field slot must be at most {slot_max} (this node accepts slots up to \
+                     {SLOT_WINDOW} beyond the log it has applied)"
+                )),
+                SlotRefused::Compacted { log_start } => RequestError::malformed(format!(
+                    "field slot must be at least {log_start}: the slots below are chosen and \
+                     were dropped with a snapshot of the log"
+                )),
             })?;
         Ok(self.apply_or_stop(step))
     }

@@ -236,6 +236,14 @@ fn peer_body(limit_rounds: &'static [u64]) -> impl Strategy<Value = String> {
         2 => prop::collection::vec(chosen(), 0..4).prop_map(move |entries| {
             format!(r#""type": "paxos_catch_up_reply", "entries": [{}]"#, list(entries))
         }),
+        1 => (slot(), 0i64..3, select(vec!["c1", "c2"]), 0u64..4, prop::collection::vec(chosen(), 0..3)).prop_map(
+            move |(through, value, client, seq, entries)| {
+                format!(
+                    r#""type": "paxos_install_snapshot", "through": {through}, "store": [{{"key": 1, "value": {value}}}], "clients": [{{"client": "{client}", "seq": {seq}, "result": {{"type": "write_ok"}}}}], "dropped": [{{"client": "{client}", "seq": 0}}], "entries": [{}]"#,
+                    list(entries)
+                )
+            }
+        ),
         1 => prop_oneof![Just("7".to_owned()), junk()]
             .prop_map(|nonce| format!(r#""type": "paxos_probe", "nonce": {nonce}"#)),
         1 => (prop_oneof![Just("7".to_owned()), junk()], ballot(limit_rounds), slot()).prop_map(

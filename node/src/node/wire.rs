@@ -19,6 +19,7 @@
 //! | `paxos_learn` | `slot`, `entry` |
 //! | `paxos_catch_up` | `from_slot` |
 //! | `paxos_catch_up_reply` | `entries`: `[{"slot","entry"}, ...]` |
+//! | `paxos_install_snapshot` | `through`, `store`: `[{"key","value"}, ...]`, `clients`: `[{"client","seq","result"}, ...]`, `dropped`: `[{"client","seq"}, ...]`, `entries` |
 //! | `paxos_probe` | `nonce` |
 //! | `paxos_probe_reply` | `nonce`, `promised` (a ballot or `null`), `highest_slot` (or `null`) |
 //!
@@ -27,14 +28,16 @@
 
 use crate::codec::{Fields, JsonStr, JsonValue, Object, Reply, RequestError, WriteJson};
 use paxos_model::protocol::ballot::{Ballot, Proposal};
+use paxos_model::protocol::durable::Snapshot;
 use paxos_model::protocol::entry::{Entry, RequestId};
-use paxos_model::protocol::kv::KvOp;
+use paxos_model::protocol::kv::{Key, KvOp, KvResult, KvStore, KvValue};
 use paxos_model::protocol::message::Message;
 use paxos_model::protocol::replica::{Floors, PeerMessage};
 use paxos_model::protocol::slots::Slot;
+use std::collections::BTreeMap;
 
 /// The `type` of each peer message.
-pub const PEER_TYPES: [&str; 13] = [
+pub const PEER_TYPES: [&str; 14] = [
     "paxos_prepare",
     "paxos_promise",
     "paxos_prepare_refused",
@@ -46,6 +49,7 @@ pub const PEER_TYPES: [&str; 13] = [
     "paxos_learn",
     "paxos_catch_up",
     "paxos_catch_up_reply",
+    "paxos_install_snapshot",
     "paxos_probe",
     "paxos_probe_reply",
 ];
@@ -64,6 +68,7 @@ pub fn peer_type(message: &PeerMessage) -> &'static str {
         PeerMessage::Chosen { .. } => "paxos_learn",
         PeerMessage::CatchUp { .. } => "paxos_catch_up",
         PeerMessage::CatchUpReply { .. } => "paxos_catch_up_reply",
+        PeerMessage::InstallSnapshot { .. } => "paxos_install_snapshot",
         PeerMessage::Probe { .. } => "paxos_probe",
         PeerMessage::ProbeReply { .. } => "paxos_probe_reply",
     }
@@ -126,16 +131,39 @@ pub fn encode(message: &PeerMessage, ids: &[JsonStr<'static>]) -> Reply {
             reply.with("slot", *slot).with("entry", WireEntry(entry))
         }
         PeerMessage::CatchUp { from_slot } => reply.with("from_slot", *from_slot),
-        PeerMessage::CatchUpReply { entries } => {
-            let entries: Vec<Object> = entries
+        PeerMessage::CatchUpReply { entries } => reply.with("entries", wire_entries(entries)),
+        PeerMessage::InstallSnapshot { snapshot, entries } => {
+            let store: Vec<Object> = snapshot
+                .store
+                .entries
                 .iter()
-                .map(|(slot, entry)| {
+                .map(|(key, value)| Object::new().with("key", *key).with("value", *value))
+                .collect();
+            let clients: Vec<Object> = snapshot
+                .clients
+                .iter()
+                .map(|(id, result)| {
                     Object::new()
-                        .with("slot", *slot)
-                        .with("entry", WireEntry(entry))
+                        .with("client", PrintedString(&id.client))
+                        .with("seq", id.seq)
+                        .with("result", WireResult(result))
                 })
                 .collect();
-            reply.with("entries", entries)
+            let dropped: Vec<Object> = snapshot
+                .dropped
+                .iter()
+                .map(|id| {
+                    Object::new()
+                        .with("client", PrintedString(&id.client))
+                        .with("seq", id.seq)
+                })
+                .collect();
+            reply
+                .with("through", snapshot.through)
+                .with("store", store)
+                .with("clients", clients)
+                .with("dropped", dropped)
+                .with("entries", wire_entries(entries))
         }
         PeerMessage::Probe { nonce } => reply.with("nonce", *nonce),
         PeerMessage::ProbeReply { nonce, floors } => reply
@@ -207,17 +235,44 @@ pub fn decode(
         "paxos_catch_up" => PeerMessage::CatchUp {
             from_slot: body.u64("from_slot")?,
         },
-        "paxos_catch_up_reply" => {
-            let entries = body
-                .array("entries")?
+        "paxos_catch_up_reply" => PeerMessage::CatchUpReply {
+            entries: entries(body)?,
+        },
+        "paxos_install_snapshot" => {
+            let through = body.u64("through")?;
+            let store = body
+                .array("store")?
                 .into_iter()
                 .enumerate()
                 .map(|(index, raw)| {
-                    let element = body.nested_element(raw, "entries", index)?;
-                    Ok((element.u64("slot")?, entry(&element)?))
+                    let element = body.nested_element(raw, "store", index)?;
+                    Ok((element.i64("key")?, element.i64("value")?))
                 })
-                .collect::<Result<Vec<(Slot, Entry)>, RequestError>>()?;
-            PeerMessage::CatchUpReply { entries }
+                .collect::<Result<BTreeMap<Key, KvValue>, RequestError>>()?;
+            let clients = body
+                .array("clients")?
+                .into_iter()
+                .enumerate()
+                .map(|(index, raw)| {
+                    let element = body.nested_element(raw, "clients", index)?;
+                    Ok((request_id(&element)?, result(&element.nested("result")?)?))
+                })
+                .collect::<Result<Vec<(RequestId, KvResult)>, RequestError>>()?;
+            let dropped = body
+                .array("dropped")?
+                .into_iter()
+                .enumerate()
+                .map(|(index, raw)| request_id(&body.nested_element(raw, "dropped", index)?))
+                .collect::<Result<Vec<RequestId>, RequestError>>()?;
+            PeerMessage::InstallSnapshot {
+                snapshot: Snapshot {
+                    through,
+                    store: KvStore { entries: store },
+                    clients,
+                    dropped,
+                },
+                entries: entries(body)?,
+            }
         }
         "paxos_probe" => PeerMessage::Probe {
             nonce: body.u64("nonce")?,
@@ -236,6 +291,63 @@ pub fn decode(
         }
     };
     Ok(message)
+}
+
+/// The `entries` field of a catch-up answer or a snapshot: `[{"slot","entry"}, ...]`.
+fn entries(body: &Fields<'_>) -> Result<Vec<(Slot, Entry)>, RequestError> {
+    body.array("entries")?
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let element = body.nested_element(raw, "entries", index)?;
+            Ok((element.u64("slot")?, entry(&element)?))
+        })
+        .collect()
+}
+
+fn wire_entries(entries: &[(Slot, Entry)]) -> Vec<Object> {
+    entries
+        .iter()
+        .map(|(slot, entry)| {
+            Object::new()
+                .with("slot", *slot)
+                .with("entry", WireEntry(entry))
+        })
+        .collect()
+}
+
+/// A command's answer, as a snapshot's client table carries it: lin-kv's own reply types.
+struct WireResult<'a>(&'a KvResult);
+
+impl WriteJson for WireResult<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let object = match *self.0 {
+            KvResult::ReadOk { value } => {
+                Object::new().with("type", "read_ok").with("value", value)
+            }
+            KvResult::WriteOk => Object::new().with("type", "write_ok"),
+            KvResult::CasOk => Object::new().with("type", "cas_ok"),
+            KvResult::Error { code } => Object::new().with("type", "error").with("code", code),
+        };
+        object.write_json(out);
+    }
+}
+
+fn result(fields: &Fields<'_>) -> Result<KvResult, RequestError> {
+    let kind = fields.string("type")?;
+    match kind.printed() {
+        "read_ok" => Ok(KvResult::ReadOk {
+            value: fields.i64("value")?,
+        }),
+        "write_ok" => Ok(KvResult::WriteOk),
+        "cas_ok" => Ok(KvResult::CasOk),
+        "error" => Ok(KvResult::Error {
+            code: fields.u64("code")?,
+        }),
+        other => Err(RequestError::malformed(format!(
+            "a result's type is read_ok, write_ok, cas_ok or error, not {other}"
+        ))),
+    }
 }
 
 /// A field that must be there, and may be `null`.

@@ -648,13 +648,12 @@ pub struct RunArgs {
     /// something failed).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
-    /// The memory budget (e.g. 4G, 512M, or bytes). A breadth-first run of the Paxos models
-    /// (single, multi) keeps within it by spilling the level it is building to disk, in
-    /// compressed blocks, once the process's resident memory reaches seven eighths of it; it
-    /// stops (with a report and exit status 3) only when the table of visited states alone
-    /// takes the whole budget. Any other run (--strategy dfs or simulation, the cluster, whose
-    /// states cannot be read back) stops when resident memory reaches it. Default: three
-    /// quarters of the memory available when the run starts.
+    /// The memory budget (e.g. 4G, 512M, or bytes). A breadth-first run keeps within it by
+    /// spilling the level it is building to disk, in compressed blocks, once the process's
+    /// resident memory reaches seven eighths of it; it stops (with a report and exit status 3)
+    /// only when the table of visited states alone takes the whole budget. A depth-first or
+    /// random run (--strategy dfs, simulation) stops when resident memory reaches it. Default:
+    /// three quarters of the memory available when the run starts.
     #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
     pub max_memory: Option<u64>,
     /// Where a breadth-first run spills its frontier (default: the system's temporary

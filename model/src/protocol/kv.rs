@@ -82,7 +82,7 @@ impl fmt::Display for KvResult {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KvStore {
     pub entries: BTreeMap<Key, KvValue>,
 }

@@ -956,7 +956,7 @@ impl<'m, M: Explorable> Run<'m, M> {
             let work = || {
                 let mut actions = Vec::new();
                 let mut produced: Vec<Chunk<M::State>> = Vec::new();
-                // Chunks of `produced` before this one are spilled, or were offered to be.
+                // The chunks of `produced` below this index have been offered to the spill.
                 let mut offered = 0;
                 let mut filling: Vec<Item<M::State>> = Vec::with_capacity(CHUNK);
                 loop {

@@ -145,6 +145,13 @@ impl Command {
                             .into(),
                     );
                 }
+                if run.spill_dir.is_some() {
+                    return Some(
+                        "--spill-dir: stateright's checker keeps its queue in memory; drop \
+                         --spill-dir, or use --engine ours"
+                            .into(),
+                    );
+                }
                 None
             }
             Command::Explore { .. } if given("timeout") => Some(
@@ -647,11 +654,19 @@ pub struct RunArgs {
     /// something failed).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
-    /// Stop when the process's resident memory reaches this (e.g. 4G, 512M, or bytes), with a
-    /// report of what was explored and exit status 3. Default: three quarters of the memory
-    /// available when the run starts.
+    /// The memory budget (e.g. 4G, 512M, or bytes). A breadth-first run keeps within it by
+    /// spilling the level it is building to disk, in compressed blocks, once the process's
+    /// resident memory reaches seven eighths of it; it stops (with a report and exit status 3)
+    /// only when the table of visited states alone takes the whole budget. A depth-first or
+    /// random run (--strategy dfs, simulation) stops when resident memory reaches it. Default:
+    /// three quarters of the memory available when the run starts.
     #[arg(long, value_name = "SIZE", value_parser = parse_memory_size)]
     pub max_memory: Option<u64>,
+    /// Where a breadth-first run spills its frontier (default: the system's temporary
+    /// directory, $TMPDIR or /tmp). The files are unnamed: they go when the run ends, however
+    /// it ends.
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
     /// Go on after the first violation until every property is decided (by default the run
     /// stops at the first violated always- or eventually-property, as TLC does, and the other
     /// properties are left undecided).

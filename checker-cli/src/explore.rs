@@ -69,6 +69,7 @@ fn serve<M: Checkable>(model: M, explorer: &ExplorerArgs) -> ExitCode {
         max_states: None,
         timeout: Some(Duration::from_secs(explorer.timeout)),
         max_memory: crate::default_memory_limit(),
+        spill_dir: None,
         seed: 0,
         keep_going: true,
         liveness: paxos_model::check::engine::Liveness::Fair,

@@ -155,6 +155,7 @@ fn check<M: Checkable>(model: M, run: &RunArgs) -> ExitCode {
             Engine::Ours => run.max_memory.or_else(default_memory_limit),
             Engine::Stateright => None,
         },
+        spill_dir: run.spill_dir.clone(),
         seed: run.seed,
         keep_going: run.keep_going,
         liveness: run.liveness.into(),
@@ -284,6 +285,9 @@ fn run_flags(run: &RunArgs) -> Vec<(&'static str, String)> {
     }
     if let Some(bytes) = run.max_memory {
         flags.push(("max-memory", bytes.to_string()));
+    }
+    if let Some(dir) = &run.spill_dir {
+        flags.push(("spill-dir", dir.display().to_string()));
     }
     if run.keep_going {
         flags.push(("keep-going", String::new()));

@@ -133,6 +133,7 @@ fn quiet(threads: usize) -> RunSettings {
         max_states: None,
         timeout: Some(Duration::from_secs(600)),
         max_memory: crate::default_memory_limit(),
+        spill_dir: None,
         seed: 0,
         keep_going: false,
         liveness: paxos_model::check::engine::Liveness::Fair,

@@ -262,6 +262,18 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
             mebibytes(visited)
         );
     }
+    if let Some(spilled) = outcome.spilled.filter(|spilled| spilled.blocks > 0) {
+        let _ = writeln!(
+            out,
+            "frontier spilled to disk: {} states in {} blocks, {:.1} MiB encoded, {:.1} MiB written compressed ({:.1}:1), at most {:.1} MiB on disk at once",
+            thousands(spilled.states as usize),
+            thousands(spilled.blocks as usize),
+            spilled.encoded_bytes as f64 / f64::from(1 << 20),
+            spilled.disk_bytes as f64 / f64::from(1 << 20),
+            spilled.compression_ratio(),
+            spilled.peak_disk_bytes as f64 / f64::from(1 << 20)
+        );
+    }
     if let Some(probability) = outcome.collision_probability {
         let _ = writeln!(
             out,
@@ -459,6 +471,14 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
         "limit_reached": outcome.limit_reached,
         "peak_memory_bytes": outcome.peak_memory_bytes,
         "visited_bytes": outcome.visited_bytes,
+        "spilled": outcome.spilled.map(|spilled| json!({
+            "blocks": spilled.blocks,
+            "states": spilled.states,
+            "encoded_bytes": spilled.encoded_bytes,
+            "disk_bytes": spilled.disk_bytes,
+            "compression_ratio": spilled.compression_ratio(),
+            "peak_disk_bytes": spilled.peak_disk_bytes,
+        })),
         "fingerprint_collision_probability": outcome.collision_probability,
         "fingerprint_bits": outcome.fingerprint_bits,
         "states": outcome.states,

@@ -20,8 +20,12 @@ pub struct RunSettings {
     pub threads: usize,
     pub max_states: Option<usize>,
     pub timeout: Option<Duration>,
-    /// Resident memory, in bytes, at which the run stops (exit status 3).
+    /// The memory budget, in bytes: a breadth-first run of a model that can spill its frontier
+    /// to disk spills from seven eighths of it on and stops (exit status 3) only when the
+    /// visited set alone takes it; any other run stops when resident memory reaches it.
     pub max_memory: Option<u64>,
+    /// Where a spilled frontier goes (the system's temporary directory if `None`).
+    pub spill_dir: Option<std::path::PathBuf>,
     pub seed: u64,
     /// Go on after the first violation until every property is decided.
     pub keep_going: bool,
@@ -129,6 +133,9 @@ pub struct Outcome {
     pub peak_memory_bytes: Option<u64>,
     /// What the visited set of fingerprints takes (our engine's; none for stateright's).
     pub visited_bytes: Option<u64>,
+    /// What the frontier spilled to disk, where the run could spill (our engine's
+    /// breadth-first search of a model with a codec, under a memory budget).
+    pub spilled: Option<engine::SpillReport>,
     /// The chance that two distinct states shared a fingerprint, so that one went unexplored.
     pub collision_probability: Option<f64>,
     pub fingerprint_bits: u32,
@@ -200,6 +207,8 @@ pub fn check_watched<M: Checkable>(
             deadline: settings.timeout.map(|timeout| Instant::now() + timeout),
             max_states: settings.max_states,
             max_memory_bytes: settings.max_memory,
+            spill_dir: settings.spill_dir.clone(),
+            frontier_states_max: None,
             interrupt: settings.interrupt.clone(),
             max_depth: None,
         },
@@ -318,6 +327,7 @@ pub fn outcome<M: Checkable>(
         seconds: exploration.elapsed.as_secs_f64(),
         peak_memory_bytes: exploration.peak_memory_bytes,
         visited_bytes: exploration.visited_bytes,
+        spilled: exploration.spilled,
         collision_probability: Some(engine::collision_probability(
             exploration.unique_states,
             exploration.fingerprint_bits,
@@ -377,6 +387,13 @@ fn describe_stop<M: Model>(
         Stop::StateBudget => format!(
             "--max-states {} reached",
             settings.max_states.unwrap_or_default()
+        ),
+        // A run that spills its frontier stops only when the visited set alone fills the budget.
+        Stop::MemoryGuard if exploration.spilled.is_some() => format!(
+            "memory guard reached: the visited set alone takes {}, with the frontier spilled \
+             to disk, limit {} (--max-memory sets it)",
+            mebibytes(exploration.visited_bytes.unwrap_or_default()),
+            mebibytes(settings.max_memory.unwrap_or_default())
         ),
         Stop::MemoryGuard => format!(
             "memory guard reached: {} resident, limit {} (--max-memory sets it)",

@@ -206,6 +206,7 @@ fn exploration<M: Checkable>(
         stopped_by,
         peak_memory_bytes: found.peak_memory_bytes,
         visited_bytes: None,
+        spilled: None,
         // stateright 0.31 keeps a 64-bit fingerprint per state.
         fingerprint_bits: 64,
         discoveries,

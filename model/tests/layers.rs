@@ -15,7 +15,8 @@ use std::path::Path;
 /// `check/`, from the search engine up through the actor runtime and the models to the
 /// presentation.
 const CHECK_LAYERS: &[&str] = &[
-    // the search
+    // the search: the frontier's spill to disk knows states only as bytes, under the engine
+    "frontier",
     "engine",
     "cuts",
     "distributed",

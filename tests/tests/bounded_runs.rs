@@ -118,6 +118,36 @@ fn the_memory_guard_stops_the_run_with_a_report() {
     assert_safety_unknown(&run.stdout);
 }
 
+/// A budget that the frontier would pass but the visited set does not: the run spills the
+/// level it is building to disk, reads it back in order, and completes with the count of the
+/// run that kept everything in memory (`check single --rounds 2`: 141,994 states).
+#[test]
+fn a_memory_budget_the_frontier_would_pass_spills_it_and_the_run_completes() {
+    let (run, _) = paxos_check(&[
+        "check",
+        "single",
+        "--rounds",
+        "2",
+        "--threads",
+        "2",
+        "--max-memory",
+        "16M",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(exit_status(&run), 0, "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("a JSON report");
+    assert_eq!(report["complete"], true);
+    assert_eq!(report["unique_states"], 141_994);
+    assert!(
+        report["spilled"]["blocks"]
+            .as_u64()
+            .is_some_and(|blocks| blocks > 0),
+        "{}",
+        report["spilled"]
+    );
+}
+
 /// Ctrl-C (SIGINT) stops the run and prints the partial report, marked incomplete.
 #[test]
 fn ctrl_c_stops_the_run_and_prints_a_partial_report() {

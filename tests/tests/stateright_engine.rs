@@ -190,7 +190,7 @@ fn stateright_finds_a_flaws_violation_with_a_counterexample_as_long_as_ours() {
 /// Flags stateright cannot honour are refused by name with exit status 2, never ignored.
 #[test]
 fn what_stateright_cannot_do_is_refused_naming_the_flag() {
-    let refused: [(&[&str], &str); 6] = [
+    let refused: [(&[&str], &str); 7] = [
         (
             &[
                 "check",
@@ -245,6 +245,17 @@ fn what_stateright_cannot_do_is_refused_naming_the_flag() {
                 "1G",
             ],
             "--max-memory: stateright's checker has no memory guard",
+        ),
+        (
+            &[
+                "check",
+                "single",
+                "--engine",
+                "stateright",
+                "--spill-dir",
+                "/tmp",
+            ],
+            "--spill-dir: stateright's checker keeps its queue in memory",
         ),
         (
             &["explore", "single", "--ui", "stateright", "--timeout", "5"],

@@ -27,7 +27,10 @@
 
 use crate::check::cuts::Reductions;
 use crate::check::engine::{fingerprint, fingerprint_hasher, Explorable, Fingerprint};
+use crate::check::frontier::StateCodec;
 use crate::check::settings::{Faults, NetworkKind, Presentation};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use smallvec::SmallVec;
 use stateright::actor::{is_no_op, is_no_op_with_timer, Actor, Command, Id, Out};
 use stateright::{Model, Path, Property};
@@ -791,6 +794,9 @@ where
     /// (`Checkable::with_drawings`) where a tool hands the model to stateright. `None`: no
     /// drawing.
     pub draw: Option<Draw<A, C, H>>,
+    /// How a state is written to bytes and read back (`SystemState::codec`), for a search that
+    /// spills its frontier to disk; `None` where the model's types cannot be read back.
+    pub codec: Option<StateCodec<SystemState<A, H>>>,
 }
 
 impl<A, C, H> Clone for ActorSystem<A, C, H>
@@ -820,6 +826,7 @@ where
             narrate: self.narrate,
             draw: self.draw,
             ignores: self.ignores,
+            codec: self.codec,
         }
     }
 }
@@ -1444,7 +1451,113 @@ where
             SystemAction::Crash(_) | SystemAction::CrashLosingDisk(_)
         )
     }
+
+    fn codec(&self) -> Option<StateCodec<Self::State>> {
+        self.codec
+    }
 }
+
+/// A state as bytes: its values in field order, bincode's compact form (variable-length
+/// integers), with none of what a state shares or caches. Reading it back makes every actor
+/// state, message and history anew, each digested again (`Cached::new`, `Digested::new`), so a
+/// decoded state equals the state written and has its fingerprint; what it no longer does is
+/// share its actors with the states it was copied from.
+impl<A, H> SystemState<A, H>
+where
+    A: Actor,
+    A::State: Serialize + DeserializeOwned,
+    A::Storage: Serialize + DeserializeOwned,
+    A::Msg: Serialize + DeserializeOwned,
+    A::Timer: Serialize + DeserializeOwned,
+    H: Hash + Serialize + DeserializeOwned,
+{
+    pub fn codec() -> StateCodec<Self> {
+        StateCodec {
+            encode: Self::encode,
+            decode: Self::decode,
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let SystemState {
+            actors,
+            storage,
+            network,
+            timers,
+            crashed,
+            lost,
+            disks_lost,
+            crashes_so_far,
+            expired,
+            history,
+        } = self;
+        let wire: Wire<&A::State, &A::Storage, &A::Msg, &A::Timer, &H> = (
+            actors.iter().map(|actor| &***actor).collect(),
+            storage.iter().map(Option::as_deref).collect(),
+            network
+                .iter()
+                .map(|packet| (packet.src, packet.dst, &*packet.msg))
+                .collect(),
+            timers
+                .iter()
+                .map(|(actor, timer)| (*actor, timer))
+                .collect(),
+            (*crashed, *lost, *disks_lost, *crashes_so_far, *expired),
+            &***history,
+        );
+        bincode::Options::serialize_into(bincode::options(), out, &wire)
+            .expect("a state's values serialize");
+    }
+
+    fn decode(bytes: &[u8]) -> Self {
+        let (actors, storage, network, timers, counts, history): Wire<
+            A::State,
+            A::Storage,
+            A::Msg,
+            A::Timer,
+            H,
+        > = bincode::Options::deserialize(bincode::options(), bytes)
+            .expect("bytes that a state was written to read back");
+        let (crashed, lost, disks_lost, crashes_so_far, expired) = counts;
+        SystemState {
+            actors: actors
+                .into_iter()
+                .map(|actor| Arc::new(Cached::new(actor)))
+                .collect(),
+            storage: storage
+                .into_iter()
+                .map(|saved| saved.map(Arc::new))
+                .collect(),
+            network: network
+                .into_iter()
+                .map(|(src, dst, msg)| Packet {
+                    src,
+                    dst,
+                    msg: Digested::new(msg),
+                })
+                .collect(),
+            timers,
+            crashed,
+            lost,
+            disks_lost,
+            crashes_so_far,
+            expired,
+            history: Arc::new(Cached::new(history)),
+        }
+    }
+}
+
+/// A `SystemState` on the wire, by reference when written and by value when read (bincode
+/// writes both alike): actors, storage, network as (sender, recipient, message), timers, the
+/// counts (crashed, lost, disks lost, crashes, expiries), the history.
+type Wire<S, D, M, T, H> = (
+    Vec<S>,
+    Vec<Option<D>>,
+    Vec<(ActorIndex, ActorIndex, M)>,
+    Vec<(ActorIndex, T)>,
+    (u64, u8, u8, u8, u8),
+    H,
+);
 
 /// A path through an actor system, as the reports and the catalogue see it.
 pub type SystemPath<A, H> =

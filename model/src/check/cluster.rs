@@ -489,7 +489,7 @@ pub enum ClusterActor {
 // Not boxed: each actor state is behind an `Arc` already, and a box would cost one more
 // allocation on every copy of a replica, the model's hottest path.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ClusterState {
     Replica(Replica),
     /// A client has sent its first `sent` commands.
@@ -836,7 +836,7 @@ fn probes_after_a_loss(replica: &Replica) -> bool {
 }
 
 /// What a replica's disk holds.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Disk {
     /// What its records rebuild, as the node persists them, and (for a replica that is probing)
     /// the nonce of its probe, which a restart keeps (see `Actor::on_start`).
@@ -981,11 +981,12 @@ fn client_number(id: &RequestId) -> Option<usize> {
 }
 
 /// What the properties judge.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ClusterGhost {
     /// Every acceptance by every replica's acceptor.
     pub acceptances: ChosenTracker<Entry>,
     /// The clients' operations, invoked and returned, per client.
+    #[serde(with = "history_wire")]
     pub history: LinearizabilityTester<ActorIndex, KvStore>,
     /// Requests that reached a replica (a duplicate or one sent again is invoked once).
     pub invoked: BTreeSet<RequestId>,
@@ -1013,6 +1014,137 @@ impl ClusterGhost {
             rejoined: false,
             snapshot_installed: false,
         }
+    }
+}
+
+/// The clients' history on the wire. Stateright's tester writes itself (its four fields) but
+/// cannot be read back, and its fields are its own; so it is read into the same four fields here
+/// and made again through its public calls: the recorded invocations and returns, replayed in an
+/// order that gives every invocation the completed operations of the other clients it recorded.
+/// The tester made is written again and compared with what was read: a replay that came out
+/// different stops the search rather than go on from a state that is not the one spilled.
+mod history_wire {
+    use crate::check::actors::ActorIndex;
+    use crate::protocol::kv::{KvOp, KvResult, KvStore};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
+    use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+    type Client = ActorIndex;
+    /// For each other client, the index of its last completed operation (none: it had none).
+    type Seen = BTreeMap<Client, usize>;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Wire {
+        init_ref_obj: KvStore,
+        history_by_thread: BTreeMap<Client, VecDeque<(Seen, KvOp, KvResult)>>,
+        in_flight_by_thread: BTreeMap<Client, (Seen, KvOp)>,
+        is_valid_history: bool,
+    }
+
+    pub fn serialize<S: Serializer>(
+        history: &LinearizabilityTester<Client, KvStore>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        history.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<LinearizabilityTester<Client, KvStore>, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        let history = replay(&wire);
+        let again: Wire =
+            bincode::deserialize(&bincode::serialize(&history).expect("a history serializes"))
+                .expect("a history reads back as its fields");
+        assert_eq!(again, wire, "a client history replays as it was recorded");
+        Ok(history)
+    }
+
+    /// The operation `client` invoked `k`-th, with what it saw of the others; `None` past its
+    /// last.
+    fn invocation(wire: &Wire, client: Client, k: usize) -> Option<(&Seen, &KvOp)> {
+        let done = wire.history_by_thread.get(&client);
+        match done.and_then(|done| done.get(k)) {
+            Some((seen, op, _)) => Some((seen, op)),
+            None if k == done.map_or(0, VecDeque::len) => wire
+                .in_flight_by_thread
+                .get(&client)
+                .map(|(seen, op)| (seen, op)),
+            None => None,
+        }
+    }
+
+    /// How many operations of `other` had completed when an invocation that saw `seen` was made.
+    fn completed_then(seen: &Seen, other: Client) -> usize {
+        seen.get(&other).map_or(0, |last| last + 1)
+    }
+
+    fn replay(wire: &Wire) -> LinearizabilityTester<Client, KvStore> {
+        let mut history = LinearizabilityTester::new(wire.init_ref_obj.clone());
+        let clients: BTreeSet<Client> = wire
+            .history_by_thread
+            .keys()
+            .chain(wire.in_flight_by_thread.keys())
+            .copied()
+            .collect();
+        let mut invoked: BTreeMap<Client, usize> = clients.iter().map(|&c| (c, 0)).collect();
+        let mut completed = invoked.clone();
+        loop {
+            // An invocation can be made when every other client has completed exactly what it
+            // saw; making it changes no count, so it is made as soon as it can be.
+            let ready = clients.iter().copied().find_map(|client| {
+                if invoked[&client] != completed[&client] {
+                    return None;
+                }
+                let (seen, op) = invocation(wire, client, invoked[&client])?;
+                clients
+                    .iter()
+                    .all(|&other| {
+                        other == client || completed[&other] == completed_then(seen, other)
+                    })
+                    .then(|| (client, op.clone()))
+            });
+            if let Some((client, op)) = ready {
+                let _ = history.on_invoke(client, op);
+                *invoked.get_mut(&client).expect("a client") += 1;
+                continue;
+            }
+            // A return can be made when no invocation still to come needs its client's count
+            // as it is now.
+            let returning = clients.iter().copied().find(|&client| {
+                let count = completed[&client];
+                invoked[&client] == count + 1
+                    && wire.history_by_thread[&client].len() > count
+                    && clients.iter().all(|&other| {
+                        other == client
+                            || (invoked[&other]..)
+                                .map_while(|k| invocation(wire, other, k))
+                                .all(|(seen, _)| completed_then(seen, client) != count)
+                    })
+            });
+            let Some(client) = returning else {
+                break;
+            };
+            let result = wire.history_by_thread[&client][completed[&client]]
+                .2
+                .clone();
+            let _ = history.on_return(client, result);
+            *completed.get_mut(&client).expect("a client") += 1;
+        }
+        if !wire.is_valid_history {
+            // The tester marks its history invalid at a call it refuses, which changes nothing
+            // else: an invocation by a client with one in flight, or a return by one without.
+            match wire.in_flight_by_thread.iter().next() {
+                Some((&client, (_, op))) => {
+                    let _ = history.on_invoke(client, op.clone());
+                }
+                None => {
+                    let _ = history.on_return(0, KvResult::WriteOk);
+                }
+            }
+        }
+        history
     }
 }
 
@@ -1166,6 +1298,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         narrate: Some(narrate),
         ignores: Some(ignores),
         draw: None,
+        codec: Some(State::codec()),
     }
 }
 

@@ -24,6 +24,10 @@
 //! - **Lean.** A discovered state costs 24 bytes in its table, two thirds full on average
 //!   (`Visited`): its 128-bit fingerprint and 64 bits of its parent's; only the frontier holds
 //!   whole states, and a level's states are freed as they are expanded.
+//! - **Within memory.** Under a memory budget, a breadth-first search of a model that can write
+//!   its states to bytes (`Explorable::codec`) spills the level it is building to disk
+//!   (`check::frontier`) once resident memory nears the budget, and stops at the guard only
+//!   when the visited set alone has reached it. Other searches stop at the budget.
 //!
 //! Property semantics are stateright's: an `always` property is violated by a reachable state
 //! where it is false, a `sometimes` property has an example in a reachable state where it is
@@ -43,11 +47,14 @@
 //! only that the condition held somewhere on the path, would judge otherwise, the differential
 //! suite's comparison with its checker shows it.)
 
+pub use crate::check::frontier::SpillReport;
+use crate::check::frontier::{Chunk, Spill, StateCodec};
 use foldhash::quality::FixedState;
 use stateright::{Expectation, Model, Path, Property};
 use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -174,6 +181,13 @@ pub trait Explorable:
     fn is_progress(&self, _action: &Self::Action) -> bool {
         true
     }
+
+    /// How the model writes a state to bytes and reads it back, if it can: a breadth-first
+    /// search under a memory budget then spills its frontier to disk rather than stop. `None`
+    /// (the default): the frontier stays in memory, and the budget stops the search.
+    fn codec(&self) -> Option<StateCodec<Self::State>> {
+        None
+    }
 }
 
 /// The order in which states are visited.
@@ -239,8 +253,18 @@ pub struct Limits {
     pub deadline: Option<Instant>,
     /// Distinct states (symmetry classes) to discover at most.
     pub max_states: Option<usize>,
-    /// Resident memory of the whole process, in bytes, at which the search stops.
+    /// The memory budget: resident memory of the whole process, in bytes. A breadth-first search
+    /// of a model with a `codec` spills its frontier to disk from seven eighths of it on and
+    /// stops only when the visited set alone takes it all; any other search stops when resident
+    /// memory reaches it.
     pub max_memory_bytes: Option<u64>,
+    /// Where spilled frontier blocks go: the system's temporary directory if `None`.
+    pub spill_dir: Option<PathBuf>,
+    /// Spill whenever the level being built holds more than this many states in memory,
+    /// whatever the memory: a frontier budget in states, which makes spilling testable on a
+    /// small model. Like the memory budget, it is used by a breadth-first search only, of a
+    /// model with a `codec`.
+    pub frontier_states_max: Option<usize>,
     /// Raised by the caller (on Ctrl-C) to stop the search.
     pub interrupt: Option<Arc<AtomicBool>>,
     /// States deeper than this are not expanded.
@@ -338,6 +362,9 @@ pub struct Exploration<M: Model> {
     pub visited_bytes: Option<u64>,
     /// How wide the fingerprints that stood for states were: 128 here, 64 in stateright's.
     pub fingerprint_bits: u32,
+    /// What the frontier spilled to disk, where the search could spill (breadth-first, a model
+    /// with a `codec`, under a budget); `None` where it could not.
+    pub spilled: Option<SpillReport>,
     /// Per property, in `model.properties()` order.
     pub discoveries: Vec<Option<Discovery<M>>>,
     /// Per property, in the same order: for an `eventually` property whose condition held in
@@ -403,6 +430,7 @@ pub fn explore<M: Explorable>(
         peak_memory_bytes,
         visited_bytes: Some(run.visited.bytes()),
         fingerprint_bits: Fingerprint::BITS,
+        spilled: run.spill.as_ref().map(Spill::report),
         discoveries,
     }
 }
@@ -639,6 +667,13 @@ impl Visited {
 /// A frontier entry: a state, its class fingerprint and its depth.
 type Item<S> = (S, Fingerprint, usize);
 
+/// The part of the memory budget from which the breadth-first frontier spills: seven eighths,
+/// so that the visited set, which grows by doubling, and the level being expanded, which is
+/// still held, have room before resident memory passes the budget.
+fn spill_threshold(max_memory_bytes: u64) -> u64 {
+    max_memory_bytes / 8 * 7
+}
+
 /// The shared state of one search.
 struct Run<'m, M: Explorable> {
     model: &'m M,
@@ -661,6 +696,12 @@ struct Run<'m, M: Explorable> {
     any_unstable: AtomicBool,
     /// How many properties have a discovery (read without the lock on the hot path).
     found_count: AtomicUsize,
+    /// The frontier's spill to disk, where this search may spill (see `Limits`).
+    spill: Option<Spill<M::State>>,
+    /// Set by the monitor while resident memory is past the spill threshold.
+    memory_pressure: AtomicBool,
+    /// States of the level being built that are held in memory (for `frontier_states_max`).
+    next_level_held: AtomicUsize,
 }
 
 impl<'m, M: Explorable> Run<'m, M> {
@@ -672,7 +713,18 @@ impl<'m, M: Explorable> Run<'m, M> {
         );
         let found = vec![None; properties.len()];
         let unstable = vec![None; properties.len()];
+        let limits = &options.limits;
+        let spill = model
+            .codec()
+            .filter(|_| {
+                options.strategy == Strategy::BreadthFirst
+                    && (limits.max_memory_bytes.is_some() || limits.frontier_states_max.is_some())
+            })
+            .map(|codec| Spill::new(codec, limits.spill_dir.clone()));
         Run {
+            spill,
+            memory_pressure: AtomicBool::new(false),
+            next_level_held: AtomicUsize::new(0),
             unstable: Mutex::new(unstable),
             any_unstable: AtomicBool::new(false),
             model,
@@ -723,8 +775,18 @@ impl<'m, M: Explorable> Run<'m, M> {
                 last_memory_read = now;
                 if let Some(resident) = memory::resident_bytes() {
                     peak = Some(peak.map_or(resident, |peak| peak.max(resident)));
-                    if limits.max_memory_bytes.is_some_and(|max| resident >= max) {
-                        self.halt(Stop::MemoryGuard);
+                    match limits.max_memory_bytes {
+                        // A search that spills makes room by spilling; only what it cannot
+                        // spill, the visited set, stops it.
+                        Some(max) if self.spill.is_some() => {
+                            self.memory_pressure
+                                .store(resident >= spill_threshold(max), Ordering::Relaxed);
+                            if self.visited.bytes() >= max {
+                                self.halt(Stop::MemoryGuard);
+                            }
+                        }
+                        Some(max) if resident >= max => self.halt(Stop::MemoryGuard),
+                        _ => {}
                     }
                 }
             }
@@ -956,40 +1018,59 @@ impl<'m, M: Explorable> Run<'m, M> {
         items
     }
 
-    /// Breadth-first, one level at a time; the threads share each level in chunks. Returns what
-    /// was left of the frontier when it stopped.
-    fn breadth_first(&self) -> Vec<Vec<Item<M::State>>> {
+    /// Breadth-first, one level at a time; the threads share each level in chunks. Under a
+    /// budget, full chunks of the level being built are spilled to disk (`spill_if_over`) and
+    /// read back when their turn in the next level comes. Returns what was left of the frontier
+    /// when it stopped.
+    fn breadth_first(&self) -> Vec<Chunk<M::State>> {
         const CHUNK: usize = 1024;
-        let mut level: VecDeque<Vec<Item<M::State>>> = VecDeque::from([self.initial_items()]);
+        let mut level: VecDeque<Chunk<M::State>> =
+            VecDeque::from([Chunk::Held(self.initial_items())]);
         while !self.stopped() && level.iter().any(|chunk| !chunk.is_empty()) {
             let queue = Mutex::new(std::mem::take(&mut level));
             let next_level = Mutex::new(Vec::new());
+            self.next_level_held.store(0, Ordering::Relaxed);
             let work = || {
                 let mut actions = Vec::new();
-                let mut produced: Vec<Vec<Item<M::State>>> = vec![Vec::with_capacity(CHUNK)];
+                let mut produced: Vec<Chunk<M::State>> = Vec::new();
+                // The chunks of `produced` below this index have been offered to the spill.
+                let mut offered = 0;
+                let mut filling: Vec<Item<M::State>> = Vec::with_capacity(CHUNK);
                 loop {
                     let Some(chunk) = queue.lock().expect("not poisoned").pop_front() else {
                         break;
                     };
-                    for item in chunk {
+                    for item in self.read(chunk) {
                         if self.stopped() {
                             break;
                         }
                         self.expand(&item, &mut actions, &mut |next| {
-                            let last = produced.last_mut().expect("never empty");
-                            if last.len() == CHUNK {
-                                produced.push(Vec::with_capacity(CHUNK));
+                            filling.push(next);
+                            if filling.len() == CHUNK {
+                                let full =
+                                    std::mem::replace(&mut filling, Vec::with_capacity(CHUNK));
+                                self.next_level_held.fetch_add(CHUNK, Ordering::Relaxed);
+                                produced.push(Chunk::Held(full));
+                                self.spill_if_over(&mut produced, &mut offered);
                             }
-                            produced.last_mut().expect("never empty").push(next);
                         });
                     }
                     if self.stopped() {
                         break;
                     }
                 }
+                // The last chunk is partial; over the budget it goes to disk too, so that a
+                // level's memory is bounded by its budget and not by the threads' remainders.
+                self.next_level_held
+                    .fetch_add(filling.len(), Ordering::Relaxed);
+                produced.push(Chunk::Held(filling));
+                self.spill_if_over(&mut produced, &mut offered);
                 next_level.lock().expect("not poisoned").extend(produced);
             };
             self.on_threads(&work);
+            if let Some(spill) = &self.spill {
+                spill.end_level();
+            }
             level = next_level.into_inner().expect("not poisoned").into();
             let leftover = queue.into_inner().expect("not poisoned");
             if self.stopped() {
@@ -999,9 +1080,72 @@ impl<'m, M: Explorable> Run<'m, M> {
         level.into()
     }
 
+    /// The entries of a chunk of the level being expanded, read back from disk if spilled.
+    fn read(&self, chunk: Chunk<M::State>) -> Vec<Item<M::State>> {
+        match chunk {
+            Chunk::Held(items) => items,
+            spilled => self
+                .spill
+                .as_ref()
+                .expect("only a search that spills has spilled chunks")
+                .take(spilled),
+        }
+    }
+
+    /// Spills the chunks of `produced` from `offered` on, if the level being built is over its
+    /// budget: resident memory near the memory budget, or more states held than
+    /// `frontier_states_max`.
+    fn spill_if_over(&self, produced: &mut [Chunk<M::State>], offered: &mut usize) {
+        let Some(spill) = &self.spill else {
+            return;
+        };
+        let over = self.memory_pressure.load(Ordering::Relaxed)
+            || self
+                .options
+                .limits
+                .frontier_states_max
+                .is_some_and(|max| self.next_level_held.load(Ordering::Relaxed) > max);
+        if !over {
+            return;
+        }
+        for chunk in &mut produced[*offered..] {
+            let Chunk::Held(items) = chunk else {
+                continue;
+            };
+            if items.is_empty() {
+                continue;
+            }
+            let items = std::mem::take(items);
+            if let Some(sample) = items.first().filter(|_| cfg!(debug_assertions)) {
+                self.assert_round_trip(spill.codec(), sample);
+            }
+            let count = items.len();
+            *chunk = spill.spill(items);
+            if matches!(chunk, Chunk::Spilled(_)) {
+                self.next_level_held.fetch_sub(count, Ordering::Relaxed);
+            }
+        }
+        *offered = produced.len();
+    }
+
+    /// A sample of what spilling rests on: a state read back is the state written, with its
+    /// fingerprint and its class's.
+    fn assert_round_trip(&self, codec: StateCodec<M::State>, (state, class, _): &Item<M::State>) {
+        let mut bytes = Vec::new();
+        (codec.encode)(state, &mut bytes);
+        let decoded = (codec.decode)(&bytes);
+        assert!(
+            decoded == *state
+                && fingerprint(&decoded) == fingerprint(state)
+                && self.model.class_fingerprint(&decoded) == *class,
+            "a state read back from bytes is the state written: {state:?} came back as \
+             {decoded:?}"
+        );
+    }
+
     /// Depth-first: each thread goes deep on its own stack and shares half of it whenever
     /// another thread has run dry; the search ends when every thread is out of work at once.
-    fn depth_first(&self) -> Vec<Vec<Item<M::State>>> {
+    fn depth_first(&self) -> Vec<Chunk<M::State>> {
         struct Pool<S> {
             items: Vec<Item<S>>,
             idle: usize,
@@ -1063,12 +1207,12 @@ impl<'m, M: Explorable> Run<'m, M> {
             }
         };
         self.on_threads(&work);
-        vec![pool.into_inner().expect("not poisoned").items]
+        vec![Chunk::Held(pool.into_inner().expect("not poisoned").items)]
     }
 
     /// Random walks from random initial states to a terminal state (or `max_depth`, default
     /// 1,000 steps), each thread from its own seeded stream, until a limit stops them.
-    fn random_walks(&self, seed: u64) -> Vec<Vec<Item<M::State>>> {
+    fn random_walks(&self, seed: u64) -> Vec<Chunk<M::State>> {
         use rand::{Rng, SeedableRng};
         let walk_depth_max = self.options.limits.max_depth.unwrap_or(1_000);
         let init_states: Vec<M::State> = self

@@ -190,6 +190,8 @@ pub fn duel_model(cfg: DuelConfig) -> DuelModel {
         narrate: Some(newly_chosen),
         ignores: Some(ignores_reply),
         draw: None,
+        // Its searches are small, bounded by the ballots it is given; none needs to spill.
+        codec: None,
     }
 }
 

@@ -1,9 +1,10 @@
 //! The stateright side of the workbench: the models built on the protocol, and how they are
 //! searched and shown. Its modules form layers, and imports run one way, down:
 //!
-//! 1. the search: `engine` (breadth-first, depth-first, random walks over any `Explorable`),
-//!    `cuts` (the cuts of the state space, each switchable with `--reduce`) and, with the
-//!    feature `distributed`, `distributed` (one search over several processes, on timely);
+//! 1. the search: `frontier` (the breadth-first frontier's spill to disk, states as bytes),
+//!    `engine` (breadth-first, depth-first, random walks over any `Explorable`), `cuts` (the
+//!    cuts of the state space, each switchable with `--reduce`) and, with the feature
+//!    `distributed`, `distributed` (one search over several processes, on timely);
 //! 2. the actor runtime: `settings` (the faults a check explores, what a model's configuration
 //!    says, how a model names its actors and messages), `actors` (a compact actor system that
 //!    runs stateright actors for exhaustive search) and `symmetry` (renaming acceptors);
@@ -26,6 +27,7 @@ pub mod cuts;
 pub mod distributed;
 pub mod engine;
 pub mod examine;
+pub mod frontier;
 pub mod livelock;
 pub mod paxos;
 pub mod settings;

@@ -411,7 +411,7 @@ pub enum PaxosActor {
 }
 
 /// A proposer's protocol state, what it learned, and where it is in its queue of commands.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProposerState {
     pub proposer: Proposer<Value>,
     /// The values this proposer learned were chosen, per slot: its learner's log.
@@ -428,7 +428,7 @@ pub struct ProposerState {
 /// An actor's state. Its `Debug` reads in the protocol's words (`promised 2.p1, accepted (1.p2,
 /// B)`), since that is what traces, the Explorer and assertion messages show; the alternate form
 /// (`{:#?}`) is Multi-Paxos's: it names slots, and ballots after their leaders (`2.l1`).
-#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PaxosState {
     Acceptor(Acceptor<Value>),
     Proposer(ProposerState),
@@ -874,6 +874,7 @@ fn system<C: Presentation<Message<Value>>>(
         narrate: Some(newly_chosen::<C>),
         ignores: Some(ignores_reply),
         draw: None,
+        codec: Some(State::codec()),
     }
 }
 

@@ -343,7 +343,7 @@ pub struct SlotDecision {
 }
 
 /// What never changes about a replica.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ReplicaConfig {
     pub index: NodeIndex,
     pub cluster_size: usize,
@@ -434,7 +434,7 @@ impl ReplicaConfig {
 }
 
 /// Whether the acceptor votes, while the replica runs (`Membership` is what it persists).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Voting {
     Voter,
     /// Asking every other node for its floors: `answered` are those that answered the probe of
@@ -463,7 +463,7 @@ impl Voting {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Replica {
     pub config: ReplicaConfig,
     pub voting: Voting,

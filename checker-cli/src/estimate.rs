@@ -68,9 +68,9 @@ const MEASURED: &[Measured] = &[
     Measured {
         model: "cluster",
         changed: &[("timeouts", "1"), ("start", "voters")],
-        unique_states: 6_055_921,
-        seconds: 89.9,
-        peak_mib: 4_446,
+        unique_states: 9_677_546,
+        seconds: 148.6,
+        peak_mib: 7_256,
     },
     Measured {
         model: "cluster",

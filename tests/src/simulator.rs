@@ -760,13 +760,18 @@ impl Simulation {
                     replicas
                         .iter()
                         .map(|other| format!(
-                            "n{} {:?} applied below {} promised {:?} floors {:?}/{:?}",
+                            "n{} {:?} knows leader {:?} applied below {} (log to {:?}, \
+                             accepted to {:?}) promised {:?} floors {:?}/{:?} unplaced {}",
                             other.index() + 1,
                             other.proposer.status,
+                            other.known_leader,
                             other.applied_below,
+                            other.log.last_slot(),
+                            other.acceptor.accepted.last_slot(),
                             other.acceptor.promised,
                             other.ballot_floor,
-                            other.slot_floor
+                            other.slot_floor,
+                            other.unplaced.len()
                         ))
                         .collect::<Vec<_>>()
                         .join("; ")

@@ -172,6 +172,24 @@ fn nodes_that_lose_their_disk_vote_again_and_break_nothing() {
     );
 }
 
+/// Seeds of the lost-disk settings that once ended with a command held for ever after the
+/// cluster healed: 2,240 and 4,237 a node that rejoined below its slot floor and took itself for
+/// the leader (its earlier life's ballot) kept the commands it could not place; 8,294 a hole
+/// every node had learned past but none had decided, with no node campaigning to decide it.
+#[test]
+fn a_healed_cluster_places_every_command_after_lost_disks() {
+    let cfg = SimConfig {
+        slot_proposers: 0,
+        disk_loss_percent: 50,
+        crash_percent_per_100ms: 20,
+        faulty_ms: 4_000,
+        ..SimConfig::default()
+    };
+    for seed in [2_240, 4_237, 8_294] {
+        Simulation::run_seed(seed, &cfg).unwrap_or_else(|failure| panic!("{failure}"));
+    }
+}
+
 /// Snapshots every 4 applied slots, with crashes that keep or lose the disk: nodes that fall
 /// behind or restart empty are sent snapshots and install them, and every check of every run
 /// holds (one entry per slot, logs agreeing with what was chosen, a linearizable history,

@@ -1350,7 +1350,12 @@ impl Replica {
             }
         }
         if self.outstanding() && armed_at == Some(self.applied_below) {
-            if self.may_campaign() && self.has_requests_to_place() {
+            // A hole that a whole timer did not fill is one no peer has learned either, or the
+            // catch-up would have filled it: its slot holds at most acceptances, which only a
+            // ballot over it decides (Phase 1 learns the highest one, or finds none and fills it
+            // with a no-op). So a node that may campaign runs one, though no request of its own
+            // waits: the request held up behind the hole may wait at a node that may not.
+            if self.may_campaign() && (self.has_requests_to_place() || self.has_hole()) {
                 self.retry_or_take_over(&mut step);
             }
             if self.has_hole() || self.waits_without_a_vote() {
@@ -1458,9 +1463,15 @@ impl Replica {
 
     /// Without a ballot of its own: forward unplaced commands to the leader it knows, or
     /// campaign if it knows none (or believes it is the leader itself, after a restart). A node
-    /// that may not campaign yet (it is probing, or catching up to its slot floor) and knows no
-    /// leader keeps the commands: settling names the leader of the highest ballot its peers
-    /// promised, if any, and catching up lets it campaign; its timer keeps it at both.
+    /// that is still probing and knows no leader keeps the commands: settling names the leader
+    /// of the highest ballot its peers promised, if any; its timer keeps it at it.
+    ///
+    /// A voter below its slot floor may not campaign, and catching up does not always let it:
+    /// the slots up to its floor may hold only acceptances, which nothing decides until some
+    /// node runs a ballot over them; and the leader it knows may be itself, by a ballot of its
+    /// earlier life that its peers promised. So it hands its commands to every peer, any of
+    /// which may campaign (each one's timer makes it, if the leader it knows does not place
+    /// them), and the ballot that places them decides those slots too.
     fn forward_or_campaign(&mut self, step: &mut ReplicaStep) {
         if self.unplaced.is_empty() && self.slot_requests.is_empty() {
             return;
@@ -1469,6 +1480,10 @@ impl Replica {
         match leader {
             Some(leader) => self.forward(&[leader], leader, step),
             None if self.may_campaign() => self.campaign_with_first_request(step),
+            None if self.votes() => {
+                let peers: Vec<NodeIndex> = self.peers().collect();
+                self.forward(&peers, self.index(), step)
+            }
             None => {}
         }
     }

@@ -68,9 +68,9 @@ const MEASURED: &[Measured] = &[
     Measured {
         model: "cluster",
         changed: &[("timeouts", "1"), ("start", "voters")],
-        unique_states: 9_677_546,
-        seconds: 148.6,
-        peak_mib: 7_256,
+        unique_states: 6_477_937,
+        seconds: 95.7,
+        peak_mib: 4_763,
     },
     Measured {
         model: "cluster",

@@ -1350,12 +1350,18 @@ impl Replica {
             }
         }
         if self.outstanding() && armed_at == Some(self.applied_below) {
-            // A hole that a whole timer did not fill is one no peer has learned either, or the
-            // catch-up would have filled it: its slot holds at most acceptances, which only a
-            // ballot over it decides (Phase 1 learns the highest one, or finds none and fills it
-            // with a no-op). So a node that may campaign runs one, though no request of its own
-            // waits: the request held up behind the hole may wait at a node that may not.
-            if self.may_campaign() && (self.has_requests_to_place() || self.has_hole()) {
+            // A hole is asked for from the peers (below), and a leader that knows of it fills
+            // it. But where this node knows no leader but itself, none may be running: the
+            // hole's slot then holds at most acceptances, which only a ballot over it decides
+            // (Phase 1 learns the highest one, or finds none and fills it with a no-op). So a
+            // node that may campaign and knows no other leader runs one, though no request of
+            // its own waits: the request held up behind the hole may wait at a node that may
+            // not campaign. A follower that knows its leader only asks, and leaves it leading.
+            let hole_without_a_leader = self.has_hole()
+                && self
+                    .known_leader
+                    .is_none_or(|leader| leader == self.index());
+            if self.may_campaign() && (self.has_requests_to_place() || hole_without_a_leader) {
                 self.retry_or_take_over(&mut step);
             }
             if self.has_hole() || self.waits_without_a_vote() {

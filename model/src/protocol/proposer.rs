@@ -98,7 +98,12 @@ impl ChosenSlots {
         }
         let position = self.above.partition_point(|known| *known < slot);
         self.above.insert(position, slot);
-        // Fold the run that now continues the prefix into it.
+        self.absorb_prefix_run();
+        true
+    }
+
+    /// Folds the run of known slots that now continues the prefix into it.
+    fn absorb_prefix_run(&mut self) {
         let run = self
             .above
             .iter()
@@ -107,7 +112,6 @@ impl ChosenSlots {
             .count();
         self.below += run as Slot;
         self.above.drain(..run);
-        true
     }
 
     /// Records every slot below `below` at once (a snapshot's).
@@ -117,14 +121,7 @@ impl ChosenSlots {
         }
         self.above.retain(|known| *known >= below);
         self.below = below;
-        let run = self
-            .above
-            .iter()
-            .zip(self.below..)
-            .take_while(|(known, expected)| **known == *expected)
-            .count();
-        self.below += run as Slot;
-        self.above.drain(..run);
+        self.absorb_prefix_run();
     }
 
     /// The highest chosen slot known, if any.

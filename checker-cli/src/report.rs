@@ -3,7 +3,7 @@
 use crate::args::{Engine, Strategy};
 use crate::run::{expectation_name, mebibytes, Outcome, Verdict};
 use paxos_model::check::cuts::{cuts_words, Cut, CutUse};
-use paxos_model::check::engine::Stop;
+use paxos_model::check::engine::{ReductionReport, Stop};
 use paxos_model::check::settings::thousands;
 use paxos_model::check::story::TraceStep;
 use serde_json::{json, Value};
@@ -233,6 +233,9 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
     }
     for note in notes {
         let _ = writeln!(out, "  ({note})");
+    }
+    if uses_por(run) {
+        let _ = writeln!(out, "  ({})", reduction_words(run, &outcome.reduction));
     }
     if !run.ballot_notation.is_empty() {
         let _ = writeln!(out, "{}", run.ballot_notation);
@@ -479,6 +482,11 @@ pub fn json(run: &RunDescription, outcome: &Outcome) -> Value {
             "compression_ratio": spilled.compression_ratio(),
             "peak_disk_bytes": spilled.peak_disk_bytes,
         })),
+        "partial_order_reduction": uses_por(run).then(|| json!({
+            "reduced_states": outcome.reduction.reduced_states,
+            "proviso_refusals": outcome.reduction.proviso_refusals,
+            "steps_left_out": outcome.reduction.steps_left_out,
+        })),
         "fingerprint_collision_probability": outcome.collision_probability,
         "fingerprint_bits": outcome.fingerprint_bits,
         "states": outcome.states,
@@ -562,4 +570,25 @@ pub fn wrapped(text: &str, first: &str, rest: &str, width: usize) -> String {
     out.push_str(line.trim_end());
     out.push('\n');
     out
+}
+
+/// Whether the run used the partial-order reduction.
+fn uses_por(run: &RunDescription) -> bool {
+    run.cuts
+        .iter()
+        .any(|(cut, used)| *cut == Cut::PartialOrder && used.is_on())
+}
+
+/// What the partial-order reduction did, in a line.
+fn reduction_words(run: &RunDescription, reduction: &ReductionReport) -> String {
+    if run.strategy != Strategy::Bfs {
+        return "por takes effect in a breadth-first search only; this one took every step".into();
+    }
+    format!(
+        "por: {} states expanded by one proposer's steps alone, leaving out {} steps; {} \
+         offered but refused by the cycle proviso",
+        thousands(reduction.reduced_states),
+        thousands(reduction.steps_left_out),
+        thousands(reduction.proviso_refusals),
+    )
 }

@@ -136,6 +136,8 @@ pub struct Outcome {
     /// What the frontier spilled to disk, where the run could spill (our engine's
     /// breadth-first search of a model with a codec, under a memory budget).
     pub spilled: Option<engine::SpillReport>,
+    /// What the partial-order reduction did (all zeros where it was off or found nothing).
+    pub reduction: engine::ReductionReport,
     /// The chance that two distinct states shared a fingerprint, so that one went unexplored.
     pub collision_probability: Option<f64>,
     pub fingerprint_bits: u32,
@@ -328,6 +330,7 @@ pub fn outcome<M: Checkable>(
         peak_memory_bytes: exploration.peak_memory_bytes,
         visited_bytes: exploration.visited_bytes,
         spilled: exploration.spilled,
+        reduction: exploration.reduction,
         collision_probability: Some(engine::collision_probability(
             exploration.unique_states,
             exploration.fingerprint_bits,

@@ -207,6 +207,7 @@ fn exploration<M: Checkable>(
         peak_memory_bytes: found.peak_memory_bytes,
         visited_bytes: None,
         spilled: None,
+        reduction: Default::default(),
         // stateright 0.31 keeps a 64-bit fingerprint per state.
         fingerprint_bits: 64,
         discoveries,

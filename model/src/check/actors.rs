@@ -26,7 +26,7 @@
 //! and a lost disk included, and that delivering it changes nothing (`check_claims`).
 
 use crate::check::cuts::Reductions;
-use crate::check::engine::{fingerprint, fingerprint_hasher, Explorable, Fingerprint};
+use crate::check::engine::{fingerprint, fingerprint_hasher, Ample, Explorable, Fingerprint};
 use crate::check::frontier::StateCodec;
 use crate::check::settings::{Faults, NetworkKind, Presentation};
 use serde::de::DeserializeOwned;
@@ -741,6 +741,31 @@ pub type Ignores<A> = fn(&A, &<A as Actor>::State, usize, &<A as Actor>::Msg) ->
 /// How a model records an outgoing message in its ghost history, if it does.
 pub type RecordSend<C, H, M> = fn(&C, &H, usize, usize, &M) -> Option<H>;
 
+/// What the partial-order reduction (the `por` cut, `ActorSystem::ample`) needs a model to say
+/// of its actors: two claims, each argued by the model beside its code.
+pub struct Interleaving<A: Actor> {
+    /// Whether every message `actor` will ever be sent is an answer: sent to it by an actor
+    /// handling a message from it, in that delivery. Then, while none of its messages is in
+    /// flight, no step of another actor can send it anything. Checked on every step in debug
+    /// builds (`check_answers_only`).
+    pub hears_only_answers: fn(&A) -> bool,
+    /// Whether a step of an actor, from its state `before` to `after`, changes what the
+    /// properties read of it only the way they tolerate. The claim: where this says yes and
+    /// the step leaves the ghost history as it was, it turns no `always` condition true, no
+    /// `sometimes` condition false and no `eventually` condition either way, in whatever state
+    /// of the rest of the system it is taken (the properties read actor states, through what
+    /// this looks at, and the history, not the network or the timers).
+    pub only_grows: fn(&A::State, &A::State) -> bool,
+}
+
+impl<A: Actor> Clone for Interleaving<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: Actor> Copy for Interleaving<A> {}
+
 /// A stateright model of `actors`, configured by `cfg`, with the properties it checks.
 pub struct ActorSystem<A, C, H>
 where
@@ -797,6 +822,9 @@ where
     /// How a state is written to bytes and read back (`SystemState::codec`), for a search that
     /// spills its frontier to disk; `None` where the model's types cannot be read back.
     pub codec: Option<StateCodec<SystemState<A, H>>>,
+    /// What the partial-order reduction needs to know of the actors (used with the `por` cut),
+    /// if the model has it.
+    pub interleaving: Option<Interleaving<A>>,
 }
 
 impl<A, C, H> Clone for ActorSystem<A, C, H>
@@ -827,6 +855,7 @@ where
             draw: self.draw,
             ignores: self.ignores,
             codec: self.codec,
+            interleaving: self.interleaving,
         }
     }
 }
@@ -993,6 +1022,17 @@ where
                 || ((recipient_changed || sender_changed || fresh) && dead(packet))
             {
                 stale.push(packet.clone());
+            }
+        }
+        if let Some(interleaving) = self.interleaving.filter(|_| cfg!(debug_assertions)) {
+            for packet in stale.iter().filter(|packet| !sent.contains(packet)) {
+                let to = usize::from(packet.dst);
+                assert!(
+                    !(interleaving.hears_only_answers)(&self.actors[to]) || changed == Some(to),
+                    "a message to actor {to}, which hears only answers, was collected after a \
+                     step of another: {packet:?}; the partial-order reduction rests on that not \
+                     happening"
+                );
             }
         }
         if !stale.is_empty() {
@@ -1179,6 +1219,118 @@ where
         is_no_op(&actor_state, &out)
     }
 
+    /// The claim of `Interleaving::hears_only_answers`, checked on a step in debug builds:
+    /// every message it `sent` to an actor that hears only answers went back to the sender of
+    /// the message it handled (`answering`; `None` for a timer or a recovery, which answer no
+    /// one).
+    fn check_answers_only(&self, sent: &[Packet<A::Msg>], answering: Option<usize>) {
+        let Some(interleaving) = self.interleaving.filter(|_| cfg!(debug_assertions)) else {
+            return;
+        };
+        for packet in sent {
+            let to = usize::from(packet.dst);
+            assert!(
+                !(interleaving.hears_only_answers)(&self.actors[to]) || answering == Some(to),
+                "the model says actor {to} hears only answers, but {packet:?} was sent to it \
+                 by a step that answered {answering:?}"
+            );
+        }
+    }
+
+    /// The partial-order reduction's ample set (`Explorable::ample`, the `por` cut): the steps
+    /// of one actor P, the first (by index) for which all of this holds: P hears only answers
+    /// (`Interleaving`), none of its messages is in flight, it cannot crash and is up, every
+    /// step of P changes what the properties read of it only as they tolerate
+    /// (`Interleaving::only_grows`) and leaves the ghost history as it was, and some other
+    /// actor has a step too. Only where no message can be lost in this state, no disk can be
+    /// lost and timer expiries are not counted.
+    ///
+    /// Why the set is persistent (no step outside it, on any run from here that takes none of
+    /// its steps, depends on one of them). P's steps are the deliveries of the messages to P
+    /// and P's timers; every other step is another actor's delivery, timer, crash or recovery.
+    /// - Nothing outside the set sends P a message: P hears only answers, and none of its
+    ///   messages is in flight, nor can one be sent without a step of P. So no delivery to P
+    ///   that is not in the set can come first, and the set's deliveries stay exactly those
+    ///   messages.
+    /// - No step outside the set removes a message to P: no message can be lost here, and the
+    ///   stale and dead collections drop a message to P only after a step of P (`ignores` reads
+    ///   the recipient's state; the model's `dead` judges requests to acceptors only, checked
+    ///   in debug builds by `collect_stale`). Without a crash of P (P cannot crash) nothing else
+    ///   stops P's steps.
+    /// - A step of another actor X and one of P commute: they change two different actor
+    ///   states; each takes its own message out of the network and adds its own, which commute
+    ///   in a multiset (and per pair of actors on an ordered network, where P's incoming and X's
+    ///   incoming pairs differ); the history is not written by P's steps (the invisibility
+    ///   test); the only counters a step of X may move, crashes so far, are not P's. With a
+    ///   lost disk, P's deliveries would decide when a crashed X may recover (`may_recover`),
+    ///   and with counted expiries P's and X's timers would share a budget: hence the
+    ///   exclusions.
+    ///
+    /// Why its steps move the properties only as they tolerate (condition 2): each leaves the
+    /// history as it was and changes P as `only_grows` allows; a run that avoids the set changes
+    /// neither P's state nor its messages, so the step does the same to P wherever it is taken
+    /// on such a run, and `only_grows` speaks for every state of the rest of the system.
+    ///
+    /// Why it descends (`Ample::descending`), where all of its steps are deliveries on a network
+    /// that consumes what it delivers: each lowers the number of messages in flight to actors
+    /// that hear only answers, and no ample step raises it (such an actor, P included, sends
+    /// nothing to another one: a message to one is sent only by an actor answering it). A set
+    /// with a timer step is left to the engine's proviso.
+    fn ample(&self, state: &SystemState<A, H>) -> Option<Ample<SystemState<A, H>>> {
+        let interleaving = self.interleaving.filter(|_| self.cuts.por)?;
+        let may_lose = usize::from(state.lost) < self.faults.losses && !state.network.is_empty();
+        if may_lose || self.disk_loss.is_some() || self.timeouts_max.is_some() {
+            return None;
+        }
+        let mut all_steps = Vec::new();
+        self.actions(state, &mut all_steps);
+        (0..self.actors.len()).find_map(|actor| {
+            let candidate = !self.crashable[actor]
+                && !state.is_crashed(actor)
+                && (interleaving.hears_only_answers)(&self.actors[actor])
+                && !state
+                    .network
+                    .iter()
+                    .any(|packet| usize::from(packet.src) == actor);
+            if !candidate {
+                return None;
+            }
+            let own: Vec<&SystemAction<A::Msg, A::Timer>> = all_steps
+                .iter()
+                .filter(|step| match step {
+                    SystemAction::Deliver(packet) => usize::from(packet.dst) == actor,
+                    SystemAction::Timeout(owner, _) => usize::from(*owner) == actor,
+                    _ => false,
+                })
+                .collect();
+            let left_out = all_steps.len() - own.len();
+            if own.is_empty() || left_out == 0 {
+                return None;
+            }
+            let descending = self.faults.network != NetworkKind::Duplicating
+                && own
+                    .iter()
+                    .all(|step| matches!(step, SystemAction::Deliver(_)));
+            let mut successors = Vec::with_capacity(own.len());
+            for step in own {
+                let Some(next) = self.next_state(state, step.clone()) else {
+                    continue; // changes nothing: no step at all
+                };
+                let tolerated = Arc::ptr_eq(&next.history, &state.history)
+                    && (interleaving.only_grows)(&state.actors[actor], &next.actors[actor]);
+                if !tolerated {
+                    return None;
+                }
+                successors.push(next);
+            }
+            (!successors.is_empty()).then_some(Ample {
+                successors,
+                left_out,
+                descending,
+            })
+        })
+    }
+
     fn crashed_count(state: &SystemState<A, H>) -> usize {
         state.crashed.count_ones() as usize
     }
@@ -1338,6 +1490,7 @@ where
                     next.actors[index] = Arc::new(Cached::new(actor_state));
                 }
                 let sent = self.process(index, out, &mut next);
+                self.check_answers_only(&sent, Some(usize::from(packet.src)));
                 self.collect_stale(&mut next, Some(index), &sent);
                 next
             }
@@ -1366,6 +1519,7 @@ where
                     next.actors[index] = Arc::new(Cached::new(actor_state));
                 }
                 let sent = self.process(index, out, &mut next);
+                self.check_answers_only(&sent, None);
                 self.collect_stale(&mut next, Some(index), &sent);
                 next
             }
@@ -1389,6 +1543,7 @@ where
                 next.actors[index] = Arc::new(Cached::new(actor_state));
                 next.crashed &= !(1 << actor);
                 let sent = self.process(index, out, &mut next);
+                self.check_answers_only(&sent, None);
                 // Messages that waited for the recovered actor are looked at again.
                 self.collect_stale(&mut next, Some(index), &sent);
                 next
@@ -1454,6 +1609,10 @@ where
 
     fn codec(&self) -> Option<StateCodec<Self::State>> {
         self.codec
+    }
+
+    fn ample(&self, state: &Self::State) -> Option<Ample<Self::State>> {
+        ActorSystem::ample(self, state)
     }
 }
 

@@ -1299,6 +1299,7 @@ pub fn cluster_model(cfg: ClusterConfig) -> ClusterModel {
         ignores: Some(ignores),
         draw: None,
         codec: Some(State::codec()),
+        interleaving: None,
     }
 }
 

@@ -24,6 +24,12 @@
 //!   that changes nothing consumes the message.
 //! - `quiet`: a probing replica's timer does not fire (`cluster::ClusterActor::on_timeout`). The
 //!   cluster; only on a network that loses nothing and need not keep order.
+//! - `por`: the partial-order reduction: where one proposer's steps can be taken before every
+//!   other step, they are, and the other interleavings are left out (`actors::ActorSystem::
+//!   ample`, with the engine's cycle proviso in `engine::Run::expand_reduced`). Single-decree
+//!   and Multi-Paxos; breadth-first searches; at states where no message can be lost. Not among
+//!   `all`: it keeps every verdict but not every shortest counterexample, so it is asked for
+//!   by name (`--reduce all,por`).
 //!
 //! The differential suite (`model/tests/differential.rs`) runs every model with every cut on,
 //! with every cut off, and stateright's own checker on the latter, and compares them.
@@ -40,9 +46,11 @@ pub enum Cut {
     CoalescedProbes,
     HeldRequests,
     QuietProbers,
+    PartialOrder,
 }
 
 impl Cut {
+    /// The cuts `all` means: those that keep every verdict and every shortest counterexample.
     pub const ALL: [Cut; 6] = [
         Cut::Symmetry,
         Cut::DeadRequests,
@@ -50,6 +58,17 @@ impl Cut {
         Cut::CoalescedProbes,
         Cut::HeldRequests,
         Cut::QuietProbers,
+    ];
+
+    /// Every cut there is: `all`, and those asked for only by name.
+    pub const EVERY: [Cut; 7] = [
+        Cut::Symmetry,
+        Cut::DeadRequests,
+        Cut::StaleMessages,
+        Cut::CoalescedProbes,
+        Cut::HeldRequests,
+        Cut::QuietProbers,
+        Cut::PartialOrder,
     ];
 
     /// The name in `--reduce` lists and in reports.
@@ -61,6 +80,7 @@ impl Cut {
             Cut::CoalescedProbes => "coalesce",
             Cut::HeldRequests => "hold",
             Cut::QuietProbers => "quiet",
+            Cut::PartialOrder => "por",
         }
     }
 
@@ -77,11 +97,14 @@ impl Cut {
                 "a client's request reaches its replica only once the replica votes"
             }
             Cut::QuietProbers => "a replica's timer does not fire while it probes",
+            Cut::PartialOrder => {
+                "where one proposer's steps commute with every other, only they are taken"
+            }
         }
     }
 
     fn parse(name: &str) -> Option<Cut> {
-        Cut::ALL.into_iter().find(|cut| cut.name() == name)
+        Cut::EVERY.into_iter().find(|cut| cut.name() == name)
     }
 }
 
@@ -91,9 +114,9 @@ impl fmt::Display for Cut {
     }
 }
 
-/// The cuts a run may use (`--reduce`): every one by default. A model uses those of them it has
-/// and that hold under its settings (`CutUse`). Read from older JSON without the field as
-/// every cut on, which is what those runs used.
+/// The cuts a run may use (`--reduce`): those of `all` by default. A model uses those of them
+/// it has and that hold under its settings (`CutUse`). Read from older JSON without the field
+/// as every cut of `all` on, which is what those runs used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Reductions {
@@ -103,6 +126,8 @@ pub struct Reductions {
     pub coalesce: bool,
     pub hold: bool,
     pub quiet: bool,
+    /// The partial-order reduction: not among `all`, asked for by name.
+    pub por: bool,
     /// The cuts were listed by name (`--reduce stale,dead`), not taken as "all of them but":
     /// a model refuses a listed cut it does not have, or one that does not hold in its settings.
     #[serde(skip)]
@@ -123,6 +148,7 @@ impl Reductions {
         coalesce: true,
         hold: true,
         quiet: true,
+        por: false,
         listed: false,
     };
 
@@ -133,6 +159,7 @@ impl Reductions {
         coalesce: false,
         hold: false,
         quiet: false,
+        por: false,
         listed: false,
     };
 
@@ -155,6 +182,7 @@ impl Reductions {
             coalesce,
             hold,
             quiet,
+            por,
             listed: _,
         } = *self;
         match cut {
@@ -164,6 +192,7 @@ impl Reductions {
             Cut::CoalescedProbes => coalesce,
             Cut::HeldRequests => hold,
             Cut::QuietProbers => quiet,
+            Cut::PartialOrder => por,
         }
     }
 
@@ -176,12 +205,14 @@ impl Reductions {
             Cut::CoalescedProbes => &mut self.coalesce,
             Cut::HeldRequests => &mut self.hold,
             Cut::QuietProbers => &mut self.quiet,
+            Cut::PartialOrder => &mut self.por,
         };
         *switch = on;
         self
     }
 
-    /// `all`, `none`, or a comma list of cut names.
+    /// `all`, `none`, or a comma list of cut names, in which `all` stands for its cuts (so
+    /// `all,por` is every cut of `all` and the partial-order reduction).
     pub fn parse(text: &str) -> Result<Reductions, String> {
         match text.trim() {
             "all" => return Ok(Reductions::ALL),
@@ -189,29 +220,49 @@ impl Reductions {
             _ => {}
         }
         let mut cuts = Vec::new();
+        let mut with_all = false;
         for name in text.split(',').map(str::trim) {
+            if name == "all" {
+                with_all = true;
+                cuts.extend(Cut::ALL);
+                continue;
+            }
             let cut = Cut::parse(name).ok_or_else(|| {
                 format!(
-                    "'{name}' is no cut; give all, none, or a comma list of {}",
-                    Cut::ALL.map(Cut::name).join(", ")
+                    "'{name}' is no cut; give all, none, or a comma list of {} (all may be \
+                     one of the list: all,por)",
+                    Cut::EVERY.map(Cut::name).join(", ")
                 )
             })?;
             cuts.push(cut);
         }
-        Ok(Reductions::only(&cuts))
+        let only = Reductions::only(&cuts);
+        // Every cut of `all` is one the model has where it holds: `all,por` names only `por`.
+        Ok(if with_all {
+            Reductions {
+                listed: false,
+                ..only
+            }
+        } else {
+            only
+        })
     }
 
-    /// Every cut a model has and that holds.
+    /// Every cut of `all` (a model uses those it has and that hold).
     pub fn is_all(&self) -> bool {
         Cut::ALL.into_iter().all(|cut| self.allows(cut))
     }
 
-    /// How `--reduce` spells these: `all`, `none`, or the list.
+    /// How `--reduce` spells these: `all`, `none`, or the list (`all,por` for `all` and more).
     pub fn spelled(&self) -> String {
         if self.is_all() {
-            return "all".into();
+            return if self.por {
+                "all,por".into()
+            } else {
+                "all".into()
+            };
         }
-        let names: Vec<&str> = Cut::ALL
+        let names: Vec<&str> = Cut::EVERY
             .into_iter()
             .filter(|cut| self.allows(*cut))
             .map(Cut::name)
@@ -223,9 +274,10 @@ impl Reductions {
         }
     }
 
-    /// Whether `cut` was asked for by name (not just as one of all the cuts).
+    /// Whether `cut` was asked for by name (not just as one of all the cuts). `por`, never
+    /// one of `all`, is named whenever it is on.
     pub fn names(&self, cut: Cut) -> bool {
-        self.listed && self.allows(cut)
+        (self.listed || cut == Cut::PartialOrder) && self.allows(cut)
     }
 }
 
@@ -287,7 +339,7 @@ pub fn use_of(
 
 /// An error if `reductions` names a cut the model does not have.
 pub fn only_cuts_of(reductions: &Reductions, model: &str, cuts: &[Cut]) -> Result<(), String> {
-    for cut in Cut::ALL {
+    for cut in Cut::EVERY {
         if reductions.names(cut) && !cuts.contains(&cut) {
             let own: Vec<&str> = cuts.iter().map(|cut| cut.name()).collect();
             return Err(format!(
@@ -316,6 +368,17 @@ mod tests {
         assert_eq!(two.spelled(), "symmetry,stale");
         assert_eq!(Reductions::ALL.spelled(), "all");
         assert_eq!(Reductions::NONE.spelled(), "none");
+        let with_por = Reductions::parse("all,por").expect("all and por");
+        assert!(with_por.is_all() && with_por.por && !Reductions::ALL.por);
+        assert_eq!(with_por.spelled(), "all,por");
+        assert!(
+            with_por.names(Cut::PartialOrder) && !with_por.names(Cut::Symmetry),
+            "all,por names por only"
+        );
+        assert_eq!(
+            Reductions::parse("stale,por").expect("two cuts").spelled(),
+            "stale,por"
+        );
         let error = Reductions::parse("symmetry,ignores").unwrap_err();
         assert!(error.contains("'ignores' is no cut"), "{error}");
         assert!(

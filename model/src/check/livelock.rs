@@ -192,6 +192,7 @@ pub fn duel_model(cfg: DuelConfig) -> DuelModel {
         draw: None,
         // Its searches are small, bounded by the ballots it is given; none needs to spill.
         codec: None,
+        interleaving: None,
     }
 }
 

@@ -15,7 +15,7 @@
 //! so a crash loses only what Paxos allows. Every acceptance goes into a ghost record of what
 //! was chosen (`protocol::chosen`), which the safety properties judge.
 
-use crate::check::actors::{ActorIndex, ActorSystem, Relabel, Symmetry, SystemState};
+use crate::check::actors::{ActorIndex, ActorSystem, Interleaving, Relabel, Symmetry, SystemState};
 use crate::check::cuts::{only_cuts_of, use_of, Cut, CutUse, Reductions};
 use crate::check::settings::{
     actor_name, ballots, chosen_words, counted, fault_flags, faults_summary, Faults, MessageFields,
@@ -161,8 +161,16 @@ impl MultiPaxosConfig {
 /// The cuts of the Paxos models. Each holds under every network and fault: symmetry because
 /// every rule is symmetric in the acceptors (`check::symmetry`), dead requests by
 /// `rules::request_is_dead` (which itself says no under `forget-on-crash`), stale replies
-/// because only proposers ignore messages and proposers never crash (`ignores_reply`).
-const PAXOS_CUTS: [Cut; 3] = [Cut::Symmetry, Cut::DeadRequests, Cut::StaleMessages];
+/// because only proposers ignore messages and proposers never crash (`ignores_reply`), the
+/// partial-order reduction because proposers hear only answers and the properties read of a
+/// proposer only what `visible_to_properties` covers (`INTERLEAVING`; the runtime declines it
+/// by itself in states where a message may be lost).
+const PAXOS_CUTS: [Cut; 4] = [
+    Cut::Symmetry,
+    Cut::DeadRequests,
+    Cut::StaleMessages,
+    Cut::PartialOrder,
+];
 
 fn paxos_cuts_valid(reductions: &Reductions, model: &str) -> Result<(), ConfigError> {
     only_cuts_of(reductions, model, &PAXOS_CUTS).map_err(|message| ConfigError {
@@ -861,6 +869,7 @@ fn system<C: Presentation<Message<Value>>>(
             symmetry: used(Cut::Symmetry),
             dead: used(Cut::DeadRequests),
             stale: used(Cut::StaleMessages),
+            por: used(Cut::PartialOrder),
             ..Reductions::NONE
         },
         coalesce: None,
@@ -875,7 +884,51 @@ fn system<C: Presentation<Message<Value>>>(
         ignores: Some(ignores_reply),
         draw: None,
         codec: Some(State::codec()),
+        interleaving: used(Cut::PartialOrder).then_some(INTERLEAVING),
     }
+}
+
+/// What the partial-order reduction needs of the Paxos actors (`actors::Interleaving`).
+/// - A proposer hears only answers: an acceptor sends only to the sender of the request it
+///   handles (`on_msg` replies to `src`, and nothing else sends), proposers send only to
+///   acceptors, and neither has a timer that sends to a proposer (acceptors have no timer).
+/// - The properties read of a proposer only what `proposer_only_grows` looks at, and it allows
+///   only the changes they tolerate; everything else they read is the ghost history, which only
+///   acceptances write (`record_acceptance`).
+const INTERLEAVING: Interleaving<PaxosActor> = Interleaving {
+    hears_only_answers: |actor| matches!(actor, PaxosActor::Proposer { .. }),
+    only_grows: proposer_only_grows,
+};
+
+/// Whether a proposer's step from `before` to `after` changes what the properties of
+/// `single_decree_properties` and `multi_paxos_properties` read of it only by growing it:
+/// it may come to lead, but not stop leading; its learned log may gain slots, but no slot's
+/// value may change or go; its two marks (Phase 1 skipped, a value adopted from a promise) may
+/// gain bits but not lose them. What each property makes of that growth, whatever the other
+/// proposers and the history are:
+/// - "learners agree" / "logs agree" (always): a slot gained can only add a disagreement, never
+///   remove one;
+/// - "two proposers hold majority promises at once" (sometimes): one more leader can only make
+///   it true;
+/// - "phase 1 skipped", "a new leader adopts a value it learned from a promise" (sometimes):
+///   a bit gained can only make them true;
+/// - every other property reads only the history, which a proposer's step does not write.
+///
+/// An acceptor's step is never taken first (acceptors do not hear only answers), so for them
+/// this says no. A property that reads more of a proposer must be added here; debug builds
+/// check each reduced step against every property (`engine::Run::check_tolerated`).
+fn proposer_only_grows(before: &PaxosState, after: &PaxosState) -> bool {
+    let (PaxosState::Proposer(before), PaxosState::Proposer(after)) = (before, after) else {
+        return false;
+    };
+    let still_leading = !before.proposer.is_leading() || after.proposer.is_leading();
+    let log_grows = before
+        .log
+        .iter()
+        .all(|(slot, value)| after.log.get(slot) == Some(value));
+    let marks_grow =
+        before.skipped_phase1 & !after.skipped_phase1 == 0 && before.adopted & !after.adopted == 0;
+    still_leading && log_grows && marks_grow
 }
 
 /// A reply its proposer will ignore for good: one for a ballot it has moved past, or a vote it

@@ -1922,3 +1922,78 @@ fn completions_and_the_manual_page_come_from_the_command_line_definition() {
         unknown.stderr
     );
 }
+
+/// The partial-order reduction is asked for by name (`--reduce all,por`): fewer states, the same
+/// verdicts, the same (shortened) counterexample, a line that says what it did and the JSON
+/// figures; a model without it refuses it, and a depth-first run says it took every step.
+#[test]
+fn the_partial_order_reduction_keeps_every_verdict_and_says_what_it_left_out() {
+    let full = paxos_check(&["check", "single", "--format", "json"]);
+    let reduced = paxos_check(&["check", "single", "--reduce", "all,por", "--format", "json"]);
+    assert_eq!(exit_status(&full), 0, "{}", full.stderr);
+    assert_eq!(exit_status(&reduced), 0, "{}", reduced.stderr);
+    let (full, reduced) = (json_report(&full), json_report(&reduced));
+    assert_eq!(json_verdicts(&full), json_verdicts(&reduced));
+    assert_eq!(full["unique_states"], DEFAULT_UNIQUE_STATES);
+    assert_eq!(
+        reduced["unique_states"], 2_237,
+        "as the differential suite pins it"
+    );
+    assert_eq!(full["partial_order_reduction"], Value::Null);
+    let figures = &reduced["partial_order_reduction"];
+    assert!(
+        figures["reduced_states"].as_u64() > Some(0)
+            && figures["steps_left_out"].as_u64() > figures["reduced_states"].as_u64(),
+        "{figures}"
+    );
+
+    let text = paxos_check(&["check", "single", "--reduce", "all,por"]);
+    assert!(
+        text.stdout.contains("cuts: symmetry, dead, stale, por\n")
+            && text
+                .stdout
+                .contains("states expanded by one proposer's steps alone, leaving out"),
+        "{}",
+        text.stdout
+    );
+
+    let flawed = ["check", "single", "--flaw", "proposer-ignores-promises"];
+    let flawed_reduced = paxos_check(&[&flawed[..], &["--reduce", "all,por"]].concat());
+    assert_eq!(exit_status(&flawed_reduced), 1, "{}", flawed_reduced.stderr);
+    let counterexample_lines = |stdout: &str| {
+        verdict_lines(stdout)
+            .into_iter()
+            .filter(|line| line.starts_with("FAIL"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        counterexample_lines(&flawed_reduced.stdout),
+        ["FAIL always immutability violated (11 steps)"],
+        "a counterexample is shortened: as long as without the reduction"
+    );
+
+    let cluster = paxos_check(&["check", "cluster", "--reduce", "all,por"]);
+    assert_eq!(exit_status(&cluster), 2, "{}", cluster.stdout);
+    assert!(
+        cluster.stderr.contains("por") && cluster.stderr.contains("does not have"),
+        "{}",
+        cluster.stderr
+    );
+
+    let depth_first = paxos_check(&[
+        "check",
+        "single",
+        "--reduce",
+        "all,por",
+        "--strategy",
+        "dfs",
+    ]);
+    assert_eq!(exit_status(&depth_first), 0, "{}", depth_first.stderr);
+    assert!(
+        depth_first
+            .stdout
+            .contains("por takes effect in a breadth-first search only"),
+        "{}",
+        depth_first.stdout
+    );
+}

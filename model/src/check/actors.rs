@@ -1282,19 +1282,33 @@ where
         if may_lose || self.disk_loss.is_some() || self.timeouts_max.is_some() {
             return None;
         }
+        // The cheap tests first: most states have no candidate, and their steps are listed
+        // again by the engine.
+        let candidates: Vec<usize> = (0..self.actors.len())
+            .filter(|&actor| {
+                !self.crashable[actor]
+                    && !state.is_crashed(actor)
+                    && (interleaving.hears_only_answers)(&self.actors[actor])
+                    && !state
+                        .network
+                        .iter()
+                        .any(|packet| usize::from(packet.src) == actor)
+                    && (state
+                        .network
+                        .iter()
+                        .any(|packet| usize::from(packet.dst) == actor)
+                        || state
+                            .timers
+                            .iter()
+                            .any(|(owner, _)| usize::from(*owner) == actor))
+            })
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
         let mut all_steps = Vec::new();
         self.actions(state, &mut all_steps);
-        (0..self.actors.len()).find_map(|actor| {
-            let candidate = !self.crashable[actor]
-                && !state.is_crashed(actor)
-                && (interleaving.hears_only_answers)(&self.actors[actor])
-                && !state
-                    .network
-                    .iter()
-                    .any(|packet| usize::from(packet.src) == actor);
-            if !candidate {
-                return None;
-            }
+        candidates.into_iter().find_map(|actor| {
             let own: Vec<&SystemAction<A::Msg, A::Timer>> = all_steps
                 .iter()
                 .filter(|step| match step {

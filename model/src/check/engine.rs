@@ -1792,6 +1792,118 @@ mod tests {
     }
 
     #[test]
+    fn a_depth_past_254_is_kept_as_255_and_a_tag_as_its_low_56_bits() {
+        let visited = Visited::new();
+        let parent = print(0xAB00_0000_0000_0007, 9);
+        let twin = print(0xCD00_0000_0000_0007, 9);
+        assert!(visited.insert(parent, parent, 0).is_ok());
+        assert!(visited.insert(twin, twin, 0).is_ok());
+        let deep = print(5_000, 1);
+        assert!(visited.insert(deep, parent, 300).is_ok());
+        assert_eq!(visited.insert(deep, parent, 1), Err(u8::MAX));
+        let mut parents = visited.parents_of(deep);
+        parents.sort();
+        assert_eq!(
+            parents,
+            vec![parent, twin],
+            "the top 8 bits of the low word hold the depth, not the tag"
+        );
+    }
+
+    /// A counter that goes round 0 → 1 → 0 by one step, and a second step, independent of it,
+    /// that raises a flag the one property forbids. The set {go round} is persistent (the two
+    /// steps commute, and neither disables the other) and leaves the property alone; taken
+    /// alone for ever, it would never raise the flag: the ignoring problem.
+    struct GoingRound {
+        /// Whether the model (wrongly) says that going round descends, sparing it the proviso.
+        claims_descent: bool,
+    }
+
+    impl Model for GoingRound {
+        type State = (u8, bool);
+        type Action = u8;
+
+        fn init_states(&self) -> Vec<Self::State> {
+            vec![(0, false)]
+        }
+
+        fn actions(&self, _: &Self::State, actions: &mut Vec<u8>) {
+            actions.extend([0, 1]); // go round, raise the flag
+        }
+
+        fn next_state(&self, &(counter, flag): &Self::State, action: u8) -> Option<Self::State> {
+            Some(match action {
+                0 => ((counter + 1) % 2, flag),
+                _ => (counter, true),
+            })
+        }
+
+        fn properties(&self) -> Vec<Property<Self>> {
+            vec![Property::always(
+                "flag never raised",
+                |_, state: &(u8, bool)| !state.1,
+            )]
+        }
+    }
+
+    impl Explorable for GoingRound {
+        fn ample(&self, &(counter, flag): &Self::State) -> Option<Ample<Self::State>> {
+            Some(Ample {
+                successors: vec![((counter + 1) % 2, flag)],
+                left_out: 1,
+                descending: self.claims_descent,
+            })
+        }
+    }
+
+    #[test]
+    fn the_cycle_proviso_expands_in_full_a_state_whose_ample_set_closes_a_cycle() {
+        let honest = explore(
+            &GoingRound {
+                claims_descent: false,
+            },
+            &SearchOptions::default(),
+            &|_| {},
+        );
+        assert!(
+            honest.discoveries[0].is_some(),
+            "the flag is raised at the state where going round comes back"
+        );
+        assert_eq!(
+            honest.reduction,
+            ReductionReport {
+                reduced_states: 1,
+                proviso_refusals: 1,
+                steps_left_out: 1,
+            },
+            "0 is expanded by going round alone, 1 in full: its ample successor, 0, is older"
+        );
+        let false_claim = explore(
+            &GoingRound {
+                claims_descent: true,
+            },
+            &SearchOptions::default(),
+            &|_| {},
+        );
+        assert!(
+            false_claim.discoveries[0].is_none() && false_claim.unique_states == 2,
+            "without the proviso the flag is never raised: what the proviso is for"
+        );
+        let full = explore_reducing(
+            &GoingRound {
+                claims_descent: true,
+            },
+            &SearchOptions::default(),
+            &|_| {},
+            false,
+        );
+        assert!(
+            full.discoveries[0].is_some(),
+            "every step taken, the flag is raised at once"
+        );
+    }
+
+    #[test]
     fn fingerprint_zero_is_stored_as_one_since_zeros_mark_an_empty_slot() {
         let visited = Visited::new();
         assert!(visited.insert(0, 0, 0).is_ok());

@@ -476,6 +476,9 @@ pub struct ReduceArg {
     /// fire). Each is argued sound (docs/reductions.md), and one
     /// that does not hold under the chosen faults is off (or refused, if named); verdicts and
     /// shortest counterexamples are the same with any of them, `none` checks the model as it is.
+    /// One more is asked for by name, not by `all`: por (single, multi: the partial-order
+    /// reduction, breadth-first; e.g. `--reduce all,por`), which keeps every verdict and
+    /// counterexample length but may lengthen an example.
     #[arg(long, value_name = "LIST", default_value = "all", value_parser = Reductions::parse)]
     pub reduce: Reductions,
 }

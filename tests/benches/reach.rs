@@ -9,7 +9,8 @@
 //! Run: `cargo bench -p paxos-e2e --bench reach`. `REACH_BENCH_TIMEOUT` (seconds per row,
 //! default 600), `REACH_BENCH_THREADS` (default 2), `REACH_BENCH_ROWS` (a comma-separated list
 //! of row numbers from the table, default all), `REACH_BENCH_MAX_MEMORY` (passed to
-//! `--max-memory`, default the checker's own).
+//! `--max-memory`, default the checker's own), `REACH_BENCH_REDUCE` (passed to `--reduce`,
+//! default the checker's own, `all`; `all,por` adds the partial-order reduction).
 
 use paxos_e2e::{binary, env_count};
 use serde_json::Value;
@@ -103,12 +104,17 @@ fn main() {
             .collect()
     });
     let max_memory = std::env::var("REACH_BENCH_MAX_MEMORY").ok();
+    let reduce = std::env::var("REACH_BENCH_REDUCE").ok();
     let checker = binary("paxos-check");
     println!(
-        "paxos-check reach: release build, --threads {threads}, --timeout {timeout} per row{}",
+        "paxos-check reach: release build, --threads {threads}, --timeout {timeout} per row{}{}",
         max_memory
             .as_deref()
             .map(|size| format!(", --max-memory {size}"))
+            .unwrap_or_default(),
+        reduce
+            .as_deref()
+            .map(|cuts| format!(", --reduce {cuts}"))
             .unwrap_or_default()
     );
     println!(
@@ -133,6 +139,9 @@ fn main() {
             ]);
         if let Some(size) = &max_memory {
             command.args(["--max-memory", size]);
+        }
+        if let Some(cuts) = &reduce {
+            command.args(["--reduce", cuts]);
         }
         let output = command.output().expect("paxos-check runs");
         let report: Value = match serde_json::from_slice(&output.stdout) {

@@ -754,8 +754,9 @@ pub struct Interleaving<A: Actor> {
     /// the step leaves the ghost history as it was, it turns no `always` condition true, no
     /// `sometimes` condition false and no `eventually` condition either way, in whatever state
     /// of the rest of the system it is taken (the properties read actor states, through what
-    /// this looks at, and the history, not the network or the timers).
-    pub only_grows: fn(&A::State, &A::State) -> bool,
+    /// this looks at, and the history, not the network or the timers). Only of the properties
+    /// `unsettled` names: a property whose verdict is settled may be moved any way.
+    pub only_grows: fn(&A::State, &A::State, unsettled: &dyn Fn(&str) -> bool) -> bool,
 }
 
 impl<A: Actor> Clone for Interleaving<A> {
@@ -1276,8 +1277,14 @@ where
     /// that hear only answers, and no ample step raises it (such an actor, P included, sends
     /// nothing to another one: a message to one is sent only by an actor answering it). A set
     /// with a timer step is left to the engine's proviso.
-    fn ample(&self, state: &SystemState<A, H>) -> Option<Ample<SystemState<A, H>>> {
+    fn ample(&self, state: &SystemState<A, H>, settled: u64) -> Option<Ample<SystemState<A, H>>> {
         let interleaving = self.interleaving.filter(|_| self.cuts.por)?;
+        let unsettled = |name: &str| {
+            self.properties
+                .iter()
+                .enumerate()
+                .any(|(index, property)| property.name == name && settled & (1 << index) == 0)
+        };
         let may_lose = usize::from(state.lost) < self.faults.losses && !state.network.is_empty();
         if may_lose || self.disk_loss.is_some() || self.timeouts_max.is_some() {
             return None;
@@ -1331,7 +1338,11 @@ where
                     continue; // changes nothing: no step at all
                 };
                 let tolerated = Arc::ptr_eq(&next.history, &state.history)
-                    && (interleaving.only_grows)(&state.actors[actor], &next.actors[actor]);
+                    && (interleaving.only_grows)(
+                        &state.actors[actor],
+                        &next.actors[actor],
+                        &unsettled,
+                    );
                 if !tolerated {
                     return None;
                 }
@@ -1625,8 +1636,8 @@ where
         self.codec
     }
 
-    fn ample(&self, state: &Self::State) -> Option<Ample<Self::State>> {
-        ActorSystem::ample(self, state)
+    fn ample(&self, state: &Self::State, settled: u64) -> Option<Ample<Self::State>> {
+        ActorSystem::ample(self, state, settled)
     }
 }
 

@@ -55,7 +55,7 @@ use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -211,7 +211,14 @@ pub trait Explorable:
     /// an ample set's steps before them, so a counterexample found this way is a real run but
     /// may be longer than the shortest (`Run::paths` shortens it). `None` (the default): every
     /// step.
-    fn ample(&self, _state: &Self::State) -> Option<Ample<Self::State>> {
+    ///
+    /// `settled` has bit i set where property i's verdict can no longer change (an `always`
+    /// violated, a `sometimes` example or an `eventually` violation found, by the end of the
+    /// level before): condition 2 need not hold for those. (Each verdict is kept by the
+    /// reduction as long as its property is unsettled, and a settled one is kept by
+    /// definition.) The engine takes the mask at the start of each level, so that a search's
+    /// states do not depend on how its threads raced.
+    fn ample(&self, _state: &Self::State, _settled: u64) -> Option<Ample<Self::State>> {
         None
     }
 }
@@ -808,6 +815,9 @@ struct Run<'m, M: Explorable> {
     next_level_held: AtomicUsize,
     /// Whether a breadth-first search takes the model's ample sets where it offers them.
     partial_order: bool,
+    /// Bit i: property i was discovered by the start of the level being expanded (what
+    /// `Explorable::ample` is told is settled).
+    settled: AtomicU64,
     /// The partial-order reduction's counts (`ReductionReport`).
     reduced_states: AtomicUsize,
     proviso_refusals: AtomicUsize,
@@ -836,6 +846,7 @@ impl<'m, M: Explorable> Run<'m, M> {
             memory_pressure: AtomicBool::new(false),
             next_level_held: AtomicUsize::new(0),
             partial_order: true,
+            settled: AtomicU64::new(0),
             reduced_states: AtomicUsize::new(0),
             proviso_refusals: AtomicUsize::new(0),
             steps_left_out: AtomicUsize::new(0),
@@ -1103,7 +1114,10 @@ impl<'m, M: Explorable> Run<'m, M> {
             return;
         }
         if reduce {
-            if let Some(ample) = self.model.ample(state) {
+            if let Some(ample) = self
+                .model
+                .ample(state, self.settled.load(Ordering::Relaxed))
+            {
                 if self.expand_reduced(item, ample, push) {
                     return;
                 }
@@ -1202,7 +1216,11 @@ impl<'m, M: Explorable> Run<'m, M> {
     /// the way its kind tolerates, here in `state`. (The claim is wider: also in every state
     /// reached without the set's steps; the model argues that part.)
     fn check_tolerated(&self, state: &M::State, successors: &[M::State]) {
-        for property in &self.properties {
+        let settled = self.settled.load(Ordering::Relaxed);
+        for (index, property) in self.properties.iter().enumerate() {
+            if settled & (1 << index) != 0 {
+                continue;
+            }
             let before = (property.condition)(self.model, state);
             for next in successors {
                 let after = (property.condition)(self.model, next);
@@ -1219,6 +1237,16 @@ impl<'m, M: Explorable> Run<'m, M> {
                 );
             }
         }
+    }
+
+    /// Bit i set where property i has a discovery.
+    fn discovered_mask(&self) -> u64 {
+        let found = self.found.lock().expect("not poisoned");
+        found
+            .iter()
+            .enumerate()
+            .filter(|(_, found)| found.is_some())
+            .fold(0, |mask, (index, _)| mask | 1 << index)
     }
 
     /// The initial states, each discovered and checked; duplicates (by class) left out.
@@ -1246,6 +1274,8 @@ impl<'m, M: Explorable> Run<'m, M> {
         let mut level: VecDeque<Chunk<M::State>> =
             VecDeque::from([Chunk::Held(self.initial_items())]);
         while !self.stopped() && level.iter().any(|chunk| !chunk.is_empty()) {
+            self.settled
+                .store(self.discovered_mask(), Ordering::Relaxed);
             let queue = Mutex::new(std::mem::take(&mut level));
             let next_level = Mutex::new(Vec::new());
             self.next_level_held.store(0, Ordering::Relaxed);
@@ -1847,7 +1877,7 @@ mod tests {
     }
 
     impl Explorable for GoingRound {
-        fn ample(&self, &(counter, flag): &Self::State) -> Option<Ample<Self::State>> {
+        fn ample(&self, &(counter, flag): &Self::State, _: u64) -> Option<Ample<Self::State>> {
             Some(Ample {
                 successors: vec![((counter + 1) % 2, flag)],
                 left_out: 1,

@@ -902,7 +902,9 @@ const INTERLEAVING: Interleaving<PaxosActor> = Interleaving {
 
 /// Whether a proposer's step from `before` to `after` changes what the properties of
 /// `single_decree_properties` and `multi_paxos_properties` read of it only by growing it:
-/// it may come to lead, but not stop leading; its learned log may gain slots, but no slot's
+/// it may come to lead, but not stop leading (while "two proposers hold majority promises at
+/// once" is `unsettled`: once it has its example, nothing else reads whether a proposer
+/// leads); its learned log may gain slots, but no slot's
 /// value may change or go; its two marks (Phase 1 skipped, a value adopted from a promise) may
 /// gain bits but not lose them. What each property makes of that growth, whatever the other
 /// proposers and the history are:
@@ -917,11 +919,16 @@ const INTERLEAVING: Interleaving<PaxosActor> = Interleaving {
 /// An acceptor's step is never taken first (acceptors do not hear only answers), so for them
 /// this says no. A property that reads more of a proposer must be added here; debug builds
 /// check each reduced step against every property (`engine::Run::check_tolerated`).
-fn proposer_only_grows(before: &PaxosState, after: &PaxosState) -> bool {
+fn proposer_only_grows(
+    before: &PaxosState,
+    after: &PaxosState,
+    unsettled: &dyn Fn(&str) -> bool,
+) -> bool {
     let (PaxosState::Proposer(before), PaxosState::Proposer(after)) = (before, after) else {
         return false;
     };
-    let still_leading = !before.proposer.is_leading() || after.proposer.is_leading();
+    let still_leading =
+        !before.proposer.is_leading() || after.proposer.is_leading() || !unsettled(TWO_LEADERS);
     let log_grows = before
         .log
         .iter()
@@ -1043,15 +1050,12 @@ fn single_decree_properties(cfg: &SingleDecreeConfig) -> Vec<Property<SingleDecr
         Property::sometimes("value chosen", value_chosen),
     ];
     if cfg.proposers >= 2 {
-        properties.push(Property::sometimes(
-            "two proposers hold majority promises at once",
-            |_, state: &State| {
-                proposers(state)
-                    .filter(|proposer| proposer.proposer.is_leading())
-                    .count()
-                    >= 2
-            },
-        ));
+        properties.push(Property::sometimes(TWO_LEADERS, |_, state: &State| {
+            proposers(state)
+                .filter(|proposer| proposer.proposer.is_leading())
+                .count()
+                >= 2
+        }));
     }
     // A second ballot needs a second proposer, or a retry after a timeout (modelled only where
     // messages can be lost) with a ballot to spare.
@@ -1067,6 +1071,9 @@ fn single_decree_properties(cfg: &SingleDecreeConfig) -> Vec<Property<SingleDecr
     ));
     properties
 }
+
+/// The one property that reads whether a proposer leads (see `proposer_only_grows`).
+const TWO_LEADERS: &str = "two proposers hold majority promises at once";
 
 fn value_chosen<M>(_: &M, state: &State) -> bool {
     state.history.chosen().next().is_some()

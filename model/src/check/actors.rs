@@ -756,8 +756,13 @@ pub struct Interleaving<A: Actor> {
     /// of the rest of the system it is taken (the properties read actor states, through what
     /// this looks at, and the history, not the network or the timers). Only of the properties
     /// `unsettled` names: a property whose verdict is settled may be moved any way.
-    pub only_grows: fn(&A::State, &A::State, unsettled: &dyn Fn(&str) -> bool) -> bool,
+    pub only_grows: OnlyGrows<A>,
 }
+
+/// `Interleaving::only_grows`: an actor's state before and after a step, and which properties
+/// (by name) are unsettled.
+pub type OnlyGrows<A> =
+    fn(&<A as Actor>::State, &<A as Actor>::State, unsettled: &dyn Fn(&str) -> bool) -> bool;
 
 impl<A: Actor> Clone for Interleaving<A> {
     fn clone(&self) -> Self {

@@ -261,7 +261,7 @@ pub fn text(run: &RunDescription, outcome: &Outcome) -> String {
         let per_state = visited as f64 / outcome.unique_states.max(1) as f64;
         let _ = writeln!(
             out,
-            "visited set {} ({per_state:.0} bytes per unique state: a 128-bit fingerprint and 64 bits of its parent's)",
+            "visited set {} ({per_state:.0} bytes per unique state: a 128-bit fingerprint, 56 bits of its parent's and its depth)",
             mebibytes(visited)
         );
     }

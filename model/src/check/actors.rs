@@ -1342,6 +1342,9 @@ where
                 let Some(next) = self.next_state(state, step.clone()) else {
                     continue; // changes nothing: no step at all
                 };
+                if !self.within_boundary(&next) {
+                    return None; // the search would not take it: no persistent set of steps
+                }
                 let tolerated = Arc::ptr_eq(&next.history, &state.history)
                     && (interleaving.only_grows)(
                         &state.actors[actor],

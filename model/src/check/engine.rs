@@ -22,7 +22,7 @@
 //!   fingerprint of the state's symmetry class. The search still walks real states, so every
 //!   path it reports is a real run of the model, rebuilt by replaying it from an initial state.
 //! - **Lean.** A discovered state costs 24 bytes in its table, two thirds full on average
-//!   (`Visited`): its 128-bit fingerprint and 64 bits of its parent's; only the frontier holds
+//!   (`Visited`): its 128-bit fingerprint, 56 bits of its parent's and its depth; only the frontier holds
 //!   whole states, and a level's states are freed as they are expanded.
 //! - **Within memory.** Under a memory budget, a breadth-first search of a model that can write
 //!   its states to bytes (`Explorable::codec`) spills the level it is building to disk
@@ -191,7 +191,7 @@ pub trait Explorable:
 
     /// An ample set of `state`'s steps for the partial-order reduction, where the model has one
     /// smaller than all of them: the successors by a set of steps (each a progress step, at
-    /// least one) such that
+    /// least one, each successor within the model's boundary) such that
     /// 1. no run from `state` that takes none of them can take a step that depends on one of
     ///    them (it would change the outcome to take the two in the other order, or one would
     ///    enable or disable the other): the set is *persistent*; and
@@ -412,7 +412,7 @@ pub struct Exploration<M: Model> {
     pub stopped_by: Option<Stop>,
     /// The largest resident memory the monitor saw, if it could read it.
     pub peak_memory_bytes: Option<u64>,
-    /// What the visited set (every discovered fingerprint with 64 bits of its parent's) takes
+    /// What the visited set (every discovered fingerprint with 56 bits of its parent's and its depth) takes
     /// at the end:
     /// the part of the memory that grows with every state, where the frontier comes and goes.
     /// None where another checker searched (stateright's, which does not say).

@@ -215,24 +215,13 @@ fn verdict(discovery: Option<usize>) -> &'static str {
 /// those messages, in the cut model; and where the cut model can go no further, neither can
 /// the uncut one once those messages are gone: so the verdicts agree.)
 fn cuts_differ(cut: &Findings, uncut: &Findings, stop_at: Option<&str>) -> Vec<String> {
-    let mut differences = Vec::new();
-    let pairs = cut.discoveries.iter().zip(&uncut.discoveries);
-    for ((with, without), eventually) in pairs.zip(&cut.eventually) {
-        if stop_at.is_some_and(|name| name != with.0) {
-            continue;
-        }
-        let agree = match (with.1, without.1) {
-            (Some(shorter), Some(longer)) if *eventually => shorter <= longer,
-            _ => with == without,
-        };
-        if !agree {
-            differences.push(format!(
-                "{:?}: with every cut {:?}, without {:?} (shortest discovery's length)",
-                with.0, with.1, without.1
-            ));
-        }
-    }
-    differences
+    discoveries_differ(
+        (cut, uncut),
+        &cut.eventually,
+        stop_at,
+        |shorter, longer| shorter <= longer,
+        ["with every cut", "without"],
+    )
 }
 
 /// (d) against (a): the partial-order reduction on top of every cut finds every property as
@@ -240,20 +229,39 @@ fn cuts_differ(cut: &Findings, uncut: &Findings, stop_at: Option<&str>) -> Vec<S
 /// shortens what the reduction found by a search that takes every step. An example (of a
 /// `sometimes` property) may be longer: the reduction may take another proposer's steps first.
 fn por_differs(por: &Findings, cut: &Findings, stop_at: Option<&str>) -> Vec<String> {
+    discoveries_differ(
+        (por, cut),
+        &por.sometimes,
+        stop_at,
+        |reduced, full| reduced >= full,
+        ["with the partial-order reduction", "without"],
+    )
+}
+
+/// The properties on which two runs' discoveries differ: both must find each property or
+/// neither, at the same length, except that for a property `loose` marks, the two lengths need
+/// only satisfy `lengths_agree`. Each difference names the two runs by `labels`.
+fn discoveries_differ(
+    (first, second): (&Findings, &Findings),
+    loose: &[bool],
+    stop_at: Option<&str>,
+    lengths_agree: fn(usize, usize) -> bool,
+    labels: [&str; 2],
+) -> Vec<String> {
     let mut differences = Vec::new();
-    let pairs = por.discoveries.iter().zip(&cut.discoveries);
-    for ((with, without), sometimes) in pairs.zip(&por.sometimes) {
-        if stop_at.is_some_and(|name| name != with.0) {
+    let pairs = first.discoveries.iter().zip(&second.discoveries);
+    for ((mine, theirs), loose) in pairs.zip(loose) {
+        if stop_at.is_some_and(|name| name != mine.0) {
             continue;
         }
-        let agree = match (with.1, without.1) {
-            (Some(reduced), Some(full)) if *sometimes => reduced >= full,
-            _ => with == without,
+        let agree = match (mine.1, theirs.1) {
+            (Some(a), Some(b)) if *loose => lengths_agree(a, b),
+            _ => mine == theirs,
         };
         if !agree {
             differences.push(format!(
-                "{:?}: with the partial-order reduction {:?}, without {:?} (discovery's length)",
-                with.0, with.1, without.1
+                "{:?}: {} {:?}, {} {:?} (discovery's length)",
+                mine.0, labels[0], mine.1, labels[1], theirs.1
             ));
         }
     }

@@ -220,7 +220,7 @@ fn cuts_differ(cut: &Findings, uncut: &Findings, stop_at: Option<&str>) -> Vec<S
         &cut.eventually,
         stop_at,
         |shorter, longer| shorter <= longer,
-        ["with every cut", "without"],
+        ["with every cut", "without", "shortest discovery's length"],
     )
 }
 
@@ -234,19 +234,24 @@ fn por_differs(por: &Findings, cut: &Findings, stop_at: Option<&str>) -> Vec<Str
         &por.sometimes,
         stop_at,
         |reduced, full| reduced >= full,
-        ["with the partial-order reduction", "without"],
+        [
+            "with the partial-order reduction",
+            "without",
+            "discovery's length",
+        ],
     )
 }
 
 /// The properties on which two runs' discoveries differ: both must find each property or
 /// neither, at the same length, except that for a property `loose` marks, the two lengths need
-/// only satisfy `lengths_agree`. Each difference names the two runs by `labels`.
+/// only satisfy `lengths_agree`. Each difference names the two runs and the lengths by
+/// `labels`.
 fn discoveries_differ(
     (first, second): (&Findings, &Findings),
     loose: &[bool],
     stop_at: Option<&str>,
     lengths_agree: fn(usize, usize) -> bool,
-    labels: [&str; 2],
+    labels: [&str; 3],
 ) -> Vec<String> {
     let mut differences = Vec::new();
     let pairs = first.discoveries.iter().zip(&second.discoveries);
@@ -260,8 +265,8 @@ fn discoveries_differ(
         };
         if !agree {
             differences.push(format!(
-                "{:?}: {} {:?}, {} {:?} (discovery's length)",
-                mine.0, labels[0], mine.1, labels[1], theirs.1
+                "{:?}: {} {:?}, {} {:?} ({})",
+                mine.0, labels[0], mine.1, labels[1], theirs.1, labels[2]
             ));
         }
     }

@@ -1691,7 +1691,7 @@ impl<'m, M: Explorable> Run<'m, M> {
 
     /// The path to the class `target`: the chain of parents back to an initial state, replayed
     /// forwards from a real initial state, at each step taking the first action whose successor
-    /// lies in the next class of the chain. A parent is known by 64 bits of its fingerprint
+    /// lies in the next class of the chain. A parent is known by 56 bits of its fingerprint
     /// (`Visited`); where those name more than one class, each is tried, and only a chain that
     /// replays from an initial state is taken.
     fn replay(&self, target: Fingerprint) -> Path<M::State, M::Action> {

@@ -2455,10 +2455,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_node_that_missed_slots_a_peer_dropped_is_sent_the_snapshot_and_answers_from_it() {
-        // Rules: `catch_up_answer`, `install`. n3 hears nothing while n1 gets four writes
-        // chosen with n2; both take snapshots every 2 slots, so nobody holds slot 0 any more.
+    /// Three replicas snapshotting every 2 slots, of which n3 heard nothing while n1 got four
+    /// of c1's writes chosen with n2: n1 and n2 no longer hold slots 0 to 3.
+    fn three_with_n3_left_four_slots_behind() -> Vec<Replica> {
         let mut replicas: Vec<Replica> = (0..3)
             .map(|i| Replica::new(snapshotting(i, 3, 2)))
             .collect();
@@ -2467,6 +2466,14 @@ mod tests {
             let step = replicas[0].on_request(id, op);
             settle_without(&mut replicas, 2, sent_by(0, step));
         }
+        replicas
+    }
+
+    #[test]
+    fn a_node_that_missed_slots_a_peer_dropped_is_sent_the_snapshot_and_answers_from_it() {
+        // Rules: `catch_up_answer`, `install`. n3 hears nothing while n1 gets four writes
+        // chosen with n2; both take snapshots every 2 slots, so nobody holds slot 0 any more.
+        let mut replicas = three_with_n3_left_four_slots_behind();
         assert_eq!(replicas[0].log_start, 4);
         assert_eq!(replicas[2].applied_below, 0);
         // n3 asks n1 for slots from 0 on; n1 answers with its snapshot.
@@ -2491,14 +2498,7 @@ mod tests {
     fn a_campaign_from_below_a_peers_snapshot_is_answered_with_it_and_prepares_again_above() {
         // Rule: `answers_from_the_log`. n3 missed four slots that n1 and n2 dropped; a client
         // hands it a write, and it campaigns from slot 0.
-        let mut replicas: Vec<Replica> = (0..3)
-            .map(|i| Replica::new(snapshotting(i, 3, 2)))
-            .collect();
-        for seq in 1..=4 {
-            let (id, op) = write("c1", seq, 10 * seq as i64);
-            let step = replicas[0].on_request(id, op);
-            settle_without(&mut replicas, 2, sent_by(0, step));
-        }
+        let mut replicas = three_with_n3_left_four_slots_behind();
         replicas[2].known_leader = None;
         let (id, op) = write("c3", 1, 99);
         let step = replicas[2].on_request(id.clone(), op);

@@ -116,8 +116,10 @@ struct Case {
 
 fn main() {
     let settings = Settings::from_env();
-    // Built (if need be) before anything is timed.
+    // Built (if need be) before anything is timed; the build is a child process too, so its
+    // CPU time is taken away from what the nodes are charged with.
     let node = binary("paxos-node");
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     let mut cases = Vec::new();
     for &snapshot_every in &settings.snapshot_every {
@@ -126,7 +128,8 @@ fn main() {
         }
     }
     report_cases(&cases);
-    if let Some((own, nodes)) = cpu_seconds() {
+    if let (Some((own_before, built)), Some((own, children))) = (cpu_before, cpu_seconds()) {
+        let (own, nodes) = (own - own_before, children - built);
         println!(
             "CPU: nodes {nodes:.1} s, this bench (router and clients) {own:.1} s, over {:.1} s \
              wall on {} cores",
@@ -1231,8 +1234,9 @@ fn count_log_lines(log_dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// The CPU time of this process and of its children that ended (the nodes), in seconds, from
-/// `/proc/self/stat` (fields 14 to 17, in clock ticks of 1/100 s on Linux).
+/// The CPU time of this process and of its children that ended (the nodes, and the build that
+/// `binary` may have run), in seconds, from `/proc/self/stat` (fields 14 to 17, in clock ticks
+/// of 1/100 s on Linux).
 fn cpu_seconds() -> Option<(f64, f64)> {
     let stat = fs::read_to_string("/proc/self/stat").ok()?;
     // The fields after the command name, which is in parentheses and may hold spaces.

@@ -154,36 +154,32 @@ fn paxos_holds_in_both_models_with_two_and_three_proposers() {
     }
 }
 
-#[test]
-fn a_proposer_that_ignores_its_promises_breaks_immutability_in_both_models() {
-    if !spin_available() {
-        return;
-    }
-    let spin = run_spin("ignores-reports", &["-DPROPOSERS=2", "-DIGNORES_REPORTS=1"]);
-    assert!(spin.assertion_violated, "SPIN missed the flaw");
+/// A flaw bent the same way into both models: SPIN must find its assertion violated after
+/// `pinned_states`, and ours must find immutability violated.
+fn both_models_catch(define: &str, our_flaw: &str, pinned_states: u64) {
+    let spin = run_spin(our_flaw, &["-DPROPOSERS=2", define]);
+    assert!(spin.assertion_violated, "SPIN missed {define}");
     assert_eq!(spin.errors, 1);
     assert_eq!(
-        spin.states_stored, 1_834,
-        "SPIN's states up to the violation"
+        spin.states_stored, pinned_states,
+        "SPIN's states up to the violation of {define}"
     );
-    let ours = our_violations(&["--flaw", "proposer-ignores-promises"]);
+    let ours = our_violations(&["--flaw", our_flaw]);
     assert!(ours.contains(&"immutability".to_owned()), "ours: {ours:?}");
 }
 
 #[test]
-fn an_acceptor_that_accepts_below_its_promise_breaks_immutability_in_both_models() {
-    if !spin_available() {
-        return;
+fn a_proposer_that_ignores_its_promises_breaks_immutability_in_both_models() {
+    if spin_available() {
+        both_models_catch("-DIGNORES_REPORTS=1", "proposer-ignores-promises", 1_834);
     }
-    let spin = run_spin(
-        "accepts-below-promise",
-        &["-DPROPOSERS=2", "-DACCEPTS_BELOW_PROMISE=1"],
-    );
-    assert!(spin.assertion_violated, "SPIN missed the flaw");
-    assert_eq!(spin.errors, 1);
-    assert_eq!(spin.states_stored, 54, "SPIN's states up to the violation");
-    let ours = our_violations(&["--flaw", "accept-below-promise"]);
-    assert!(ours.contains(&"immutability".to_owned()), "ours: {ours:?}");
+}
+
+#[test]
+fn an_acceptor_that_accepts_below_its_promise_breaks_immutability_in_both_models() {
+    if spin_available() {
+        both_models_catch("-DACCEPTS_BELOW_PROMISE=1", "accept-below-promise", 54);
+    }
 }
 
 /// A quorum of one for choosing as well as for promising: two values get chosen, and the peer

@@ -64,6 +64,9 @@ threads="${THREADS:-$(nproc)}"
 reduce="${REDUCE:-all,por}"
 memlim="${SPIN_MEMLIM:-12000}"
 max_memory="${MAX_MEMORY:-12G}"
+for n in $proposers; do
+    [[ "$n" =~ ^[1-5]$ ]] || die "PROPOSERS lists proposer counts from 1 to 5 (both models' limit), not '$n'"
+done
 
 (cd "$root" && cargo build --quiet --release -p paxos-check)
 checker="$root/target/release/paxos-check"
@@ -126,6 +129,8 @@ for n in $proposers; do
     dir="$work/ours-pml-$n"
     mkdir -p "$dir"
     sed -e "s/^#define PROPOSERS 3$/#define PROPOSERS $n/" "$here/single_decree.pml" > "$dir/paxos.pml"
+    grep -q "^#define PROPOSERS $n$" "$dir/paxos.pml" \
+        || die "single_decree.pml no longer has the line '#define PROPOSERS 3' this script sets"
     run_spin "$dir" paxos.pml "SPIN pan, single_decree.pml" "PROPOSERS $n" "${flags[@]}"
 
     if [[ -n "${SPIN_PAXOS_PML:-}" ]]; then

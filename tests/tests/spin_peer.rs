@@ -76,11 +76,14 @@ fn run_spin(name: &str, defines: &[&str]) -> SpinVerdict {
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|word| word.parse().ok())
         .unwrap_or_else(|| panic!("pan's report has no error count:\n{report}"));
-    SpinVerdict {
+    let verdict = SpinVerdict {
         states_stored: number_before("states, stored"),
         errors,
         assertion_violated: report.contains("assertion violated"),
-    }
+    };
+    // The report is parsed; the build is not kept, or every run would leave one more behind.
+    let _ = std::fs::remove_dir_all(&dir);
+    verdict
 }
 
 fn scratch_dir(name: &str) -> PathBuf {
